@@ -1,0 +1,130 @@
+package activities
+
+import (
+	"context"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aftersales/aftersales/models"
+	"github.com/aftersales/aftersales/store"
+)
+
+// Money movement purposes. Only PurposeRefund counts against what the order paid.
+const (
+	PurposeRefund           = "refund"
+	PurposeCompensation     = "compensation"
+	PurposeRecovery         = "recovery"
+	PurposeFreightInsurance = "freight_insurance"
+)
+
+// Payment moves money at the payment provider. Every call carries the idempotency key
+// of the movement; the provider pays a key at most once and reports the result later
+// through the payment webhook.
+type Payment interface {
+	Refund(ctx context.Context, req MoneyRequest) (Receipt, error)
+	Compensate(ctx context.Context, req MoneyRequest) (Receipt, error)
+	ChargeRecovery(ctx context.Context, req MoneyRequest) (Receipt, error)
+	ClaimFreightInsurance(ctx context.Context, req MoneyRequest) (Receipt, error)
+	// Lookup returns what the provider knows of key; found is false when it never saw it.
+	Lookup(ctx context.Context, key string) (r Receipt, found bool, err error)
+}
+
+// RefundLedger is the refunds table: one row per key, written before the provider call.
+type RefundLedger interface {
+	ReserveRefund(ctx context.Context, r store.RefundReservation) (store.RefundRow, error)
+	MarkRefund(ctx context.Context, key, status, providerRef string) (store.RefundRow, error)
+}
+
+// MoneyRequest is one money movement.
+type MoneyRequest struct {
+	Key         string `json:"key"`
+	Purpose     string `json:"purpose"`
+	TicketID    string `json:"ticket_id"`
+	OrderID     string `json:"order_id"`
+	AmountCents int64  `json:"amount_cents"`
+	Currency    string `json:"currency"`
+	PaidCents   int64  `json:"paid_cents"`
+}
+
+// Receipt is the provider's answer: sent (accepted, result to come by webhook),
+// succeeded or failed.
+type Receipt struct {
+	Key         string `json:"key"`
+	Status      string `json:"status"`
+	ProviderRef string `json:"provider_ref,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// MoveMoney pays req exactly once. The ledger row is reserved first (which also
+// enforces the per-order cap across tickets); a retried attempt, or a row already
+// sent, asks the provider by key before calling it again, so an answer lost after
+// the provider acted is reconciled instead of paid twice.
+func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, error) {
+	row, err := a.Ledger.ReserveRefund(ctx, store.RefundReservation{
+		Key: req.Key, TicketID: req.TicketID, OrderID: req.OrderID, AmountCents: req.AmountCents,
+		Currency: req.Currency, Purpose: req.Purpose, PaidCents: req.PaidCents,
+	})
+	if models.ErrorCode(err) == models.ECONFLICT || models.ErrorCode(err) == models.EINVALID {
+		return Receipt{}, temporal.NewNonRetryableApplicationError(models.ErrorMessage(err), models.ErrorCode(err), err)
+	} else if err != nil {
+		return Receipt{}, err
+	}
+	switch row.Status {
+	case models.RefundSucceeded, models.RefundFailed:
+		return Receipt{Key: req.Key, Status: row.Status, ProviderRef: row.ProviderRef}, nil
+	}
+	if row.Status == models.RefundSent || activity.GetInfo(ctx).Attempt > 1 {
+		r, found, err := a.Payment.Lookup(ctx, req.Key)
+		if err != nil {
+			return Receipt{}, err
+		}
+		if found {
+			return a.record(ctx, r)
+		}
+	}
+	r, err := a.pay(ctx, req)
+	if err != nil {
+		return Receipt{}, err
+	}
+	return a.record(ctx, r)
+}
+
+// LookupMoney asks the provider for the state of key and records it in the ledger.
+func (a *Activities) LookupMoney(ctx context.Context, key string) (Receipt, error) {
+	r, found, err := a.Payment.Lookup(ctx, key)
+	if err != nil || !found {
+		return Receipt{Key: key}, err
+	}
+	return a.record(ctx, r)
+}
+
+// RecordMoney stores a result the provider reported through the webhook.
+func (a *Activities) RecordMoney(ctx context.Context, r Receipt) (Receipt, error) {
+	return a.record(ctx, r)
+}
+
+func (a *Activities) pay(ctx context.Context, req MoneyRequest) (Receipt, error) {
+	switch req.Purpose {
+	case PurposeCompensation:
+		return a.Payment.Compensate(ctx, req)
+	case PurposeRecovery:
+		return a.Payment.ChargeRecovery(ctx, req)
+	case PurposeFreightInsurance:
+		return a.Payment.ClaimFreightInsurance(ctx, req)
+	}
+	return a.Payment.Refund(ctx, req)
+}
+
+func (a *Activities) record(ctx context.Context, r Receipt) (Receipt, error) {
+	status := r.Status
+	if status == "" {
+		status = models.RefundSent
+	}
+	row, err := a.Ledger.MarkRefund(ctx, r.Key, status, r.ProviderRef)
+	if err != nil {
+		return Receipt{}, err
+	}
+	r.Status = row.Status
+	return r, nil
+}

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+// statusOf is the one place an error code becomes an HTTP status.
+var statusOf = map[string]int{
+	models.EINVALID:      http.StatusUnprocessableEntity,
+	models.ECONFLICT:     http.StatusConflict,
+	models.ENOTFOUND:     http.StatusNotFound,
+	models.EFORBIDDEN:    http.StatusForbidden,
+	models.EUNAUTHORIZED: http.StatusUnauthorized,
+	models.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	models.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	models.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// ErrorBody is the JSON of every error response.
+type ErrorBody struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// domainError turns errors from Temporal, Echo and the store into *models.Error.
+func domainError(err error) error {
+	var (
+		me       *models.Error
+		appErr   *temporal.ApplicationError
+		httpErr  *echo.HTTPError
+		notFound *serviceerror.NotFound
+		started  *serviceerror.WorkflowExecutionAlreadyStarted
+		unavail  *serviceerror.Unavailable
+	)
+	switch {
+	case errors.As(err, &me):
+		return me
+	case errors.As(err, &appErr) && statusOf[appErr.Type()] != 0:
+		return &models.Error{Code: appErr.Type(), Message: appErr.Message()}
+	case errors.As(err, &httpErr):
+		return echoError(httpErr)
+	case errors.As(err, &notFound):
+		// Handlers check the read model first, so a workflow that is gone has ended.
+		return models.Errorf(models.ECONFLICT, "the process has ended and takes no more messages")
+	case errors.As(err, &started):
+		return models.Errorf(models.ECONFLICT, "already started")
+	case errors.As(err, &unavail), errors.Is(err, context.DeadlineExceeded):
+		return models.Errorf(models.EUNAVAILABLE, "the workflow service did not answer in time; retry with the same Idempotency-Key")
+	}
+	return err
+}
+
+func echoError(e *echo.HTTPError) error {
+	msg, _ := e.Message.(string)
+	switch e.Code {
+	case http.StatusNotFound:
+		return models.Errorf(models.ENOTFOUND, "no such endpoint; see /openapi.json")
+	case http.StatusMethodNotAllowed:
+		return models.Errorf(models.ENOTFOUND, "method not allowed on this endpoint; see /openapi.json")
+	case http.StatusRequestEntityTooLarge:
+		return models.Errorf(models.ETOOLARGE, "request body is larger than the %s limit", bodyLimit)
+	case http.StatusUnauthorized:
+		return models.Errorf(models.EUNAUTHORIZED, "%s", msg)
+	}
+	if msg == "" {
+		msg = http.StatusText(e.Code)
+	}
+	return models.Errorf(models.EINVALID, "%s", msg)
+}
+
+// handleError is Echo's error handler: every error leaves as ErrorBody.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	err = domainError(err)
+	code := models.ErrorCode(err)
+	status := statusOf[code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if code == models.EINTERNAL {
+		s.log.Error("internal error", "path", c.Path(), "error", err)
+	}
+	var body ErrorBody
+	body.Error.Code, body.Error.Message = code, models.ErrorMessage(err)
+	if c.Request().Method == http.MethodHead {
+		_ = c.NoContent(status)
+		return
+	}
+	_ = c.JSON(status, body)
+}

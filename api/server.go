@@ -1,0 +1,158 @@
+// Package api is the HTTP face of the product: agents' actions, couriers' and payment
+// providers' webhooks, reports. Handlers are thin: they authenticate, decode, and
+// hand over to the ticket workflows (writes) or the read model (reads).
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"go.temporal.io/sdk/client"
+
+	"github.com/aftersales/aftersales/models"
+	"github.com/aftersales/aftersales/store"
+)
+
+const bodyLimit = "1M"
+
+// Store is the read model the API reads from.
+type Store interface {
+	GetTicket(ctx context.Context, id string) (models.Ticket, error)
+	ListTickets(ctx context.Context, f store.TicketFilter) (store.TicketPage, error)
+	ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, ticketID string) (store.IdempotencyClaim, error)
+	SLAReport(ctx context.Context, f store.SLAFilter) (store.SLAReport, error)
+	Warnings(ctx context.Context, shopID string, within time.Duration, now time.Time, limit int) (store.Warnings, error)
+	Ping(ctx context.Context) error
+}
+
+// Config wires a Server.
+type Config struct {
+	Temporal      client.Client
+	Store         Store
+	Keys          *Keys
+	Policy        models.Policy
+	WebhookSecret []byte
+	Logger        *slog.Logger
+	// Now is the clock for webhook timestamps and reports; time.Now when nil.
+	Now func() time.Time
+}
+
+// Server is the Echo application.
+type Server struct {
+	echo     *echo.Echo
+	temporal client.Client
+	store    Store
+	keys     *Keys
+	policy   models.Policy
+	secret   []byte
+	log      *slog.Logger
+	now      func() time.Time
+	metrics  *metrics
+}
+
+// New builds the server and its routes.
+func New(cfg Config) *Server {
+	s := &Server{temporal: cfg.Temporal, store: cfg.Store, keys: cfg.Keys, policy: cfg.Policy,
+		secret: cfg.WebhookSecret, log: cfg.Logger, now: cfg.Now, metrics: newMetrics()}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.Recover(), middleware.BodyLimit(bodyLimit), middleware.RequestID(), s.metrics.middleware)
+	s.echo = e
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	e := s.echo
+	e.GET("/healthz", s.healthz)
+	e.GET("/readyz", s.readyz)
+	e.GET("/metrics", s.metrics.handler)
+	e.GET("/openapi.json", s.openAPI)
+
+	e.POST("/v1/webhooks/courier", s.courierWebhook)
+	e.POST("/v1/webhooks/payment", s.paymentWebhook)
+
+	v1 := e.Group("/v1", s.authenticate)
+	v1.POST("/tickets", s.createTicket)
+	v1.GET("/tickets", s.listTickets)
+	v1.GET("/tickets/export.csv", s.exportCSV)
+	v1.GET("/tickets/:id", s.getTicket)
+	v1.POST("/tickets/:id/:action", s.ticketAction)
+	v1.POST("/orders/:order_id/shipping-watch", s.startShippingWatch)
+	v1.GET("/orders/:order_id/shipping-watch", s.getShippingWatch)
+	v1.POST("/orders/:order_id/shipped", s.orderShipped)
+	v1.GET("/reports/sla", s.slaReport)
+	v1.GET("/reports/warnings", s.warningsReport)
+}
+
+// Handler returns the HTTP handler, for tests and for embedding extra routes.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// Echo exposes the router so the dev command can mount simulator endpoints.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// Serve listens on addr until ctx ends, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, addr string) error {
+	srv := &http.Server{Addr: addr, Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.ListenAndServe() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}
+
+// decode reads a JSON body strictly: unknown fields and trailing data are refused
+// with a message naming them. An empty body decodes to the zero value.
+func decode(c echo.Context, v any) error {
+	raw, err := io.ReadAll(c.Request().Body)
+	if err != nil {
+		return domainError(err)
+	}
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return models.Errorf(models.EINVALID, "request body is not valid JSON for this endpoint: %s", jsonProblem(err))
+	}
+	if dec.More() {
+		return models.Errorf(models.EINVALID, "request body has data after the JSON object")
+	}
+	return nil
+}
+
+func jsonProblem(err error) string {
+	var typeErr *json.UnmarshalTypeError
+	var syntaxErr *json.SyntaxError
+	switch {
+	case errors.As(err, &typeErr):
+		return "field " + typeErr.Field + " must be " + typeErr.Type.String()
+	case errors.As(err, &syntaxErr):
+		return syntaxErr.Error()
+	}
+	return err.Error()
+}

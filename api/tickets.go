@@ -1,0 +1,226 @@
+package api
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/aftersales/aftersales/models"
+	"github.com/aftersales/aftersales/store"
+	"github.com/aftersales/aftersales/workflows"
+)
+
+// createTicket starts a ticket workflow. With an Idempotency-Key header (or an
+// external_id) the same body returns the same ticket with 200, another body 409.
+func (s *Server) createTicket(c echo.Context) error {
+	p, err := allow(c, models.RoleBuyer, models.RoleSeller, models.RolePlatform, models.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	var req models.CreateTicket
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	req.Normalize()
+	if err := req.Validate(); err != nil {
+		return err
+	}
+	if (p.Role == models.RoleBuyer && p.Subject != req.BuyerID) || (p.Role == models.RoleSeller && p.Subject != req.ShopID) {
+		return models.Errorf(models.EFORBIDDEN, "a %s key may create tickets only for its own %s", p.Role, map[models.Role]string{models.RoleBuyer: "buyer_id", models.RoleSeller: "shop_id"}[p.Role])
+	}
+	ctx := c.Request().Context()
+	canon, _ := json.Marshal(req)
+	hash := sha256.Sum256(canon)
+	bodyHash := hex.EncodeToString(hash[:])
+
+	id := newTicketID(s.now())
+	idemKey := c.Request().Header.Get("Idempotency-Key")
+	if idemKey == "" {
+		idemKey = req.ExternalID
+	}
+	status := http.StatusCreated
+	if idemKey != "" {
+		if len(idemKey) > 128 {
+			return models.Errorf(models.EINVALID, "Idempotency-Key must be at most 128 characters")
+		}
+		claim, err := s.store.ClaimIdempotencyKey(ctx, "ticket:"+req.ShopID, idemKey, bodyHash, id)
+		if err != nil {
+			return err
+		}
+		if claim.BodyHash != bodyHash {
+			return models.Errorf(models.ECONFLICT, "Idempotency-Key %q was already used with a different body (ticket %s); use a new key for a new ticket", idemKey, claim.TicketID)
+		}
+		if !claim.New {
+			id, status = claim.TicketID, http.StatusOK
+			if t, err := s.store.GetTicket(ctx, id); err == nil && t.State.Terminal() {
+				return c.JSON(status, t)
+			}
+		}
+	}
+	in := workflows.TicketInput{TicketID: id, Create: req, Policy: s.policy, BodyHash: bodyHash,
+		Actor: p.Subject, Role: p.Role, RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
+	opts := client.StartWorkflowOptions{
+		ID: workflows.TicketWorkflowID(id), TaskQueue: workflows.TaskQueue,
+		// A retry after a crash between the key claim and the start finds the run.
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}
+	if _, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.TicketWorkflow, in); err != nil {
+		return domainError(err)
+	}
+	t, err := s.syncTicket(c, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(status, t)
+}
+
+// syncTicket waits until the workflow has committed everything up to now and returns it.
+func (s *Server) syncTicket(c echo.Context, id string) (models.Ticket, error) {
+	h, err := s.temporal.UpdateWorkflow(c.Request().Context(), client.UpdateWorkflowOptions{
+		WorkflowID: workflows.TicketWorkflowID(id), UpdateName: workflows.UpdateSync,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var t models.Ticket
+	if err == nil {
+		err = h.Get(c.Request().Context(), &t)
+	}
+	return t, domainError(err)
+}
+
+// newTicketID returns an id that sorts by day and is unguessable: AS20261123XXXXXXXXXX.
+func newTicketID(now time.Time) string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	return "AS" + now.UTC().Format("20060102") + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)[:12]
+}
+
+// visibleTicket loads a ticket from the read model if the caller is one of its parties.
+func (s *Server) visibleTicket(c echo.Context) (models.Ticket, Principal, error) {
+	p := principal(c)
+	t, err := s.store.GetTicket(c.Request().Context(), c.Param("id"))
+	if err != nil {
+		return t, p, err
+	}
+	if !models.IsParty(t, p.Role, p.Subject) {
+		// Same answer as a missing ticket: a key does not learn other shops' ids.
+		return t, p, models.Errorf(models.ENOTFOUND, "ticket %s not found", c.Param("id"))
+	}
+	return t, p, nil
+}
+
+func (s *Server) getTicket(c echo.Context) error {
+	t, _, err := s.visibleTicket(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, t)
+}
+
+// ticketAction sends one agent action to the ticket as a Temporal Update. The update
+// id comes from the Idempotency-Key header, so a retried request is applied once.
+func (s *Server) ticketAction(c echo.Context) error {
+	action := c.Param("action")
+	if !isAction(action) {
+		return models.Errorf(models.ENOTFOUND, "unknown action %q; actions are %s", action, strings.Join(models.Actions, ", "))
+	}
+	_, p, err := s.visibleTicket(c)
+	if err != nil {
+		return err
+	}
+	var body models.ActionBody
+	if err := decode(c, &body); err != nil {
+		return err
+	}
+	rid := c.Response().Header().Get(echo.HeaderXRequestID)
+	updateID := rid
+	if k := c.Request().Header.Get("Idempotency-Key"); k != "" {
+		updateID = action + ":" + p.Subject + ":" + k
+	}
+	req := models.ActionRequest{Action: action, Actor: p.Subject, Role: p.Role, RequestID: rid, Body: body}
+	h, err := s.temporal.UpdateWorkflow(c.Request().Context(), client.UpdateWorkflowOptions{
+		WorkflowID: workflows.TicketWorkflowID(c.Param("id")), UpdateName: workflows.UpdateAction,
+		UpdateID: updateID, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return domainError(err)
+	}
+	var res workflows.ActionResult
+	if err := h.Get(c.Request().Context(), &res); err != nil {
+		return domainError(err)
+	}
+	return c.JSON(http.StatusOK, res.Ticket)
+}
+
+func isAction(a string) bool {
+	for _, x := range models.Actions {
+		if x == a {
+			return true
+		}
+	}
+	return false
+}
+
+// listTickets answers from the read model with cursor paging.
+func (s *Server) listTickets(c echo.Context) error {
+	f, err := ticketFilter(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.store.ListTickets(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"tickets": page.Tickets, "next_cursor": page.NextCursor})
+}
+
+// ticketFilter reads the list filters and scopes a seller to its own shop.
+func ticketFilter(c echo.Context) (store.TicketFilter, error) {
+	p, err := allow(c, models.RoleSeller, models.RolePlatform, models.RoleAdmin)
+	if err != nil {
+		return store.TicketFilter{}, err
+	}
+	q := c.QueryParams()
+	f := store.TicketFilter{State: q.Get("state"), Kind: q.Get("kind"), Cursor: q.Get("cursor")}
+	if f.ShopID, err = shopScope(p, q.Get("shop_id")); err != nil {
+		return f, err
+	}
+	if f.State != "" && !models.State(f.State).Valid() {
+		return f, models.Errorf(models.EINVALID, "state %q is not a ticket state", f.State)
+	}
+	if f.Kind != "" && !models.Kind(f.Kind).Valid() {
+		return f, models.Errorf(models.EINVALID, "kind %q is not a ticket kind", f.Kind)
+	}
+	if v := q.Get("escalated"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return f, models.Errorf(models.EINVALID, "escalated must be true or false")
+		}
+		f.Escalated = &b
+	}
+	if v := q.Get("deadline_before"); v != "" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return f, models.Errorf(models.EINVALID, "deadline_before must be an RFC 3339 time such as 2026-11-23T10:00:00Z")
+		}
+		f.DeadlineBefore = &t
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 200 {
+			return f, models.Errorf(models.EINVALID, "limit must be 1 to 200")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}

@@ -1,0 +1,261 @@
+package models
+
+import (
+	"strings"
+	"time"
+)
+
+// Action names, as in POST /v1/tickets/{id}/{action}.
+const (
+	ActApprove            = "approve"
+	ActReject             = "reject"
+	ActOffer              = "offer"
+	ActAcceptOffer        = "accept_offer"
+	ActDeclineOffer       = "decline_offer"
+	ActShip               = "ship"
+	ActConfirmReceipt     = "confirm_receipt"
+	ActInspect            = "inspect"
+	ActReply              = "reply"
+	ActReportDelay        = "report_delay"
+	ActEscalate           = "escalate"
+	ActEvidence           = "evidence"
+	ActArbitrate          = "arbitrate"
+	ActCancel             = "cancel"
+	ActRevise             = "revise"
+	ActConfirmReplacement = "confirm_replacement"
+	ActEvaluate           = "evaluate"
+)
+
+// Inspection results and arbitration verdicts.
+const (
+	InspectPass   = "pass"
+	InspectDeduct = "deduct"
+	InspectFail   = "fail"
+
+	VerdictSupportBuyer  = "support_buyer"
+	VerdictSupportSeller = "support_seller"
+)
+
+// ActionRequest is one agent action on a ticket.
+type ActionRequest struct {
+	Action    string     `json:"action"`
+	Actor     string     `json:"actor"` // the key's subject: buyer id, shop id, or agent name
+	Role      Role       `json:"role"`
+	RequestID string     `json:"request_id"`
+	Body      ActionBody `json:"body"`
+}
+
+// ActionBody holds the parameters of every action; each action reads its own.
+type ActionBody struct {
+	Reason         string   `json:"reason,omitempty"`
+	Note           string   `json:"note,omitempty"`
+	Message        string   `json:"message,omitempty"`
+	RefundCents    *int64   `json:"refund_cents,omitempty"`
+	KeepItem       bool     `json:"keep_item,omitempty"`
+	Carrier        string   `json:"carrier,omitempty"`
+	TrackingNo     string   `json:"tracking_no,omitempty"`
+	Result         string   `json:"result,omitempty"`
+	DeductPercent  int      `json:"deduct_percent,omitempty"`
+	Extend         string   `json:"extend,omitempty"`
+	URLs           []string `json:"urls,omitempty"`
+	Verdict        string   `json:"verdict,omitempty"`
+	Score          int      `json:"score,omitempty"`
+	Comment        string   `json:"comment,omitempty"`
+	RequestedCents *int64   `json:"requested_cents,omitempty"`
+}
+
+// actionRule says who may take an action and in which states.
+type actionRule struct {
+	roles  []Role
+	states []State // nil: any state that is not terminal
+}
+
+var (
+	sellerSide = []Role{RoleSeller, RolePlatform, RoleAdmin}
+	buyerSide  = []Role{RoleBuyer, RolePlatform, RoleAdmin}
+	platform   = []Role{RolePlatform, RoleAdmin}
+	parties    = []Role{RoleBuyer, RoleSeller, RolePlatform, RoleAdmin}
+)
+
+var actionRules = map[string]actionRule{
+	ActApprove:            {sellerSide, []State{StatePendingReview}},
+	ActReject:             {sellerSide, []State{StatePendingReview}},
+	ActOffer:              {sellerSide, []State{StatePendingReview, StateNegotiating, StateRejected}},
+	ActAcceptOffer:        {buyerSide, []State{StateNegotiating}},
+	ActDeclineOffer:       {buyerSide, []State{StateNegotiating}},
+	ActShip:               {buyerSide, []State{StateAwaitingBuyerShipment}},
+	ActConfirmReceipt:     {sellerSide, []State{StateInTransit, StateRecovering}},
+	ActInspect:            {sellerSide, []State{StateAwaitingInspection}},
+	ActReply:              {sellerSide, nil},
+	ActReportDelay:        {sellerSide, []State{StatePendingReview, StateAwaitingInspection, StateRefunding, StateRepairing}},
+	ActEscalate:           {parties, []State{StateRejected, StateNegotiating, StateRepairing, StateRefunding}},
+	ActEvidence:           {parties, []State{StateEscalated}},
+	ActArbitrate:          {platform, []State{StateEscalated}},
+	ActCancel:             {buyerSide, nil},
+	ActRevise:             {buyerSide, []State{StateRejected}},
+	ActConfirmReplacement: {buyerSide, []State{StateReplacementShipping}},
+	ActEvaluate:           {[]Role{RoleBuyer}, []State{StateCompleted, StateClosed}},
+}
+
+// Actions lists every action name, sorted as documented.
+var Actions = []string{ActApprove, ActReject, ActOffer, ActAcceptOffer, ActDeclineOffer, ActShip,
+	ActConfirmReceipt, ActInspect, ActReply, ActReportDelay, ActEscalate, ActEvidence, ActArbitrate,
+	ActCancel, ActRevise, ActConfirmReplacement, ActEvaluate}
+
+// IsParty reports whether the caller may see and act on ticket t at all: the buyer
+// of the ticket, the seller of its shop, or the platform.
+func IsParty(t Ticket, role Role, subject string) bool {
+	switch role {
+	case RoleBuyer:
+		return subject == t.BuyerID
+	case RoleSeller:
+		return subject == t.ShopID
+	case RolePlatform, RoleAdmin:
+		return true
+	}
+	return false
+}
+
+// CheckAction decides whether req may be applied to t now, without changing t. It
+// returns EFORBIDDEN for the wrong party, ECONFLICT when the state does not allow the
+// action, and EINVALID for bad parameters. The workflow's update validator calls it,
+// so a refused action never enters the ticket's history.
+func CheckAction(t Ticket, req ActionRequest, p Policy, now time.Time) error {
+	rule, ok := actionRules[req.Action]
+	if !ok {
+		return Errorf(ENOTFOUND, "unknown action %q; actions are %s", req.Action, strings.Join(Actions, ", "))
+	}
+	if !IsParty(t, req.Role, req.Actor) {
+		return Errorf(EFORBIDDEN, "ticket %s is not yours", t.ID)
+	}
+	if !oneOf(req.Role, rule.roles) {
+		return Errorf(EFORBIDDEN, "a %s may not %s", req.Role, req.Action)
+	}
+	if rule.states == nil && t.State.Terminal() || rule.states != nil && !oneOf(t.State, rule.states) {
+		return Errorf(ECONFLICT, "cannot %s a ticket in state %s", req.Action, t.State)
+	}
+	return checkParams(t, req, p, now)
+}
+
+// checkParams validates the action's own parameters against the ticket.
+func checkParams(t Ticket, req ActionRequest, p Policy, now time.Time) error {
+	b := req.Body
+	switch req.Action {
+	case ActReject:
+		if strings.TrimSpace(b.Reason) == "" {
+			return Errorf(EINVALID, "reject needs a reason the buyer can read")
+		}
+	case ActOffer:
+		if b.RefundCents == nil || *b.RefundCents <= 0 {
+			return Errorf(EINVALID, "offer needs refund_cents, a positive amount")
+		}
+		if *b.RefundCents > t.Order.PaidCents {
+			return Errorf(EINVALID, "refund_cents %d is more than the %d cents paid", *b.RefundCents, t.Order.PaidCents)
+		}
+	case ActShip:
+		if strings.TrimSpace(b.TrackingNo) == "" || strings.TrimSpace(b.Carrier) == "" {
+			return Errorf(EINVALID, "ship needs carrier and tracking_no")
+		}
+	case ActInspect:
+		switch b.Result {
+		case InspectPass, InspectFail:
+		case InspectDeduct:
+			if b.DeductPercent <= 0 {
+				return Errorf(EINVALID, "inspect with result deduct needs deduct_percent above 0")
+			}
+			if _, err := RefundAfterInspection(t, p, b.DeductPercent); err != nil {
+				return err
+			}
+		default:
+			return Errorf(EINVALID, "inspect needs result pass, deduct or fail")
+		}
+	case ActReportDelay:
+		return checkDelayReport(t, b, p)
+	case ActEscalate:
+		if strings.TrimSpace(b.Reason) == "" {
+			return Errorf(EINVALID, "escalate needs a reason for the platform")
+		}
+		if t.State == StateRefunding && !lastRefundFailed(t) {
+			return Errorf(ECONFLICT, "the refund is still being paid; escalate only after it failed")
+		}
+	case ActEvidence:
+		if strings.TrimSpace(b.Note) == "" && len(b.URLs) == 0 {
+			return Errorf(EINVALID, "evidence needs a note or urls")
+		}
+		if t.Escalation != nil && !now.Before(t.Escalation.EvidenceBy) {
+			return Errorf(ECONFLICT, "evidence closed at %s", t.Escalation.EvidenceBy.Format(time.RFC3339))
+		}
+	case ActArbitrate:
+		return checkVerdict(t, b)
+	case ActCancel:
+		if MoneyMoved(t) {
+			return Errorf(ECONFLICT, "money has already moved for ticket %s; it can no longer be withdrawn", t.ID)
+		}
+	case ActRevise:
+		if b.RequestedCents != nil && (*b.RequestedCents <= 0 || *b.RequestedCents > t.Order.PaidCents) {
+			return Errorf(EINVALID, "requested_cents must be between 1 and the %d cents paid", t.Order.PaidCents)
+		}
+	case ActEvaluate:
+		if b.Score < 1 || b.Score > 5 {
+			return Errorf(EINVALID, "score must be 1 to 5")
+		}
+		if t.Evaluation != nil {
+			return Errorf(ECONFLICT, "ticket %s is already evaluated", t.ID)
+		}
+		if t.EndedAt != nil && now.After(t.EndedAt.Add(p.EvaluationWindow.D())) {
+			return Errorf(ECONFLICT, "the evaluation window closed at %s", t.EndedAt.Add(p.EvaluationWindow.D()).Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+func checkDelayReport(t Ticket, b ActionBody, p Policy) error {
+	if strings.TrimSpace(b.Reason) == "" {
+		return Errorf(EINVALID, "report_delay needs a reason")
+	}
+	d, err := ParseDuration(b.Extend)
+	if err != nil || d <= 0 {
+		return Errorf(EINVALID, "report_delay needs extend, a duration such as 24h")
+	}
+	if d > p.DelayReportMax {
+		return Errorf(EINVALID, "extend %s is more than the %s a delay report may add", d, p.DelayReportMax)
+	}
+	if oneOf(t.State, t.DelayReports) {
+		return Errorf(ECONFLICT, "a delay was already reported in state %s; one report per stage", t.State)
+	}
+	if t.Deadline == nil {
+		return Errorf(ECONFLICT, "no deadline runs in state %s", t.State)
+	}
+	return nil
+}
+
+func checkVerdict(t Ticket, b ActionBody) error {
+	switch b.Verdict {
+	case VerdictSupportSeller:
+	case VerdictSupportBuyer:
+		if b.RefundCents == nil || *b.RefundCents < 0 {
+			return Errorf(EINVALID, "support_buyer needs refund_cents (0 or more)")
+		}
+		if *b.RefundCents+t.RefundedCents > t.Order.PaidCents {
+			return Errorf(EINVALID, "refund_cents %d plus the %d already refunded is more than the %d paid",
+				*b.RefundCents, t.RefundedCents, t.Order.PaidCents)
+		}
+	default:
+		return Errorf(EINVALID, "verdict must be support_buyer or support_seller")
+	}
+	return nil
+}
+
+// MoneyMoved reports whether any refund of t was sent or paid (a failed one does not count).
+func MoneyMoved(t Ticket) bool {
+	for _, r := range t.Refunds {
+		if r.Status != RefundFailed {
+			return true
+		}
+	}
+	return false
+}
+
+func lastRefundFailed(t Ticket) bool {
+	return len(t.Refunds) > 0 && t.Refunds[len(t.Refunds)-1].Status == RefundFailed
+}

@@ -1,0 +1,157 @@
+package models
+
+import (
+	"strings"
+	"time"
+)
+
+// CreateTicket is the body of POST /v1/tickets.
+type CreateTicket struct {
+	OrderID        string       `json:"order_id"`
+	ShopID         string       `json:"shop_id"`
+	BuyerID        string       `json:"buyer_id"`
+	Kind           Kind         `json:"kind"`
+	ReasonCode     ReasonCode   `json:"reason_code"`
+	Reason         string       `json:"reason"`
+	ReturnMethod   ReturnMethod `json:"return_method"`
+	RequestedCents int64        `json:"requested_cents"`
+	Currency       string       `json:"currency"`
+	Order          OrderInfo    `json:"order"`
+	Items          []Item       `json:"items"`
+	ExternalID     string       `json:"external_id,omitempty"`
+	BuyerCredit    int          `json:"buyer_credit"`
+	ExchangeSKU    string       `json:"exchange_sku,omitempty"`
+	PickupAddress  string       `json:"pickup_address,omitempty"`
+	// RecentReturns is how many returns the buyer made within the fast-review window;
+	// the shop's order system knows it, we do not.
+	RecentReturns int `json:"recent_returns"`
+}
+
+// Normalize fills defaults a caller may leave out: currency CNY, return method none
+// for kinds that send nothing back.
+func (c *CreateTicket) Normalize() {
+	c.Currency = strings.ToUpper(strings.TrimSpace(c.Currency))
+	if c.Currency == "" {
+		c.Currency = "CNY"
+	}
+	if c.ReturnMethod == "" && !c.Kind.NeedsReturn() {
+		c.ReturnMethod = ReturnNone
+	}
+	if c.ReasonCode == "" {
+		c.ReasonCode = ReasonOther
+	}
+}
+
+// Validate checks the request against DESIGN.md §4 and returns an EINVALID error that
+// names the first bad field.
+func (c CreateTicket) Validate() error {
+	required := []struct{ field, v string }{
+		{"order_id", c.OrderID}, {"shop_id", c.ShopID}, {"buyer_id", c.BuyerID},
+	}
+	for _, r := range required {
+		if strings.TrimSpace(r.v) == "" {
+			return Errorf(EINVALID, "%s is required", r.field)
+		}
+		if len(r.v) > 64 {
+			return Errorf(EINVALID, "%s must be at most 64 characters", r.field)
+		}
+	}
+	switch {
+	case !c.Kind.Valid():
+		return Errorf(EINVALID, "kind %q is not one of %s", c.Kind, joinAll(Kinds))
+	case !c.ReasonCode.Valid():
+		return Errorf(EINVALID, "reason_code %q is not one of %s", c.ReasonCode, joinAll(ReasonCodes))
+	case !c.ReturnMethod.Valid():
+		return Errorf(EINVALID, "return_method %q is not one of %s", c.ReturnMethod, joinAll(ReturnMethods))
+	case len(c.Currency) != 3:
+		return Errorf(EINVALID, "currency %q must be a 3-letter ISO code such as CNY", c.Currency)
+	case c.Order.PaidCents <= 0:
+		return Errorf(EINVALID, "order.paid_cents must be a positive number of cents")
+	case c.Order.PaidAt.IsZero():
+		return Errorf(EINVALID, "order.paid_at is required (RFC 3339, e.g. 2026-11-20T08:00:00Z)")
+	case c.RequestedCents < 0:
+		return Errorf(EINVALID, "requested_cents must not be negative")
+	case c.RequestedCents > c.Order.PaidCents:
+		return Errorf(EINVALID, "requested_cents %d is more than the %d cents paid for the order", c.RequestedCents, c.Order.PaidCents)
+	case c.BuyerCredit < 0 || c.BuyerCredit > 5:
+		return Errorf(EINVALID, "buyer_credit must be 0 to 5 stars")
+	case c.RecentReturns < 0:
+		return Errorf(EINVALID, "recent_returns must not be negative")
+	case len(c.Reason) > 2000:
+		return Errorf(EINVALID, "reason must be at most 2000 characters")
+	}
+	for i, it := range c.Items {
+		if strings.TrimSpace(it.SKU) == "" || it.Qty <= 0 || it.UnitPaidCents < 0 {
+			return Errorf(EINVALID, "items[%d] needs a sku, a qty of at least 1 and unit_paid_cents of at least 0", i)
+		}
+	}
+	return c.validateKindMethod()
+}
+
+// validateKindMethod checks that the return method fits the kind.
+func (c CreateTicket) validateKindMethod() error {
+	switch c.Kind {
+	case KindRefundOnly, KindPriceProtection:
+		if c.ReturnMethod != ReturnNone {
+			return Errorf(EINVALID, "kind %s sends nothing back: return_method must be none", c.Kind)
+		}
+		if c.RequestedCents == 0 {
+			return Errorf(EINVALID, "requested_cents is required for kind %s", c.Kind)
+		}
+	case KindReturnRefund:
+		if c.ReturnMethod != ReturnPickup && c.ReturnMethod != ReturnSelfShip {
+			return Errorf(EINVALID, "kind return_refund needs return_method pickup or self_ship")
+		}
+		if c.RequestedCents == 0 {
+			return Errorf(EINVALID, "requested_cents is required for kind return_refund")
+		}
+	case KindExchange:
+		if c.ReturnMethod == ReturnNone {
+			return Errorf(EINVALID, "kind exchange needs return_method pickup, self_ship or swap_on_delivery")
+		}
+		if strings.TrimSpace(c.ExchangeSKU) == "" {
+			return Errorf(EINVALID, "exchange_sku is required for kind exchange")
+		}
+	case KindRepair:
+		if c.ReturnMethod != ReturnPickup && c.ReturnMethod != ReturnSelfShip {
+			return Errorf(EINVALID, "kind repair needs return_method pickup or self_ship")
+		}
+	}
+	if c.Kind == KindPriceProtection && c.ReasonCode != ReasonPriceDrop {
+		return Errorf(EINVALID, "kind price_protection needs reason_code price_drop")
+	}
+	if c.ReturnMethod == ReturnPickup || c.ReturnMethod == ReturnSwapOnDelivery {
+		if strings.TrimSpace(c.PickupAddress) == "" {
+			return Errorf(EINVALID, "pickup_address is required for return_method %s", c.ReturnMethod)
+		}
+	}
+	return nil
+}
+
+func joinAll[T ~string](all []T) string {
+	s := make([]string, len(all))
+	for i, a := range all {
+		s[i] = string(a)
+	}
+	return strings.Join(s, ", ")
+}
+
+// NewTicket builds the ticket as it stands the moment it is created, before review.
+func NewTicket(id string, c CreateTicket, p Policy, now time.Time) Ticket {
+	t := Ticket{
+		ID: id, OrderID: c.OrderID, ShopID: c.ShopID, BuyerID: c.BuyerID,
+		Kind: c.Kind, State: StatePendingReview, ReturnMethod: c.ReturnMethod,
+		ReasonCode: c.ReasonCode, Reason: c.Reason, RequestedCents: c.RequestedCents,
+		Currency: c.Currency, PolicyVersion: p.Version, Order: c.Order, Items: c.Items,
+		ExternalID: c.ExternalID, BuyerCredit: c.BuyerCredit, ExchangeSKU: c.ExchangeSKU,
+		PickupAddress: c.PickupAddress, CreatedAt: now, UpdatedAt: now,
+		Refunds: []Refund{}, Timeline: []Event{},
+	}
+	if c.Kind.NeedsReturn() {
+		t.ReturnShippingPayer = "buyer"
+		if c.ReasonCode.SellerFault() {
+			t.ReturnShippingPayer = "seller"
+		}
+	}
+	return t
+}

@@ -1,0 +1,56 @@
+package models
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error codes. Each maps to exactly one HTTP status in the api package.
+const (
+	EINVALID      = "invalid"      // bad parameters: 422
+	ECONFLICT     = "conflict"     // not allowed in the current state, or a duplicate with another body: 409
+	ENOTFOUND     = "not_found"    // 404
+	EFORBIDDEN    = "forbidden"    // the caller is not a party allowed to do this: 403
+	EUNAUTHORIZED = "unauthorized" // missing or bad credentials or signature: 401
+	ETOOLARGE     = "too_large"    // body over the size limit: 413
+	EUNAVAILABLE  = "unavailable"  // a dependency (Temporal, the database) is down: 503
+	EINTERNAL     = "internal"     // 500
+)
+
+// Error is the one error type of the domain. Message is written for a person and
+// says what to change.
+type Error struct {
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain, EINTERNAL for any
+// other non-nil error, and "" for nil.
+func ErrorCode(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the human message of the first *Error in err's chain, or a
+// generic message for other errors (their text may hold internals).
+func ErrorMessage(err error) string {
+	var e *Error
+	if err == nil {
+		return ""
+	} else if errors.As(err, &e) {
+		return e.Message
+	}
+	return "internal error"
+}

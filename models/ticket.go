@@ -1,0 +1,166 @@
+package models
+
+import "time"
+
+// Ticket is one after-sales ticket (服务单) as the API shows it. The ticket workflow
+// owns the live value; the read model stores projections of it, ordered by Seq.
+type Ticket struct {
+	ID             string       `json:"id"`
+	OrderID        string       `json:"order_id"`
+	ShopID         string       `json:"shop_id"`
+	BuyerID        string       `json:"buyer_id"`
+	Kind           Kind         `json:"kind"`
+	State          State        `json:"state"`
+	Outcome        Outcome      `json:"outcome"`
+	ReturnMethod   ReturnMethod `json:"return_method"`
+	ReasonCode     ReasonCode   `json:"reason_code"`
+	Reason         string       `json:"reason"`
+	RequestedCents int64        `json:"requested_cents"`
+	RefundedCents  int64        `json:"refunded_cents"`
+	Currency       string       `json:"currency"`
+	Deadline       *Deadline    `json:"deadline"`
+	Flags          Flags        `json:"flags"`
+	PolicyVersion  string       `json:"policy_version"`
+
+	Order         OrderInfo `json:"order"`
+	Items         []Item    `json:"items"`
+	ExternalID    string    `json:"external_id,omitempty"`
+	BuyerCredit   int       `json:"buyer_credit"`
+	ExchangeSKU   string    `json:"exchange_sku,omitempty"`
+	PickupAddress string    `json:"pickup_address,omitempty"`
+
+	// ReturnShippingPayer is "seller" when the reason is the seller's fault, else "buyer".
+	ReturnShippingPayer string      `json:"return_shipping_payer,omitempty"`
+	FastReviewRule      string      `json:"fast_review_rule,omitempty"`
+	Offer               *Offer      `json:"offer,omitempty"`
+	Logistics           Logistics   `json:"logistics"`
+	Inspection          *Inspection `json:"inspection,omitempty"`
+	Escalation          *Escalation `json:"escalation,omitempty"`
+	FirstReplyAt        *time.Time  `json:"first_reply_at,omitempty"`
+	Evaluation          *Evaluation `json:"evaluation,omitempty"`
+	Refunds             []Refund    `json:"refunds"`
+	// DelayReports lists the states in which the seller already reported a delay.
+	DelayReports []State `json:"delay_reports,omitempty"`
+
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
+	EndedAt   *time.Time `json:"ended_at,omitempty"`
+	Seq       int64      `json:"seq"`
+	Timeline  []Event    `json:"timeline"`
+}
+
+// Deadline is the SLA deadline that runs in the current state.
+type Deadline struct {
+	Name string    `json:"name"`
+	At   time.Time `json:"at"`
+}
+
+// Flags are the boolean marks reports filter on.
+type Flags struct {
+	FastReviewed           bool `json:"fast_reviewed"`
+	LightningRefund        bool `json:"lightning_refund"`
+	Escalated              bool `json:"escalated"`
+	ExcludedFromAssessment bool `json:"excluded_from_assessment"`
+	SellerBreach           bool `json:"seller_breach"`
+	ReplyLate              bool `json:"reply_late"`
+	AutoActed              bool `json:"auto_acted"`
+	WrittenOff             bool `json:"written_off"`
+}
+
+// OrderInfo is what the ticket needs to know about the order it belongs to.
+type OrderInfo struct {
+	PaidCents        int64     `json:"paid_cents"`
+	PaidAt           time.Time `json:"paid_at"`
+	Shipped          bool      `json:"shipped"`
+	Delivered        bool      `json:"delivered"`
+	FreightInsurance bool      `json:"freight_insurance"`
+	SelfOperated     bool      `json:"self_operated"`
+}
+
+// Item is one order line the ticket covers.
+type Item struct {
+	SKU           string `json:"sku"`
+	Qty           int    `json:"qty"`
+	UnitPaidCents int64  `json:"unit_paid_cents"`
+}
+
+// Offer is the seller's negotiation proposal.
+type Offer struct {
+	RefundCents int64  `json:"refund_cents"`
+	KeepItem    bool   `json:"keep_item"`
+	Note        string `json:"note,omitempty"`
+}
+
+// Logistics records the courier legs of the ticket.
+type Logistics struct {
+	PickupAttempts int    `json:"pickup_attempts"`
+	PickupBooking  string `json:"pickup_booking,omitempty"`
+	Carrier        string `json:"carrier,omitempty"`
+	TrackingNo     string `json:"tracking_no,omitempty"`
+	ReplacementNo  string `json:"replacement_tracking_no,omitempty"`
+	RepairOrder    string `json:"repair_order,omitempty"`
+}
+
+// Inspection is the seller's verdict on the returned goods.
+type Inspection struct {
+	Result        string `json:"result"`
+	DeductPercent int    `json:"deduct_percent"`
+	Note          string `json:"note,omitempty"`
+}
+
+// Escalation is the platform intervention (平台介入) record.
+type Escalation struct {
+	By          Role      `json:"by"`
+	Reason      string    `json:"reason"`
+	From        State     `json:"from"`
+	EvidenceBy  time.Time `json:"evidence_by"`
+	DecideBy    time.Time `json:"decide_by"`
+	Evidence    []Note    `json:"evidence"`
+	Verdict     string    `json:"verdict,omitempty"`
+	RefundCents int64     `json:"refund_cents,omitempty"`
+}
+
+// Note is one piece of evidence.
+type Note struct {
+	Role Role      `json:"role"`
+	At   time.Time `json:"at"`
+	Note string    `json:"note"`
+	URLs []string  `json:"urls,omitempty"`
+}
+
+// Evaluation is the buyer's score once the ticket ended.
+type Evaluation struct {
+	Score   int       `json:"score"`
+	Comment string    `json:"comment,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Refund is one money movement of the ticket, identified by its idempotency key.
+type Refund struct {
+	Key         string `json:"key"`
+	AmountCents int64  `json:"amount_cents"`
+	Purpose     string `json:"purpose"`
+	Status      string `json:"status"`
+	ProviderRef string `json:"provider_ref,omitempty"`
+}
+
+// Refund statuses, as in the refunds ledger.
+const (
+	RefundPending   = "pending"
+	RefundSent      = "sent"
+	RefundSucceeded = "succeeded"
+	RefundFailed    = "failed"
+)
+
+// Event is one audit/timeline entry: every state change and every accepted action.
+type Event struct {
+	Seq       int64     `json:"seq"`
+	At        time.Time `json:"at"`
+	Actor     string    `json:"actor"`
+	Role      Role      `json:"role"`
+	Action    string    `json:"action"`
+	From      State     `json:"from"`
+	To        State     `json:"to"`
+	Note      string    `json:"note,omitempty"`
+	RequestID string    `json:"request_id,omitempty"`
+}

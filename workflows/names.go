@@ -1,0 +1,86 @@
+// Package workflows holds the durable processes of the product: one TicketWorkflow
+// per after-sales ticket, its EscalationWorkflow child, and one ShippingWatchWorkflow
+// per paid order. Workflow code here is deterministic: time comes from workflow.Now,
+// concurrency from workflow.Go, side effects from activities.
+package workflows
+
+import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+// TaskQueue is the one task queue the worker polls.
+const TaskQueue = "aftersales"
+
+// Message names. Agent actions are one Update (validated before they enter history);
+// webhooks are Signals; the ticket view is a Query.
+const (
+	UpdateAction    = "action"
+	SignalCourier   = "courier-event"
+	SignalPayment   = "payment-event"
+	QueryTicket     = "ticket"
+	SignalEvidence  = "evidence"
+	SignalArbitrate = "arbitrate"
+	SignalShipped   = "shipped"
+	QueryWatch      = "shipping-watch"
+)
+
+// TicketWorkflowID is the deterministic workflow ID of a ticket.
+func TicketWorkflowID(ticketID string) string { return "ticket-" + ticketID }
+
+// ShippingWatchWorkflowID is the deterministic workflow ID of an order's watch.
+func ShippingWatchWorkflowID(orderID string) string { return "shipping-watch-" + orderID }
+
+// Search attributes an operator filters on in the Web UI.
+var (
+	SATicketState = temporal.NewSearchAttributeKeyKeyword("TicketState")
+	SATicketKind  = temporal.NewSearchAttributeKeyKeyword("TicketKind")
+	SAShopID      = temporal.NewSearchAttributeKeyKeyword("ShopID")
+	SAOrderID     = temporal.NewSearchAttributeKeyKeyword("OrderID")
+	SASLADeadline = temporal.NewSearchAttributeKeyTime("SLADeadline")
+	SAEscalated   = temporal.NewSearchAttributeKeyBool("Escalated")
+)
+
+// SearchAttributes lists the custom search attributes to register on a namespace.
+var SearchAttributes = map[string]enumspb.IndexedValueType{
+	"TicketState": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"TicketKind":  enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"ShopID":      enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"OrderID":     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+	"SLADeadline": enumspb.INDEXED_VALUE_TYPE_DATETIME,
+	"Escalated":   enumspb.INDEXED_VALUE_TYPE_BOOL,
+}
+
+// TicketInput starts a TicketWorkflow.
+type TicketInput struct {
+	TicketID     string              `json:"ticket_id"`
+	Create       models.CreateTicket `json:"create"`
+	Policy       models.Policy       `json:"policy"`
+	BodyHash     string              `json:"body_hash"`
+	Actor        string              `json:"actor"`
+	Role         models.Role         `json:"role"`
+	RequestID    string              `json:"request_id"`
+	BuyerFlagged bool                `json:"buyer_flagged"`
+}
+
+// ActionResult is what an accepted action returns: the ticket after it.
+type ActionResult struct {
+	Ticket models.Ticket `json:"ticket"`
+}
+
+// EvidenceSignal carries one party's evidence to the escalation child.
+type EvidenceSignal struct {
+	Role models.Role `json:"role"`
+	Note models.Note `json:"note"`
+}
+
+// Verdict is the escalation's result.
+type Verdict struct {
+	Verdict     string `json:"verdict"`
+	RefundCents int64  `json:"refund_cents"`
+	Note        string `json:"note"`
+	Actor       string `json:"actor"`
+	Automatic   bool   `json:"automatic"`
+}
