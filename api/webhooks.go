@@ -1,11 +1,8 @@
 package api
 
 import (
-	"errors"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -21,13 +18,6 @@ import (
 
 // webhookMaxAge is how old (or how far in the future) X-Timestamp may be.
 const webhookMaxAge = 5 * time.Minute
-
-// Sign returns the X-Signature value for body under secret: sha256=<hex HMAC>.
-func Sign(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
 
 // verifiedBody reads the raw body and checks its signature and timestamp.
 func (s *Server) verifiedBody(c echo.Context) ([]byte, error) {
@@ -47,7 +37,7 @@ func (s *Server) verifiedBody(c echo.Context) ([]byte, error) {
 	if age := s.now().Sub(at); age > webhookMaxAge || age < -webhookMaxAge {
 		return nil, models.Errorf(models.EUNAUTHORIZED, "X-Timestamp is more than 5 minutes away from now; send the webhook again with a fresh timestamp")
 	}
-	if !hmac.Equal([]byte(sig), []byte(Sign(s.secret, raw))) {
+	if !models.ValidWebhookSignature(s.secret, raw, sig) {
 		return nil, models.Errorf(models.EUNAUTHORIZED, "X-Signature does not match the body; sign the raw body with the webhook secret")
 	}
 	return raw, nil
