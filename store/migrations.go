@@ -1,0 +1,365 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+// migration is one schema version. Its DDL is written out per dialect, so what a
+// version creates never changes with the Go structs of a later binary. Versions
+// are applied in order and recorded in schema_migrations.
+type migration struct {
+	version int
+	name    string
+	sqlite  []string
+	mysql   []string
+}
+
+// mysqlTable is appended to every MySQL CREATE TABLE. utf8mb4_bin makes string
+// comparison and ORDER BY byte-wise, like SQLite, so cursors page the same way
+// on both dialects.
+const mysqlTable = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+
+// migrations lists every schema version in order. Append only: never edit a
+// version that has shipped.
+var migrations = []migration{
+	{
+		version: 1,
+		name:    "tickets, ticket_events, refunds, order_refund_totals, idempotency_keys",
+		sqlite: []string{
+			`CREATE TABLE tickets (
+				id VARCHAR(64) NOT NULL PRIMARY KEY,
+				order_id VARCHAR(128) NOT NULL,
+				shop_id VARCHAR(128) NOT NULL,
+				buyer_id VARCHAR(128) NOT NULL,
+				kind VARCHAR(32) NOT NULL,
+				state VARCHAR(32) NOT NULL,
+				outcome VARCHAR(32) NOT NULL DEFAULT '',
+				return_method VARCHAR(32) NOT NULL DEFAULT '',
+				reason_code VARCHAR(32) NOT NULL DEFAULT '',
+				requested_cents BIGINT NOT NULL DEFAULT 0,
+				refunded_cents BIGINT NOT NULL DEFAULT 0,
+				currency VARCHAR(8) NOT NULL DEFAULT '',
+				deadline_name VARCHAR(64) NOT NULL DEFAULT '',
+				deadline_at DATETIME NULL,
+				escalated BOOLEAN NOT NULL DEFAULT 0,
+				excluded_from_assessment BOOLEAN NOT NULL DEFAULT 0,
+				fast_reviewed BOOLEAN NOT NULL DEFAULT 0,
+				lightning_refund BOOLEAN NOT NULL DEFAULT 0,
+				seller_breach BOOLEAN NOT NULL DEFAULT 0,
+				reply_late BOOLEAN NOT NULL DEFAULT 0,
+				auto_acted BOOLEAN NOT NULL DEFAULT 0,
+				policy_version VARCHAR(64) NOT NULL DEFAULT '',
+				first_reply_at DATETIME NULL,
+				evaluation_score INTEGER NULL,
+				seq BIGINT NOT NULL,
+				created_at DATETIME NOT NULL,
+				updated_at DATETIME NOT NULL,
+				ended_at DATETIME NULL,
+				` + "`view`" + ` TEXT NOT NULL
+			)`,
+			`CREATE INDEX idx_tickets_shop_state ON tickets (shop_id, state)`,
+			`CREATE INDEX idx_tickets_deadline_at ON tickets (deadline_at)`,
+			`CREATE INDEX idx_tickets_order_id ON tickets (order_id)`,
+			`CREATE INDEX idx_tickets_created_at_id ON tickets (created_at, id)`,
+			`CREATE TABLE ticket_events (
+				ticket_id VARCHAR(64) NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
+				seq BIGINT NOT NULL,
+				at DATETIME NOT NULL,
+				actor VARCHAR(128) NOT NULL DEFAULT '',
+				role VARCHAR(16) NOT NULL DEFAULT '',
+				action VARCHAR(64) NOT NULL DEFAULT '',
+				from_state VARCHAR(32) NOT NULL DEFAULT '',
+				to_state VARCHAR(32) NOT NULL DEFAULT '',
+				note TEXT NOT NULL,
+				request_id VARCHAR(128) NOT NULL DEFAULT '',
+				PRIMARY KEY (ticket_id, seq)
+			)`,
+			`CREATE TABLE refunds (
+				refund_key VARCHAR(128) NOT NULL PRIMARY KEY,
+				ticket_id VARCHAR(64) NOT NULL DEFAULT '',
+				order_id VARCHAR(128) NOT NULL,
+				amount_cents BIGINT NOT NULL,
+				currency VARCHAR(8) NOT NULL DEFAULT '',
+				purpose VARCHAR(32) NOT NULL,
+				status VARCHAR(16) NOT NULL,
+				provider_ref VARCHAR(255) NOT NULL DEFAULT '',
+				attempts INTEGER NOT NULL DEFAULT 0,
+				created_at DATETIME NOT NULL,
+				updated_at DATETIME NOT NULL
+			)`,
+			`CREATE INDEX idx_refunds_ticket_id ON refunds (ticket_id)`,
+			`CREATE INDEX idx_refunds_order_id ON refunds (order_id)`,
+			`CREATE TABLE order_refund_totals (
+				order_id VARCHAR(128) NOT NULL PRIMARY KEY,
+				paid_cents BIGINT NOT NULL,
+				reserved_cents BIGINT NOT NULL DEFAULT 0
+			)`,
+			`CREATE TABLE idempotency_keys (
+				scope VARCHAR(160) NOT NULL,
+				idem_key VARCHAR(255) NOT NULL,
+				body_hash VARCHAR(128) NOT NULL,
+				ticket_id VARCHAR(64) NOT NULL,
+				created_at DATETIME NOT NULL,
+				PRIMARY KEY (scope, idem_key)
+			)`,
+		},
+		// MySQL commits each DDL statement by itself, so every statement is
+		// written to be re-runnable: a migration interrupted half-way is
+		// completed by the next run.
+		mysql: []string{
+			`CREATE TABLE IF NOT EXISTS tickets (
+				id VARCHAR(64) NOT NULL PRIMARY KEY,
+				order_id VARCHAR(128) NOT NULL,
+				shop_id VARCHAR(128) NOT NULL,
+				buyer_id VARCHAR(128) NOT NULL,
+				kind VARCHAR(32) NOT NULL,
+				state VARCHAR(32) NOT NULL,
+				outcome VARCHAR(32) NOT NULL DEFAULT '',
+				return_method VARCHAR(32) NOT NULL DEFAULT '',
+				reason_code VARCHAR(32) NOT NULL DEFAULT '',
+				requested_cents BIGINT NOT NULL DEFAULT 0,
+				refunded_cents BIGINT NOT NULL DEFAULT 0,
+				currency VARCHAR(8) NOT NULL DEFAULT '',
+				deadline_name VARCHAR(64) NOT NULL DEFAULT '',
+				deadline_at DATETIME(6) NULL,
+				escalated BOOLEAN NOT NULL DEFAULT FALSE,
+				excluded_from_assessment BOOLEAN NOT NULL DEFAULT FALSE,
+				fast_reviewed BOOLEAN NOT NULL DEFAULT FALSE,
+				lightning_refund BOOLEAN NOT NULL DEFAULT FALSE,
+				seller_breach BOOLEAN NOT NULL DEFAULT FALSE,
+				reply_late BOOLEAN NOT NULL DEFAULT FALSE,
+				auto_acted BOOLEAN NOT NULL DEFAULT FALSE,
+				policy_version VARCHAR(64) NOT NULL DEFAULT '',
+				first_reply_at DATETIME(6) NULL,
+				evaluation_score INT NULL,
+				seq BIGINT NOT NULL,
+				created_at DATETIME(6) NOT NULL,
+				updated_at DATETIME(6) NOT NULL,
+				ended_at DATETIME(6) NULL,
+				` + "`view`" + ` LONGTEXT NOT NULL,
+				INDEX idx_tickets_shop_state (shop_id, state),
+				INDEX idx_tickets_deadline_at (deadline_at),
+				INDEX idx_tickets_order_id (order_id),
+				INDEX idx_tickets_created_at_id (created_at, id)
+			)` + mysqlTable,
+			`CREATE TABLE IF NOT EXISTS ticket_events (
+				ticket_id VARCHAR(64) NOT NULL,
+				seq BIGINT NOT NULL,
+				at DATETIME(6) NOT NULL,
+				actor VARCHAR(128) NOT NULL DEFAULT '',
+				role VARCHAR(16) NOT NULL DEFAULT '',
+				action VARCHAR(64) NOT NULL DEFAULT '',
+				from_state VARCHAR(32) NOT NULL DEFAULT '',
+				to_state VARCHAR(32) NOT NULL DEFAULT '',
+				note TEXT NOT NULL,
+				request_id VARCHAR(128) NOT NULL DEFAULT '',
+				PRIMARY KEY (ticket_id, seq),
+				CONSTRAINT fk_ticket_events_ticket FOREIGN KEY (ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
+			)` + mysqlTable,
+			`CREATE TABLE IF NOT EXISTS refunds (
+				refund_key VARCHAR(128) NOT NULL PRIMARY KEY,
+				ticket_id VARCHAR(64) NOT NULL DEFAULT '',
+				order_id VARCHAR(128) NOT NULL,
+				amount_cents BIGINT NOT NULL,
+				currency VARCHAR(8) NOT NULL DEFAULT '',
+				purpose VARCHAR(32) NOT NULL,
+				status VARCHAR(16) NOT NULL,
+				provider_ref VARCHAR(255) NOT NULL DEFAULT '',
+				attempts INT NOT NULL DEFAULT 0,
+				created_at DATETIME(6) NOT NULL,
+				updated_at DATETIME(6) NOT NULL,
+				INDEX idx_refunds_ticket_id (ticket_id),
+				INDEX idx_refunds_order_id (order_id)
+			)` + mysqlTable,
+			`CREATE TABLE IF NOT EXISTS order_refund_totals (
+				order_id VARCHAR(128) NOT NULL PRIMARY KEY,
+				paid_cents BIGINT NOT NULL,
+				reserved_cents BIGINT NOT NULL DEFAULT 0
+			)` + mysqlTable,
+			`CREATE TABLE IF NOT EXISTS idempotency_keys (
+				scope VARCHAR(160) NOT NULL,
+				idem_key VARCHAR(255) NOT NULL,
+				body_hash VARCHAR(128) NOT NULL,
+				ticket_id VARCHAR(64) NOT NULL,
+				created_at DATETIME(6) NOT NULL,
+				PRIMARY KEY (scope, idem_key)
+			)` + mysqlTable,
+		},
+	},
+}
+
+// LatestSchemaVersion is the schema version this binary creates and understands.
+func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }
+
+// migrateLockName is the MySQL advisory lock that keeps two processes (api and
+// worker starting together) from migrating at the same time.
+const migrateLockName = "aftersales.schema_migrations"
+
+// Migrate applies the pending migrations in order and returns the names of those
+// it applied ("0001 tickets, ..."); nothing when the schema is current. A
+// database recording a version this binary does not know (written by a newer
+// release) is refused with an error that says so, and nothing is changed.
+func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	conn, err := db.sqlDB.Conn(ctx)
+	if err != nil {
+		return nil, dbError(err, "migrate: connect")
+	}
+	defer conn.Close()
+
+	if db.dialect == DialectMySQL {
+		var got sql.NullInt64
+		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 60)", migrateLockName).Scan(&got); err != nil {
+			return nil, dbError(err, "migrate: take the migration lock")
+		}
+		if !got.Valid || got.Int64 != 1 {
+			return nil, models.Errorf(models.EUNAVAILABLE, "another process has been migrating the schema for over 60s; try again when it is done")
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", migrateLockName)
+	}
+
+	create := `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER NOT NULL PRIMARY KEY,
+		name VARCHAR(255) NOT NULL,
+		applied_at DATETIME NOT NULL
+	)`
+	if db.dialect == DialectMySQL {
+		create = `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INT NOT NULL PRIMARY KEY,
+			name VARCHAR(255) NOT NULL,
+			applied_at DATETIME(6) NOT NULL
+		)` + mysqlTable
+	}
+	if _, err := conn.ExecContext(ctx, create); err != nil {
+		return nil, dbError(err, "migrate: create schema_migrations")
+	}
+	done, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkKnown(done); err != nil {
+		return nil, err
+	}
+
+	for _, m := range migrations {
+		if done[m.version] {
+			continue
+		}
+		if err := db.apply(ctx, conn, m); err != nil {
+			return applied, err
+		}
+		applied = append(applied, m.label())
+	}
+	return applied, nil
+}
+
+func (m migration) label() string { return fmt.Sprintf("%04d %s", m.version, m.name) }
+
+// apply runs one migration and records it. On SQLite, DDL is transactional, so
+// the migration and its record commit together.
+func (db *DB) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+	stmts := m.sqlite
+	if db.dialect == DialectMySQL {
+		stmts = m.mysql
+	}
+	record := func(ex interface {
+		ExecContext(context.Context, string, ...any) (sql.Result, error)
+	}) error {
+		_, err := ex.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			m.version, m.name, dbNow())
+		return err
+	}
+	if db.dialect == DialectSQLite {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return dbError(err, "migration %s: begin", m.label())
+		}
+		defer tx.Rollback()
+		for _, s := range stmts {
+			if _, err := tx.ExecContext(ctx, s); err != nil {
+				return dbError(err, "migration %s", m.label())
+			}
+		}
+		if err := record(tx); err != nil {
+			return dbError(err, "migration %s: record", m.label())
+		}
+		return dbError(tx.Commit(), "migration %s: commit", m.label())
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return dbError(err, "migration %s", m.label())
+		}
+	}
+	return dbError(record(conn), "migration %s: record", m.label())
+}
+
+func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
+	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+	if err != nil {
+		return nil, dbError(err, "read schema_migrations")
+	}
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, dbError(err, "read schema_migrations")
+		}
+		done[v] = true
+	}
+	return done, dbError(rows.Err(), "read schema_migrations")
+}
+
+func checkKnown(done map[int]bool) error {
+	known := map[int]bool{}
+	for _, m := range migrations {
+		known[m.version] = true
+	}
+	for v := range done {
+		if !known[v] {
+			return models.Errorf(models.EUNAVAILABLE,
+				"the database schema has version %d, newer than this binary knows (up to %d): run a release of aftersales at least as new as the one that migrated it",
+				v, LatestSchemaVersion())
+		}
+	}
+	return nil
+}
+
+// SchemaVersion returns the highest applied schema version, 0 for an empty
+// database. It fails when the database records a version this binary does not
+// know, so a process refuses to serve from a schema it cannot read.
+func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
+	conn, err := db.sqlDB.Conn(ctx)
+	if err != nil {
+		return 0, dbError(err, "schema version: connect")
+	}
+	defer conn.Close()
+	var exists int
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+	if db.dialect == DialectMySQL {
+		q = "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'schema_migrations'"
+	}
+	if err := conn.QueryRowContext(ctx, q).Scan(&exists); err != nil {
+		return 0, dbError(err, "schema version")
+	}
+	if exists == 0 {
+		return 0, nil
+	}
+	done, err := appliedVersions(ctx, conn)
+	if err != nil {
+		return 0, err
+	}
+	if err := checkKnown(done); err != nil {
+		return 0, err
+	}
+	max := 0
+	for v := range done {
+		if v > max {
+			max = v
+		}
+	}
+	return max, nil
+}

@@ -1,0 +1,93 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+func TestMigrate(t *testing.T) {
+	forEachEmptyDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		if v, err := db.SchemaVersion(ctx); err != nil || v != 0 {
+			t.Fatalf("SchemaVersion of an empty database = %d, %v; want 0, nil", v, err)
+		}
+		applied, err := db.Migrate(ctx)
+		if err != nil {
+			t.Fatalf("Migrate: %v", err)
+		}
+		if len(applied) != len(migrations) || !strings.HasPrefix(applied[0], "0001 tickets") {
+			t.Fatalf("applied = %q, want every migration starting with 0001 tickets", applied)
+		}
+		if v, err := db.SchemaVersion(ctx); err != nil || v != LatestSchemaVersion() {
+			t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, LatestSchemaVersion())
+		}
+
+		again, err := db.Migrate(ctx)
+		if err != nil || len(again) != 0 {
+			t.Fatalf("second Migrate = %q, %v; want nothing applied", again, err)
+		}
+		var rows int64
+		if err := db.Gorm().Table("schema_migrations").Count(&rows).Error; err != nil || rows != int64(len(migrations)) {
+			t.Fatalf("schema_migrations has %d rows (%v), want %d", rows, err, len(migrations))
+		}
+		var name string
+		if err := db.Gorm().Raw("SELECT name FROM schema_migrations WHERE version = 1").Scan(&name).Error; err != nil || name != migrations[0].name {
+			t.Fatalf("recorded name = %q (%v)", name, err)
+		}
+
+		// Every table of v1 is there and usable.
+		for _, table := range []string{"tickets", "ticket_events", "refunds", "order_refund_totals", "idempotency_keys"} {
+			var n int64
+			if err := db.Gorm().Table(table).Count(&n).Error; err != nil {
+				t.Errorf("table %s: %v", table, err)
+			}
+		}
+
+		// A database migrated by a newer binary is refused, by both calls.
+		if err := db.Gorm().Exec("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+			999, "from the future", ts(base)).Error; err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.Migrate(ctx)
+		wantCode(t, err, models.EUNAVAILABLE, "version 999, newer than this binary")
+		_, err = db.SchemaVersion(ctx)
+		wantCode(t, err, models.EUNAVAILABLE, "newer than this binary")
+	})
+}
+
+func TestOpenRefusesBadURLs(t *testing.T) {
+	for _, tc := range []struct{ url, msg string }{
+		{"postgres://u@h/db", `scheme "postgres" is not supported`},
+		{"mysql://not a dsn", "MySQL URL is not valid"},
+		{"mysql://u:p@tcp(127.0.0.1:3306)/", "names no database"},
+		{"sqlite:", "path is empty"},
+	} {
+		_, err := Open(tc.url)
+		wantCode(t, err, models.EINVALID, tc.msg)
+	}
+}
+
+func TestOpenSQLiteForms(t *testing.T) {
+	dir := t.TempDir()
+	for _, url := range []string{"sqlite:" + dir + "/a.db", "sqlite://" + dir + "/b.db", dir + "/sub/c.db"} {
+		db, err := Open(url)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", url, err)
+		}
+		if db.Dialect() != DialectSQLite {
+			t.Errorf("Dialect = %q", db.Dialect())
+		}
+		var mode string
+		if err := db.Gorm().Raw("PRAGMA journal_mode").Scan(&mode).Error; err != nil || mode != "wal" {
+			t.Errorf("journal_mode = %q (%v), want wal", mode, err)
+		}
+		var fk int
+		if err := db.Gorm().Raw("PRAGMA foreign_keys").Scan(&fk).Error; err != nil || fk != 1 {
+			t.Errorf("foreign_keys = %d (%v), want 1", fk, err)
+		}
+		db.Close()
+	}
+}

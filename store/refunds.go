@@ -1,0 +1,306 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+// Refund purposes. Only PurposeRefund counts against the order's refund cap:
+// compensation, freight insurance claims and recoveries are other money flows.
+const (
+	PurposeRefund           = "refund"
+	PurposeCompensation     = "compensation"
+	PurposeFreightInsurance = "freight_insurance"
+	PurposeRecovery         = "recovery"
+)
+
+type refundRow struct {
+	RefundKey   string `gorm:"primaryKey"`
+	TicketID    string
+	OrderID     string
+	AmountCents int64
+	Currency    string
+	Purpose     string
+	Status      string
+	ProviderRef string
+	Attempts    int
+	CreatedAt   dbTime `gorm:"autoCreateTime:false"`
+	UpdatedAt   dbTime `gorm:"autoUpdateTime:false"`
+}
+
+func (refundRow) TableName() string { return "refunds" }
+
+func (r refundRow) export() RefundRow {
+	return RefundRow{
+		Key: r.RefundKey, TicketID: r.TicketID, OrderID: r.OrderID, AmountCents: r.AmountCents,
+		Currency: r.Currency, Purpose: r.Purpose, Status: r.Status, ProviderRef: r.ProviderRef,
+		Attempts: r.Attempts, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+	}
+}
+
+type orderTotalRow struct {
+	OrderID       string `gorm:"primaryKey"`
+	PaidCents     int64
+	ReservedCents int64
+}
+
+func (orderTotalRow) TableName() string { return "order_refund_totals" }
+
+// RefundReservation asks for a refund ledger entry. Key is the refund's
+// idempotency key (DESIGN §5: "<ticket id>:refund:<n>"), the same one the payment
+// provider receives. PaidCents is what the buyer paid for the order: it sets the
+// order's cap the first time the order is seen and is ignored afterwards.
+type RefundReservation struct {
+	Key         string
+	TicketID    string
+	OrderID     string
+	AmountCents int64
+	Currency    string
+	Purpose     string
+	PaidCents   int64
+}
+
+// RefundRow is one entry of the refunds ledger.
+type RefundRow struct {
+	Key         string    `json:"key"`
+	TicketID    string    `json:"ticket_id"`
+	OrderID     string    `json:"order_id"`
+	AmountCents int64     `json:"amount_cents"`
+	Currency    string    `json:"currency"`
+	Purpose     string    `json:"purpose"`
+	Status      string    `json:"status"`
+	ProviderRef string    `json:"provider_ref,omitempty"`
+	Attempts    int       `json:"attempts"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+// Refund returns the entry as the ticket shows it.
+func (r RefundRow) Refund() models.Refund {
+	return models.Refund{Key: r.Key, AmountCents: r.AmountCents, Purpose: r.Purpose, Status: r.Status, ProviderRef: r.ProviderRef}
+}
+
+var errKeyTaken = errors.New("refund key taken concurrently")
+
+// ReserveRefund writes a refund entry with status pending before any money moves.
+//
+// If Key is already in the ledger, the stored entry is returned unchanged and
+// nothing is reserved again, whatever the other fields say: a retried activity
+// gets back the reservation it made. Otherwise, for PurposeRefund, the order's
+// totals row is locked (created with PaidCents on first use) and the reservation
+// is refused with ECONFLICT when the order's reserved refunds plus AmountCents
+// would exceed what was paid; concurrent reservations on one order are
+// serialised by that lock (SELECT ... FOR UPDATE on MySQL, the single writer on
+// SQLite), so the sum never exceeds the cap. Other purposes are not capped.
+func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow, error) {
+	if err := validateReservation(r); err != nil {
+		return RefundRow{}, err
+	}
+	stamp := dbNow()
+	row := refundRow{
+		RefundKey: r.Key, TicketID: r.TicketID, OrderID: r.OrderID, AmountCents: r.AmountCents,
+		Currency: r.Currency, Purpose: r.Purpose, Status: models.RefundPending, CreatedAt: stamp, UpdatedAt: stamp,
+	}
+	var out refundRow
+	err := db.inTx(ctx, func(tx *gorm.DB) error {
+		if r.Purpose != PurposeRefund {
+			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+			if res.Error != nil {
+				return res.Error
+			}
+			if res.RowsAffected == 1 {
+				out = row
+				return nil
+			}
+			return tx.Where("refund_key = ?", r.Key).Take(&out).Error
+		}
+
+		// Lock the order first: every reservation of the order waits here, so
+		// the checks below read a ledger nobody else is changing.
+		if r.PaidCents > 0 {
+			seed := orderTotalRow{OrderID: r.OrderID, PaidCents: r.PaidCents}
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&seed).Error; err != nil {
+				return err
+			}
+		}
+		var total orderTotalRow
+		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("order_id = ?", r.OrderID).Take(&total).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return models.Errorf(models.EINVALID,
+				"order %s has no refund ledger yet: give paid_cents (what the buyer paid) with its first refund", r.OrderID)
+		} else if err != nil {
+			return err
+		}
+
+		err = tx.Where("refund_key = ?", r.Key).Take(&out).Error
+		if err == nil {
+			return nil // idempotent repeat
+		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		if total.ReservedCents+r.AmountCents > total.PaidCents {
+			return models.Errorf(models.ECONFLICT,
+				"refunds of order %s would total %d cents, more than the %d cents paid (%d cents already refunded or in progress)",
+				r.OrderID, total.ReservedCents+r.AmountCents, total.PaidCents, total.ReservedCents)
+		}
+		if err := tx.Create(&row).Error; err != nil {
+			if isDuplicate(err) {
+				return errKeyTaken
+			}
+			return err
+		}
+		out = row
+		return tx.Model(&orderTotalRow{}).Where("order_id = ?", r.OrderID).
+			Update("reserved_cents", gorm.Expr("reserved_cents + ?", r.AmountCents)).Error
+	})
+	if errors.Is(err, errKeyTaken) {
+		// The same key was reserved for another order meanwhile: that entry stands.
+		return db.GetRefund(ctx, r.Key)
+	}
+	if err != nil {
+		return RefundRow{}, dbError(err, "reserve refund %s", r.Key)
+	}
+	return out.export(), nil
+}
+
+func validateReservation(r RefundReservation) error {
+	switch {
+	case strings.TrimSpace(r.Key) == "" || len(r.Key) > 128:
+		return models.Errorf(models.EINVALID, "refund key must have 1 to 128 characters, not %d", len(r.Key))
+	case strings.TrimSpace(r.OrderID) == "":
+		return models.Errorf(models.EINVALID, "refund %s names no order id", r.Key)
+	case r.AmountCents <= 0:
+		return models.Errorf(models.EINVALID, "refund %s amount must be more than 0 cents, not %d", r.Key, r.AmountCents)
+	case r.Purpose == "" || len(r.Purpose) > 32:
+		return models.Errorf(models.EINVALID, "refund %s needs a purpose such as %q or %q", r.Key, PurposeRefund, PurposeCompensation)
+	case r.PaidCents < 0:
+		return models.Errorf(models.EINVALID, "paid_cents of order %s is negative (%d)", r.OrderID, r.PaidCents)
+	}
+	return nil
+}
+
+// statusRank orders refund statuses: a status only moves to a higher rank.
+// failed ranks below succeeded because a provider may report success after a
+// failure (a retried transfer that went through after all).
+var statusRank = map[string]int{
+	models.RefundPending:   0,
+	models.RefundSent:      1,
+	models.RefundFailed:    2,
+	models.RefundSucceeded: 3,
+}
+
+// MarkRefund moves refund key to status (sent, succeeded or failed), monotonically:
+// pending → sent → succeeded | failed, and failed → succeeded when the provider
+// says so later. A move backwards or sideways (a late "sent" after "succeeded", a
+// "failed" after "succeeded") changes nothing and returns the stored entry. Each
+// "sent" while pending or sent counts one provider attempt. The first move to
+// failed releases the amount from the order's cap; a later move from failed to
+// succeeded takes it again, even above the cap, because the money did move.
+// providerRef, when given, is recorded with any change. ENOTFOUND for an unknown key.
+func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (RefundRow, error) {
+	newRank, ok := statusRank[status]
+	if !ok || status == models.RefundPending {
+		return RefundRow{}, models.Errorf(models.EINVALID,
+			"refund status %q is not one a refund can move to: use sent, succeeded or failed", status)
+	}
+	var out refundRow
+	err := db.inTx(ctx, func(tx *gorm.DB) error {
+		var cur refundRow
+		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("refund_key = ?", key).Take(&cur).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			return models.Errorf(models.ENOTFOUND, "refund %s not found", key)
+		} else if err != nil {
+			return err
+		}
+		out = cur
+		curRank := statusRank[cur.Status]
+		updates := map[string]any{}
+		switch {
+		case status == models.RefundSent && curRank <= statusRank[models.RefundSent]:
+			updates["status"] = models.RefundSent
+			updates["attempts"] = cur.Attempts + 1
+		case newRank > curRank:
+			updates["status"] = status
+		}
+		if len(updates) == 0 {
+			return nil
+		}
+		if providerRef != "" {
+			updates["provider_ref"] = providerRef
+		}
+		updates["updated_at"] = dbNow()
+		if err := tx.Model(&refundRow{}).Where("refund_key = ?", key).Updates(updates).Error; err != nil {
+			return err
+		}
+		if cur.Purpose == PurposeRefund {
+			var delta int64
+			switch {
+			case status == models.RefundFailed && cur.Status != models.RefundFailed:
+				delta = -cur.AmountCents
+			case status == models.RefundSucceeded && cur.Status == models.RefundFailed:
+				delta = cur.AmountCents
+			}
+			if delta != 0 {
+				if err := tx.Model(&orderTotalRow{}).Where("order_id = ?", cur.OrderID).
+					Update("reserved_cents", gorm.Expr("reserved_cents + ?", delta)).Error; err != nil {
+					return err
+				}
+			}
+		}
+		return tx.Where("refund_key = ?", key).Take(&out).Error
+	})
+	if err != nil {
+		return RefundRow{}, dbError(err, "mark refund %s %s", key, status)
+	}
+	return out.export(), nil
+}
+
+// GetRefund returns the ledger entry of key; ENOTFOUND when there is none.
+func (db *DB) GetRefund(ctx context.Context, key string) (RefundRow, error) {
+	var row refundRow
+	err := db.gdb.WithContext(ctx).Where("refund_key = ?", key).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return RefundRow{}, models.Errorf(models.ENOTFOUND, "refund %s not found", key)
+	} else if err != nil {
+		return RefundRow{}, dbError(err, "get refund %s", key)
+	}
+	return row.export(), nil
+}
+
+// ListRefunds returns the ledger entries of a ticket, oldest first; none is not
+// an error.
+func (db *DB) ListRefunds(ctx context.Context, ticketID string) ([]RefundRow, error) {
+	var rows []refundRow
+	if err := db.gdb.WithContext(ctx).Where("ticket_id = ?", ticketID).
+		Order("created_at, refund_key").Find(&rows).Error; err != nil {
+		return nil, dbError(err, "list refunds of ticket %s", ticketID)
+	}
+	out := make([]RefundRow, len(rows))
+	for i, r := range rows {
+		out[i] = r.export()
+	}
+	return out, nil
+}
+
+// OrderRefundTotal returns what the order's refunds reserve (pending, sent or
+// succeeded, purpose refund) and what was paid. ENOTFOUND when no refund of the
+// order was ever reserved, since the paid amount is then unknown here.
+func (db *DB) OrderRefundTotal(ctx context.Context, orderID string) (reserved, paid int64, err error) {
+	var row orderTotalRow
+	err = db.gdb.WithContext(ctx).Where("order_id = ?", orderID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return 0, 0, models.Errorf(models.ENOTFOUND, "order %s has no refund recorded", orderID)
+	} else if err != nil {
+		return 0, 0, dbError(err, "refund total of order %s", orderID)
+	}
+	return row.ReservedCents, row.PaidCents, nil
+}

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+func reservation(key, order string, amount, paid int64) RefundReservation {
+	return RefundReservation{Key: key, TicketID: "T1", OrderID: order, AmountCents: amount,
+		Currency: "CNY", Purpose: PurposeRefund, PaidCents: paid}
+}
+
+func wantTotal(t *testing.T, db *DB, order string, reserved, paid int64) {
+	t.Helper()
+	r, p, err := db.OrderRefundTotal(context.Background(), order)
+	if err != nil || r != reserved || p != paid {
+		t.Fatalf("OrderRefundTotal(%s) = %d reserved, %d paid, %v; want %d, %d", order, r, p, err, reserved, paid)
+	}
+}
+
+func TestReserveRefundIdempotent(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		first, err := db.ReserveRefund(ctx, reservation("T1:refund:1", "O1", 600, 1000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Status != models.RefundPending || first.AmountCents != 600 || first.OrderID != "O1" || first.Purpose != PurposeRefund {
+			t.Fatalf("reserved %+v", first)
+		}
+		// A retry with the same key, even with other figures, gets the same entry.
+		again, err := db.ReserveRefund(ctx, reservation("T1:refund:1", "O1", 900, 1000))
+		if err != nil || again != first {
+			t.Fatalf("repeat = %+v, %v; want %+v", again, err, first)
+		}
+		list, err := db.ListRefunds(ctx, "T1")
+		if err != nil || len(list) != 1 || list[0] != first {
+			t.Fatalf("ListRefunds = %+v, %v", list, err)
+		}
+		got, err := db.GetRefund(ctx, "T1:refund:1")
+		if err != nil || got != first {
+			t.Fatalf("GetRefund = %+v, %v", got, err)
+		}
+		wantTotal(t, db, "O1", 600, 1000)
+
+		_, err = db.GetRefund(ctx, "nope")
+		wantCode(t, err, models.ENOTFOUND, "refund nope not found")
+		_, _, err = db.OrderRefundTotal(ctx, "O-none")
+		wantCode(t, err, models.ENOTFOUND, "order O-none has no refund recorded")
+		if list, err := db.ListRefunds(ctx, "T-none"); err != nil || len(list) != 0 {
+			t.Fatalf("ListRefunds of no ticket = %v, %v", list, err)
+		}
+	})
+}
+
+func TestReserveRefundCap(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		if _, err := db.ReserveRefund(ctx, reservation("T1:refund:1", "O1", 600, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		// Another ticket of the same order: the cap is per order.
+		r := reservation("T2:refund:1", "O1", 500, 1000)
+		r.TicketID = "T2"
+		_, err := db.ReserveRefund(ctx, r)
+		wantCode(t, err, models.ECONFLICT, "refunds of order O1 would total 1100 cents, more than the 1000 cents paid")
+		if _, err := db.GetRefund(ctx, "T2:refund:1"); models.ErrorCode(err) != models.ENOTFOUND {
+			t.Fatalf("a refused reservation left an entry: %v", err)
+		}
+		r.AmountCents = 400
+		if _, err := db.ReserveRefund(ctx, r); err != nil {
+			t.Fatalf("reserve up to the cap: %v", err)
+		}
+		// Compensation is another money flow, not capped by the order.
+		comp := reservation("O1:compensation", "O1", 5000, 1000)
+		comp.Purpose = PurposeCompensation
+		if _, err := db.ReserveRefund(ctx, comp); err != nil {
+			t.Fatalf("compensation: %v", err)
+		}
+		wantTotal(t, db, "O1", 1000, 1000)
+		_, err = db.ReserveRefund(ctx, reservation("T1:refund:2", "O1", 1, 1000))
+		wantCode(t, err, models.ECONFLICT, "would total 1001 cents")
+
+		for _, tc := range []struct {
+			r   RefundReservation
+			msg string
+		}{
+			{reservation("", "O1", 1, 1), "refund key must have 1 to 128 characters"},
+			{reservation("k", "", 1, 1), "names no order id"},
+			{reservation("k", "O1", 0, 1), "amount must be more than 0 cents"},
+			{reservation("k", "O9", 1, 0), "order O9 has no refund ledger yet"},
+		} {
+			_, err := db.ReserveRefund(ctx, tc.r)
+			wantCode(t, err, models.EINVALID, tc.msg)
+		}
+	})
+}
+
+func TestReserveRefundConcurrent(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		const n, amount, paid = 20, 700, 10000
+		var wg sync.WaitGroup
+		errs := make([]error, 2*n)
+		start := make(chan struct{})
+		// 20 distinct keys, each requested twice at once (a retried activity).
+		for i := 0; i < 2*n; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				<-start
+				_, errs[i] = db.ReserveRefund(context.Background(), reservation(fmt.Sprintf("T%d:refund:1", i%n), "O-hot", amount, paid))
+			}(i)
+		}
+		close(start)
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil && models.ErrorCode(err) != models.ECONFLICT {
+				t.Fatalf("reservation %d: %v", i, err)
+			}
+		}
+		var rows []refundRow
+		if err := db.Gorm().Where("order_id = ?", "O-hot").Find(&rows).Error; err != nil {
+			t.Fatal(err)
+		}
+		var sum int64
+		for _, r := range rows {
+			sum += r.AmountCents
+		}
+		if len(rows) != paid/amount || sum > paid {
+			t.Fatalf("%d entries totalling %d cents; want %d entries, at most %d cents", len(rows), sum, paid/amount, paid)
+		}
+		wantTotal(t, db, "O-hot", sum, paid)
+	})
+}
+
+func TestMarkRefund(t *testing.T) {
+	type step struct {
+		status, ref    string
+		wantStatus     string
+		wantAttempts   int
+		wantReserved   int64
+		wantProviderID string
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"happy path, late sent ignored", []step{
+			{"sent", "", "sent", 1, 300, ""},
+			{"sent", "", "sent", 2, 300, ""}, // a retried provider call
+			{"succeeded", "pay-1", "succeeded", 2, 300, "pay-1"},
+			{"sent", "", "succeeded", 2, 300, "pay-1"},
+			{"failed", "pay-2", "succeeded", 2, 300, "pay-1"}, // succeeded is final
+		}},
+		{"failure releases the reservation once", []step{
+			{"sent", "", "sent", 1, 300, ""},
+			{"failed", "pay-1", "failed", 1, 0, "pay-1"},
+			{"failed", "", "failed", 1, 0, "pay-1"},
+			{"sent", "", "failed", 1, 0, "pay-1"},
+		}},
+		{"success after failure takes the amount again", []step{
+			{"failed", "", "failed", 0, 0, ""},
+			{"succeeded", "pay-9", "succeeded", 0, 300, "pay-9"},
+			{"failed", "", "succeeded", 0, 300, "pay-9"},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, db *DB) {
+				ctx := context.Background()
+				if _, err := db.ReserveRefund(ctx, reservation("T1:refund:1", "O1", 300, 1000)); err != nil {
+					t.Fatal(err)
+				}
+				for i, s := range tc.steps {
+					row, err := db.MarkRefund(ctx, "T1:refund:1", s.status, s.ref)
+					if err != nil {
+						t.Fatalf("step %d %s: %v", i, s.status, err)
+					}
+					if row.Status != s.wantStatus || row.Attempts != s.wantAttempts || row.ProviderRef != s.wantProviderID {
+						t.Fatalf("step %d %s: status %s attempts %d ref %q; want %s %d %q",
+							i, s.status, row.Status, row.Attempts, row.ProviderRef, s.wantStatus, s.wantAttempts, s.wantProviderID)
+					}
+					wantTotal(t, db, "O1", s.wantReserved, 1000)
+				}
+			})
+		})
+	}
+
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		_, err := db.MarkRefund(ctx, "T9:refund:1", "sent", "")
+		wantCode(t, err, models.ENOTFOUND, "refund T9:refund:1 not found")
+		_, err = db.MarkRefund(ctx, "T9:refund:1", "pending", "")
+		wantCode(t, err, models.EINVALID, `refund status "pending" is not one a refund can move to`)
+		_, err = db.MarkRefund(ctx, "T9:refund:1", "paid", "")
+		wantCode(t, err, models.EINVALID, `refund status "paid"`)
+
+		// A released failure frees room under the cap for the next attempt.
+		if _, err := db.ReserveRefund(ctx, reservation("T1:refund:1", "O2", 1000, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.ReserveRefund(ctx, reservation("T1:refund:2", "O2", 1000, 1000))
+		wantCode(t, err, models.ECONFLICT, "")
+		if _, err := db.MarkRefund(ctx, "T1:refund:1", "failed", ""); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ReserveRefund(ctx, reservation("T1:refund:2", "O2", 1000, 1000)); err != nil {
+			t.Fatalf("reserve after a failure: %v", err)
+		}
+		// Compensation entries move status but never touch the order's cap.
+		comp := reservation("O2:compensation", "O2", 50, 1000)
+		comp.Purpose = PurposeCompensation
+		if _, err := db.ReserveRefund(ctx, comp); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.MarkRefund(ctx, "O2:compensation", "failed", ""); err != nil {
+			t.Fatal(err)
+		}
+		wantTotal(t, db, "O2", 1000, 1000)
+	})
+}

@@ -1,0 +1,224 @@
+package store
+
+import (
+	"context"
+	"math"
+	"sort"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+// SLAFilter selects the tickets of an SLA report: those created in [From, To),
+// of one shop or (ShopID empty) of all shops.
+type SLAFilter struct {
+	ShopID string
+	From   time.Time
+	To     time.Time
+}
+
+// SLAReport is the after-sales service level of a shop over a period. Tickets
+// flagged excluded_from_assessment (a delay report was filed) are left out of
+// every figure and only counted in Excluded. Rates are shares in [0, 1]; with no
+// ticket they are 0.
+type SLAReport struct {
+	ShopID   string    `json:"shop_id,omitempty"`
+	From     time.Time `json:"from"`
+	To       time.Time `json:"to"`
+	Total    int64     `json:"total"`
+	Excluded int64     `json:"excluded"`
+
+	Completed    int64 `json:"completed"`
+	Closed       int64 `json:"closed"`
+	Escalated    int64 `json:"escalated"`
+	AutoActed    int64 `json:"auto_acted"`
+	FastReviewed int64 `json:"fast_reviewed"`
+	Lightning    int64 `json:"lightning_refund"`
+
+	// Ended counts the tickets that reached completed or closed; the durations
+	// are from created_at to ended_at over them. P90 is the nearest-rank 90th
+	// percentile.
+	Ended              int64   `json:"ended"`
+	AvgDurationSeconds float64 `json:"avg_duration_seconds"`
+	P90DurationSeconds float64 `json:"p90_duration_seconds"`
+
+	// RepliedInTime counts tickets whose seller replied within the reply target.
+	RepliedInTime int64   `json:"replied_in_time"`
+	ReplyRate     float64 `json:"reply_rate"`
+	DisputeRate   float64 `json:"dispute_rate"`
+
+	SatisfactionAvg   float64 `json:"satisfaction_avg"`
+	SatisfactionCount int64   `json:"satisfaction_count"`
+}
+
+// SLAReport computes the report of f. To must be after From.
+func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
+	if f.From.IsZero() || f.To.IsZero() || !f.To.After(f.From) {
+		return SLAReport{}, models.Errorf(models.EINVALID,
+			"report period is not valid: give from and to with to after from (got %s to %s)",
+			f.From.UTC().Format(time.RFC3339), f.To.UTC().Format(time.RFC3339))
+	}
+	rep := SLAReport{ShopID: f.ShopID, From: f.From.UTC(), To: f.To.UTC()}
+	period := func() *gorm.DB {
+		q := db.gdb.WithContext(ctx).Model(&ticketRow{}).
+			Where("created_at >= ? AND created_at < ?", ts(f.From), ts(f.To))
+		if f.ShopID != "" {
+			q = q.Where("shop_id = ?", f.ShopID)
+		}
+		return q
+	}
+
+	var agg struct {
+		Total, Excluded, Completed, Closed, Escalated, AutoActed, FastReviewed, Lightning int64
+		RepliedInTime, ScoreSum, ScoreCount                                               int64
+	}
+	// Every figure but Excluded counts only assessed tickets; summing integers in
+	// SQL and dividing in Go gives the same numbers on both dialects.
+	err := period().Select(`
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 THEN 1 ELSE 0 END), 0) AS total,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment <> 0 THEN 1 ELSE 0 END), 0) AS excluded,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND state = 'completed' THEN 1 ELSE 0 END), 0) AS completed,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND state = 'closed' THEN 1 ELSE 0 END), 0) AS closed,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND escalated <> 0 THEN 1 ELSE 0 END), 0) AS escalated,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND auto_acted <> 0 THEN 1 ELSE 0 END), 0) AS auto_acted,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND fast_reviewed <> 0 THEN 1 ELSE 0 END), 0) AS fast_reviewed,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND lightning_refund <> 0 THEN 1 ELSE 0 END), 0) AS lightning,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND first_reply_at IS NOT NULL AND reply_late = 0 THEN 1 ELSE 0 END), 0) AS replied_in_time,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND evaluation_score IS NOT NULL THEN evaluation_score ELSE 0 END), 0) AS score_sum,
+		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND evaluation_score IS NOT NULL THEN 1 ELSE 0 END), 0) AS score_count`).
+		Scan(&agg).Error
+	if err != nil {
+		return SLAReport{}, dbError(err, "SLA report")
+	}
+	rep.Total, rep.Excluded = agg.Total, agg.Excluded
+	rep.Completed, rep.Closed, rep.Escalated = agg.Completed, agg.Closed, agg.Escalated
+	rep.AutoActed, rep.FastReviewed, rep.Lightning = agg.AutoActed, agg.FastReviewed, agg.Lightning
+	rep.RepliedInTime, rep.SatisfactionCount = agg.RepliedInTime, agg.ScoreCount
+	if rep.Total > 0 {
+		rep.ReplyRate = float64(agg.RepliedInTime) / float64(rep.Total)
+		rep.DisputeRate = float64(agg.Escalated) / float64(rep.Total)
+	}
+	if agg.ScoreCount > 0 {
+		rep.SatisfactionAvg = float64(agg.ScoreSum) / float64(agg.ScoreCount)
+	}
+
+	var spans []struct {
+		CreatedAt dbTime
+		EndedAt   dbTime
+	}
+	if err := period().Select("created_at, ended_at").
+		Where("excluded_from_assessment = ? AND ended_at IS NOT NULL", false).
+		Scan(&spans).Error; err != nil {
+		return SLAReport{}, dbError(err, "SLA report durations")
+	}
+	secs := make([]float64, 0, len(spans))
+	sum := 0.0
+	for _, s := range spans {
+		d := s.EndedAt.Sub(s.CreatedAt.Time).Seconds()
+		secs = append(secs, d)
+		sum += d
+	}
+	rep.Ended = int64(len(secs))
+	if len(secs) > 0 {
+		sort.Float64s(secs)
+		rep.AvgDurationSeconds = sum / float64(len(secs))
+		rep.P90DurationSeconds = secs[int(math.Ceil(0.9*float64(len(secs))))-1]
+	}
+	return rep, nil
+}
+
+// Warnings is what needs attention now: open tickets whose deadline falls within
+// the window (overdue ones included, soonest first) and the tickets open longest.
+type Warnings struct {
+	ShopID        string          `json:"shop_id,omitempty"`
+	Now           time.Time       `json:"now"`
+	WithinSeconds int64           `json:"within_seconds"`
+	DueSoon       []WarningTicket `json:"due_soon"`
+	LongestOpen   []WarningTicket `json:"longest_open"`
+}
+
+// WarningTicket is one open ticket of a warnings list.
+type WarningTicket struct {
+	ID           string     `json:"id"`
+	OrderID      string     `json:"order_id"`
+	ShopID       string     `json:"shop_id"`
+	BuyerID      string     `json:"buyer_id"`
+	Kind         string     `json:"kind"`
+	State        string     `json:"state"`
+	Escalated    bool       `json:"escalated"`
+	DeadlineName string     `json:"deadline_name,omitempty"`
+	DeadlineAt   *time.Time `json:"deadline_at,omitempty"`
+	// SecondsLeft is the time to the deadline at Now, negative when overdue;
+	// absent when no deadline runs.
+	SecondsLeft *int64    `json:"seconds_left,omitempty"`
+	Overdue     bool      `json:"overdue"`
+	CreatedAt   time.Time `json:"created_at"`
+	OpenSeconds int64     `json:"open_seconds"`
+}
+
+// Default and maximum length of each warnings list.
+const (
+	DefaultWarningsLimit = 20
+	MaxWarningsLimit     = 200
+)
+
+// Warnings lists, for shopID (all shops when empty), up to limit open tickets
+// (state neither completed nor closed) whose deadline_at <= now+within, soonest
+// first, and up to limit open tickets by age, oldest first. limit 0 means 20.
+func (db *DB) Warnings(ctx context.Context, shopID string, within time.Duration, now time.Time, limit int) (Warnings, error) {
+	switch {
+	case within < 0:
+		return Warnings{}, models.Errorf(models.EINVALID, "within %s is negative: give how far ahead to look, e.g. 24h", within)
+	case limit < 0:
+		return Warnings{}, models.Errorf(models.EINVALID, "limit %d is negative", limit)
+	case limit == 0:
+		limit = DefaultWarningsLimit
+	case limit > MaxWarningsLimit:
+		limit = MaxWarningsLimit
+	}
+	if now.IsZero() {
+		now = time.Now()
+	}
+	now = now.UTC()
+	w := Warnings{ShopID: shopID, Now: now, WithinSeconds: int64(within / time.Second)}
+	open := func() *gorm.DB {
+		q := db.gdb.WithContext(ctx).Model(&ticketRow{}).
+			Select("id, order_id, shop_id, buyer_id, kind, state, escalated, deadline_name, deadline_at, created_at").
+			Where("state NOT IN ?", []string{string(models.StateCompleted), string(models.StateClosed)})
+		if shopID != "" {
+			q = q.Where("shop_id = ?", shopID)
+		}
+		return q
+	}
+	var due, old []ticketRow
+	if err := open().Where("deadline_at IS NOT NULL AND deadline_at <= ?", ts(now.Add(within))).
+		Order("deadline_at, id").Limit(limit).Find(&due).Error; err != nil {
+		return Warnings{}, dbError(err, "warnings: deadlines")
+	}
+	if err := open().Order("created_at, id").Limit(limit).Find(&old).Error; err != nil {
+		return Warnings{}, dbError(err, "warnings: longest open")
+	}
+	w.DueSoon = warningTickets(due, now)
+	w.LongestOpen = warningTickets(old, now)
+	return w, nil
+}
+
+func warningTickets(rows []ticketRow, now time.Time) []WarningTicket {
+	out := make([]WarningTicket, 0, len(rows))
+	for _, r := range rows {
+		wt := WarningTicket{
+			ID: r.ID, OrderID: r.OrderID, ShopID: r.ShopID, BuyerID: r.BuyerID, Kind: r.Kind, State: r.State,
+			Escalated: r.Escalated, DeadlineName: r.DeadlineName, DeadlineAt: r.DeadlineAt.Ptr(),
+			CreatedAt: r.CreatedAt.Time, OpenSeconds: int64(now.Sub(r.CreatedAt.Time) / time.Second),
+		}
+		if wt.DeadlineAt != nil {
+			left := int64(wt.DeadlineAt.Sub(now) / time.Second)
+			wt.SecondsLeft = &left
+			wt.Overdue = !wt.DeadlineAt.After(now)
+		}
+		out = append(out, wt)
+	}
+	return out
+}
