@@ -34,6 +34,10 @@ type ticketWorkflow struct {
 	// searched is what was last written to the search attributes.
 	searched    searchState
 	escalations int
+	// created is set once the application is recorded and committed; messages that
+	// arrive in the first workflow task wait for it (the SDK may run their handlers
+	// before the workflow function).
+	created bool
 	// escalationChild is the running platform intervention, if any.
 	escalationChild workflow.ChildWorkflowFuture
 }
@@ -66,7 +70,9 @@ func (w *ticketWorkflow) setup(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, UpdateSync, func(ctx workflow.Context) (models.Ticket, error) {
-		w.mu.Lock(ctx) // waits for any change in flight, including the creation
+		if err := w.lock(ctx); err != nil { // waits for any change in flight, including the creation
+			return w.t, err
+		}
 		defer w.mu.Unlock()
 		return w.t, nil
 	}); err != nil {
@@ -97,7 +103,9 @@ func (w *ticketWorkflow) receive(ctx workflow.Context, name string, one func(wor
 
 // locked applies a webhook event once (by event id) under the ticket's mutex.
 func (w *ticketWorkflow) locked(ctx workflow.Context, eventID string, apply func()) {
-	w.mu.Lock(ctx)
+	if w.lock(ctx) != nil {
+		return
+	}
 	defer w.mu.Unlock()
 	if eventID != "" && w.seen[eventID] {
 		return
@@ -110,12 +118,21 @@ func (w *ticketWorkflow) locked(ctx workflow.Context, eventID string, apply func
 	}
 }
 
+// lock takes the ticket's mutex once the ticket is created.
+func (w *ticketWorkflow) lock(ctx workflow.Context) error {
+	if err := workflow.Await(ctx, func() bool { return w.created }); err != nil {
+		return err
+	}
+	return w.mu.Lock(ctx)
+}
+
 // run creates the ticket, then races the running deadline against every change until
 // the ticket ends, then keeps it open for the buyer's evaluation.
 func (w *ticketWorkflow) run(ctx workflow.Context) (models.Ticket, error) {
 	w.mu.Lock(ctx)
 	w.create(ctx)
 	w.commit(ctx)
+	w.created = true
 	w.mu.Unlock()
 
 	for !w.t.State.Terminal() {

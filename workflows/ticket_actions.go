@@ -16,7 +16,9 @@ func (w *ticketWorkflow) validateAction(ctx workflow.Context, req models.ActionR
 
 // handleAction applies an accepted action and returns the ticket after it.
 func (w *ticketWorkflow) handleAction(ctx workflow.Context, req models.ActionRequest) (ActionResult, error) {
-	w.mu.Lock(ctx)
+	if err := w.lock(ctx); err != nil {
+		return ActionResult{Ticket: w.t}, err
+	}
 	// Another message may have moved the ticket between validation and now.
 	if err := models.CheckAction(w.t, req, w.p, workflow.Now(ctx)); err != nil {
 		w.mu.Unlock()

@@ -1,0 +1,84 @@
+package courier
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+// step is one webhook of a booking's plan; copies > 1 repeats it with the same body.
+type step struct {
+	typ    string
+	copies int
+}
+
+// schedule plans b's events and starts the goroutine that sends them. Fault draws are
+// made here, in the caller's goroutine. It is called with s.mu held.
+func (s *Simulator) schedule(b *booking, events []string) {
+	if s.Mode == ModeManual || s.Sender == nil || len(events) == 0 {
+		return
+	}
+	plan := make([]step, len(events))
+	for i, typ := range events {
+		plan[i] = step{typ: typ, copies: 1}
+		if s.Faults.roll(s.Faults.DuplicateRate) {
+			plan[i].copies = 2
+		}
+	}
+	if s.Faults.Reorder && len(plan) == 2 && plan[0].typ == models.CourierPickedUp && plan[1].typ == models.CourierDelivered {
+		plan[0], plan[1] = plan[1], plan[0]
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	b.cancel = cancel
+	s.wg.Add(1)
+	go s.run(ctx, cancel, b.info, plan)
+}
+
+// run sends the plan, one step per Delay, until done or ctx ends (cancellation or Close).
+func (s *Simulator) run(ctx context.Context, cancel context.CancelFunc, info BookingInfo, plan []step) {
+	defer s.wg.Done()
+	defer cancel()
+	delay := s.Delay
+	if delay <= 0 {
+		delay = DefaultDelay
+	}
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	for i, st := range plan {
+		if i > 0 {
+			timer.Reset(delay)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		ev := models.CourierEvent{EventID: info.BookingID + ":" + st.typ, TicketID: info.TicketID,
+			Type: st.typ, TrackingNo: info.TrackingNo, At: s.now().UTC()}
+		for range st.copies {
+			if err := s.Sender.Send(ctx, WebhookPath, ev); err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				s.logger().Error("courier simulator: webhook not delivered", "ticket", info.TicketID,
+					"booking", info.BookingID, "event", ev.EventID, "error", err)
+			}
+		}
+	}
+}
+
+func (s *Simulator) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+func (s *Simulator) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}

@@ -1,0 +1,191 @@
+package courier_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/courier"
+	"github.com/aftersales/aftersales/activities/webhook"
+)
+
+// seen is one request the fake provider received.
+type seen struct {
+	Method, Path, Auth, Key string
+	Body                    []byte
+}
+
+// provider is a fake courier API: it records requests and answers with reply.
+type provider struct {
+	*httptest.Server
+	mu    sync.Mutex
+	reqs  []seen
+	reply func(n int, r *http.Request) (int, string) // n counts requests from 1
+}
+
+func newProvider(t *testing.T, reply func(n int, r *http.Request) (int, string)) *provider {
+	p := &provider{reply: reply}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		p.reqs = append(p.reqs, seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key"), body})
+		n := len(p.reqs)
+		p.mu.Unlock()
+		status, out := p.reply(n, r)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, out)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *provider) requests() []seen {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]seen(nil), p.reqs...)
+}
+
+func client(p *provider) *courier.HTTP {
+	return &courier.HTTP{BaseURL: p.URL + "/v1/", APIKey: "k-123", Timeout: 2 * time.Second,
+		Backoff: webhook.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}}
+}
+
+const booked = `{"booking_id":"B1","tracking_no":"SF1"}`
+
+func TestHTTPBookingRequests(t *testing.T) {
+	p := newProvider(t, func(int, *http.Request) (int, string) { return http.StatusCreated, booked })
+	h := client(p)
+	ctx := context.Background()
+	ship := activities.ShipmentRequest{TicketID: "T1", SKU: "B", Address: "1 Road"}
+	calls := []struct {
+		call      func() (activities.Booking, error)
+		path, key string
+	}{
+		{func() (activities.Booking, error) { return h.BookPickup(ctx, pickup("T1", 2)) }, "/v1/pickups", "T1:pickup:2"},
+		{func() (activities.Booking, error) { return h.BookSwapVisit(ctx, pickup("T1", 1)) }, "/v1/swap-visits", "T1:swap_visit:1"},
+		{func() (activities.Booking, error) { return h.ShipReplacement(ctx, ship) }, "/v1/shipments", "T1:replacement:1"},
+		{func() (activities.Booking, error) { return h.SendToRepair(ctx, ship) }, "/v1/repairs", "T1:repair:1"},
+	}
+	for i, c := range calls {
+		b, err := c.call()
+		if err != nil || b != (activities.Booking{BookingID: "B1", TrackingNo: "SF1"}) {
+			t.Fatalf("%s: %+v, %v", c.path, b, err)
+		}
+		got := p.requests()[i]
+		if got.Method != http.MethodPost || got.Path != c.path || got.Auth != "Bearer k-123" || got.Key != c.key {
+			t.Fatalf("request %+v, want POST %s key %s", got, c.path, c.key)
+		}
+	}
+	var req activities.PickupRequest
+	if err := json.Unmarshal(p.requests()[0].Body, &req); err != nil || req.TicketID != "T1" || req.Attempt != 2 || len(req.Items) != 1 {
+		t.Fatalf("pickup body %s: %v", p.requests()[0].Body, err)
+	}
+}
+
+func TestHTTPRetries500WithSameKey(t *testing.T) {
+	p := newProvider(t, func(n int, _ *http.Request) (int, string) {
+		if n < 3 {
+			return http.StatusInternalServerError, `{"error":"busy"}`
+		}
+		return http.StatusOK, booked
+	})
+	b, err := client(p).BookPickup(context.Background(), pickup("T1", 1))
+	if err != nil || b.BookingID != "B1" {
+		t.Fatalf("%+v, %v", b, err)
+	}
+	reqs := p.requests()
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.Key != "T1:pickup:1" {
+			t.Fatalf("Idempotency-Key %q", r.Key)
+		}
+	}
+}
+
+func TestHTTPNoRetryOn400(t *testing.T) {
+	p := newProvider(t, func(int, *http.Request) (int, string) {
+		return http.StatusBadRequest, `{"error":"address is required"}`
+	})
+	_, err := client(p).BookPickup(context.Background(), pickup("T1", 1))
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "address is required") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(p.requests()); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+}
+
+func TestHTTPGivesUpAfterRetries(t *testing.T) {
+	p := newProvider(t, func(int, *http.Request) (int, string) { return http.StatusBadGateway, "down" })
+	h := client(p)
+	h.Retries = 2
+	if _, err := h.BookPickup(context.Background(), pickup("T1", 1)); err == nil || !strings.Contains(err.Error(), "502") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(p.requests()); n != 3 {
+		t.Fatalf("%d requests, want 3", n)
+	}
+}
+
+func TestHTTPTimeoutHonoured(t *testing.T) {
+	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(3 * time.Second):
+		}
+		return http.StatusOK, booked
+	})
+	h := client(p)
+	h.Timeout, h.Retries = 50*time.Millisecond, 1
+	start := time.Now()
+	_, err := h.BookPickup(context.Background(), pickup("T1", 1))
+	if err == nil || !strings.Contains(err.Error(), "no answer within 50ms") {
+		t.Fatalf("err = %v", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("took %s", el)
+	}
+	if n := len(p.requests()); n != 2 {
+		t.Fatalf("%d requests, want 2 (a timeout is retried)", n)
+	}
+}
+
+func TestHTTPCancelAndTracking(t *testing.T) {
+	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+		switch r.URL.Path {
+		case "/v1/pickups/B1/cancel", "/v1/tracking/SF/123":
+			return http.StatusOK, `{}`
+		}
+		return http.StatusNotFound, `{"error":"not found"}`
+	})
+	h, ctx := client(p), context.Background()
+	if err := h.CancelPickup(ctx, "T1", "B1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.CancelPickup(ctx, "T1", "B404"); err != nil {
+		t.Fatalf("unknown booking: %v", err)
+	}
+	if ok, err := h.VerifyTracking(ctx, "SF", "123"); !ok || err != nil {
+		t.Fatalf("known: %v %v", ok, err)
+	}
+	if ok, err := h.VerifyTracking(ctx, "SF", "999"); ok || err != nil {
+		t.Fatalf("unknown: %v %v", ok, err)
+	}
+	reqs := p.requests()
+	if reqs[0].Path != "/v1/pickups/B1/cancel" || reqs[0].Key != "T1:cancel:B1" || string(reqs[0].Body) != `{"ticket_id":"T1"}` {
+		t.Fatalf("cancel request %+v", reqs[0])
+	}
+	if reqs[2].Method != http.MethodGet || reqs[2].Key != "" || reqs[2].Auth != "Bearer k-123" {
+		t.Fatalf("tracking request %+v", reqs[2])
+	}
+}

@@ -1,0 +1,214 @@
+package courier
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/webhook"
+)
+
+// Simulator modes.
+const (
+	ModeAuto   = "auto"   // the simulator posts the courier webhooks itself after Delay
+	ModeManual = "manual" // the simulator only books; the caller posts the webhooks
+)
+
+// DefaultDelay is the simulated courier's pace when Simulator.Delay is zero.
+const DefaultDelay = 2 * time.Second
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("courier simulator: closed")
+
+var _ activities.Courier = (*Simulator)(nil)
+
+// Simulator is an in-process courier. It answers every booking at once with a booking
+// id and a tracking number; in auto mode it then reports the visit through Sender,
+// Delay apart per event:
+//
+//	BookPickup      → picked_up, then delivered
+//	BookSwapVisit   → swap_completed
+//	ShipReplacement → replacement_delivered
+//	SendToRepair    → replacement_delivered (the repaired item back to the buyer)
+//
+// A repeated booking call with the same IdempotencyKey (ticket, kind, attempt) returns
+// the first booking and schedules nothing new, as a real provider honouring
+// Idempotency-Key would. CancelPickup stops the pending events of a booking.
+// VerifyTracking knows every number except empty ones and those starting with "BAD".
+// Event ids are "<booking id>:<type>". Configure the exported fields before the first
+// call; Close stops every pending timer and waits for its goroutine.
+type Simulator struct {
+	Sender *webhook.Sender  // where events go; nothing is sent when nil
+	Mode   string           // ModeAuto (default when empty) or ModeManual
+	Delay  time.Duration    // time between a booking and each of its events; DefaultDelay when zero
+	Faults Faults           // injected misbehaviour, all off by default
+	Log    *slog.Logger     // slog.Default() when nil
+	Now    func() time.Time // time.Now when nil; stamps the events' "at"
+
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	closed bool
+	byKey  map[string]*booking
+	byID   map[string]*booking
+}
+
+// BookingInfo describes one booking the simulator made.
+type BookingInfo struct {
+	BookingID  string `json:"booking_id"`
+	TrackingNo string `json:"tracking_no"`
+	TicketID   string `json:"ticket_id"`
+	Kind       string `json:"kind"`
+	Attempt    int    `json:"attempt"`
+	Cancelled  bool   `json:"cancelled"`
+}
+
+type booking struct {
+	info   BookingInfo
+	cancel context.CancelFunc // stops its pending events; nil when none are scheduled
+}
+
+func (s *Simulator) init() {
+	s.once.Do(func() {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		s.byKey, s.byID = map[string]*booking{}, map[string]*booking{}
+	})
+}
+
+// BookPickup books a pickup; picked_up and delivered follow.
+func (s *Simulator) BookPickup(ctx context.Context, req activities.PickupRequest) (activities.Booking, error) {
+	return s.book(ctx, req.TicketID, KindPickup, req.Attempt, "PU", "picked_up", "delivered")
+}
+
+// BookSwapVisit books a swap-on-delivery visit; swap_completed follows.
+func (s *Simulator) BookSwapVisit(ctx context.Context, req activities.PickupRequest) (activities.Booking, error) {
+	return s.book(ctx, req.TicketID, KindSwapVisit, req.Attempt, "SW", "swap_completed")
+}
+
+// ShipReplacement ships the exchange item; replacement_delivered follows.
+func (s *Simulator) ShipReplacement(ctx context.Context, req activities.ShipmentRequest) (activities.Booking, error) {
+	return s.book(ctx, req.TicketID, KindReplacement, 1, "RP", "replacement_delivered")
+}
+
+// SendToRepair opens a repair order; replacement_delivered follows when the repaired
+// item is back with the buyer.
+func (s *Simulator) SendToRepair(ctx context.Context, req activities.ShipmentRequest) (activities.Booking, error) {
+	return s.book(ctx, req.TicketID, KindRepair, 1, "RE", "replacement_delivered")
+}
+
+// CancelPickup stops the pending events of the booking. An unknown booking, or one
+// of another ticket, is not an error.
+func (s *Simulator) CancelPickup(ctx context.Context, ticketID, bookingID string) error {
+	if err := s.Faults.before(ctx); err != nil {
+		return err
+	}
+	s.init()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	if b := s.byID[bookingID]; b != nil && b.info.TicketID == ticketID && !b.info.Cancelled {
+		b.info.Cancelled = true
+		if b.cancel != nil {
+			b.cancel()
+		}
+	}
+	s.mu.Unlock()
+	if s.Faults.roll(s.Faults.LoseAnswerRate) {
+		return ErrAnswerLost
+	}
+	return nil
+}
+
+// VerifyTracking answers true unless trackingNo is empty or starts with "BAD".
+func (s *Simulator) VerifyTracking(ctx context.Context, carrier, trackingNo string) (bool, error) {
+	if err := s.Faults.before(ctx); err != nil {
+		return false, err
+	}
+	return trackingNo != "" && !strings.HasPrefix(trackingNo, "BAD"), nil
+}
+
+// Bookings lists the bookings of a ticket (all bookings when ticketID is empty),
+// sorted by booking id.
+func (s *Simulator) Bookings(ticketID string) []BookingInfo {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []BookingInfo
+	for _, b := range s.byID {
+		if ticketID == "" || b.info.TicketID == ticketID {
+			out = append(out, b.info)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].BookingID < out[j].BookingID })
+	return out
+}
+
+// Close stops all pending events and waits until their goroutines have returned.
+// Later calls fail with ErrClosed. Close is idempotent.
+func (s *Simulator) Close() error {
+	s.init()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// book makes (or finds, by idempotency key) a booking and schedules its events.
+func (s *Simulator) book(ctx context.Context, ticketID, kind string, attempt int, prefix string, events ...string) (activities.Booking, error) {
+	if ticketID == "" {
+		return activities.Booking{}, fmt.Errorf("courier simulator: ticket_id is required")
+	}
+	if err := s.Faults.before(ctx); err != nil {
+		return activities.Booking{}, err
+	}
+	s.init()
+	key := IdempotencyKey(ticketID, kind, attempt)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return activities.Booking{}, ErrClosed
+	}
+	b := s.byKey[key]
+	if b == nil {
+		b = &booking{info: BookingInfo{BookingID: prefix + "-" + randomHex(6), TrackingNo: "SIM" + randomDigits(12),
+			TicketID: ticketID, Kind: kind, Attempt: attempt}}
+		s.byKey[key], s.byID[b.info.BookingID] = b, b
+		s.schedule(b, events)
+	}
+	answer := activities.Booking{BookingID: b.info.BookingID, TrackingNo: b.info.TrackingNo}
+	s.mu.Unlock()
+	if s.Faults.roll(s.Faults.LoseAnswerRate) {
+		return activities.Booking{}, ErrAnswerLost
+	}
+	return answer, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return strings.ToUpper(hex.EncodeToString(b))
+}
+
+func randomDigits(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = '0' + b[i]%10
+	}
+	return string(b)
+}

@@ -1,0 +1,72 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Injected failures, returned by the Simulator when a fault fires.
+var (
+	// ErrInjected is a transient failure returned before the simulator acted.
+	ErrInjected = errors.New("payment simulator: injected transient failure, nothing was paid; try again")
+	// ErrAnswerLost is returned after the simulator paid, as if its answer was lost.
+	ErrAnswerLost = errors.New("payment simulator: injected lost answer, the payment may have been made; look it up before paying again")
+)
+
+// Faults makes the Simulator misbehave like a real provider. Everything is off by
+// default. Rates are probabilities in [0, 1]; draws come from one math/rand source
+// seeded with Seed (from the clock when zero) and guarded by a mutex, so a seeded
+// run is reproducible. Set the fields before the simulator is used; a Faults must
+// not be copied after its first use.
+type Faults struct {
+	ErrorRate      float64       // fail with ErrInjected before acting
+	SlowRate       float64       // sleep Slow before answering (honouring ctx)
+	Slow           time.Duration // how long a slow answer takes
+	LoseAnswerRate float64       // pay, then fail with ErrAnswerLost
+	DuplicateRate  float64       // send the result webhook twice with the same event_id
+	FailRate       float64       // the provider declares the payment failed
+	Seed           int64         // seed of the random source; 0 = from the clock
+
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+// roll reports whether a fault with the given rate fires.
+func (f *Faults) roll(rate float64) bool {
+	if rate <= 0 {
+		return false
+	}
+	if rate >= 1 {
+		return true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.rng == nil {
+		seed := uint64(f.Seed)
+		if seed == 0 {
+			seed = uint64(time.Now().UnixNano())
+		}
+		f.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	}
+	return f.rng.Float64() < rate
+}
+
+// before applies the faults that strike before a call acts: slowness, then errors.
+func (f *Faults) before(ctx context.Context) error {
+	if f.roll(f.SlowRate) && f.Slow > 0 {
+		t := time.NewTimer(f.Slow)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	if f.roll(f.ErrorRate) {
+		return ErrInjected
+	}
+	return ctx.Err()
+}

@@ -1,0 +1,191 @@
+package payment_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/payment"
+	"github.com/aftersales/aftersales/activities/webhook"
+)
+
+type seen struct {
+	Method, Path, Auth, Key string
+	Body                    []byte
+}
+
+// provider is a fake payment API: it records requests and answers with reply.
+type provider struct {
+	*httptest.Server
+	mu    sync.Mutex
+	reqs  []seen
+	reply func(n int, r *http.Request) (int, string)
+}
+
+func newProvider(t *testing.T, reply func(n int, r *http.Request) (int, string)) *provider {
+	p := &provider{reply: reply}
+	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		p.mu.Lock()
+		p.reqs = append(p.reqs, seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key"), body})
+		n := len(p.reqs)
+		p.mu.Unlock()
+		status, out := p.reply(n, r)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = io.WriteString(w, out)
+	}))
+	t.Cleanup(p.Close)
+	return p
+}
+
+func (p *provider) requests() []seen {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]seen(nil), p.reqs...)
+}
+
+func client(p *provider) *payment.HTTP {
+	return &payment.HTTP{BaseURL: p.URL + "/api", APIKey: "pk-1", Timeout: 2 * time.Second,
+		Backoff: webhook.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}}
+}
+
+const sent = `{"key":"T1:refund:1","status":"sent","provider_ref":"P1"}`
+
+func TestHTTPPayRequests(t *testing.T) {
+	p := newProvider(t, func(int, *http.Request) (int, string) { return http.StatusAccepted, sent })
+	h, ctx := client(p), context.Background()
+	calls := map[string]func(context.Context, activities.MoneyRequest) (activities.Receipt, error){
+		"/api/refunds": h.Refund, "/api/compensations": h.Compensate, "/api/recoveries": h.ChargeRecovery, "/api/freight-claims": h.ClaimFreightInsurance,
+	}
+	for path, call := range calls {
+		r, err := call(ctx, money("T1:refund:1", 500))
+		if err != nil || r != (activities.Receipt{Key: "T1:refund:1", Status: "sent", ProviderRef: "P1"}) {
+			t.Fatalf("%s: %+v %v", path, r, err)
+		}
+		reqs := p.requests()
+		got := reqs[len(reqs)-1]
+		if got.Method != http.MethodPost || got.Path != path || got.Auth != "Bearer pk-1" || got.Key != "T1:refund:1" {
+			t.Fatalf("request %+v, want POST %s", got, path)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(got.Body, &body); err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]any{"key": "T1:refund:1", "ticket_id": "T1", "order_id": "O1", "amount_cents": float64(500), "currency": "CNY"}
+		if len(body) != len(want) {
+			t.Fatalf("body %s", got.Body)
+		}
+		for k, v := range want {
+			if body[k] != v {
+				t.Fatalf("body %s: %s = %v, want %v", got.Body, k, body[k], v)
+			}
+		}
+	}
+}
+
+func TestHTTPRetries500WithSameKey(t *testing.T) {
+	p := newProvider(t, func(n int, _ *http.Request) (int, string) {
+		if n == 1 {
+			return http.StatusInternalServerError, `{"error":"oops"}`
+		}
+		return http.StatusOK, `{"key":"T1:refund:1","status":"succeeded","provider_ref":"P1"}`
+	})
+	r, err := client(p).Refund(context.Background(), money("T1:refund:1", 500))
+	if err != nil || r.Status != "succeeded" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	reqs := p.requests()
+	if len(reqs) != 2 || reqs[0].Key != reqs[1].Key || string(reqs[0].Body) != string(reqs[1].Body) {
+		t.Fatalf("requests %+v", reqs)
+	}
+}
+
+func TestHTTPNoRetryOn400(t *testing.T) {
+	p := newProvider(t, func(int, *http.Request) (int, string) {
+		return http.StatusBadRequest, `{"error":"currency not supported"}`
+	})
+	_, err := client(p).Refund(context.Background(), money("T1:refund:1", 500))
+	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "currency not supported") {
+		t.Fatalf("err = %v", err)
+	}
+	if n := len(p.requests()); n != 1 {
+		t.Fatalf("%d requests, want 1", n)
+	}
+}
+
+func TestHTTPTimeoutHonoured(t *testing.T) {
+	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(3 * time.Second):
+		}
+		return http.StatusOK, sent
+	})
+	h := client(p)
+	h.Timeout, h.Retries = 50*time.Millisecond, -1
+	start := time.Now()
+	if _, err := h.Refund(context.Background(), money("T1:refund:1", 500)); err == nil || !strings.Contains(err.Error(), "no answer within 50ms") {
+		t.Fatalf("err = %v", err)
+	}
+	if el := time.Since(start); el > 2*time.Second {
+		t.Fatalf("took %s", el)
+	}
+	if n := len(p.requests()); n != 1 {
+		t.Fatalf("%d requests, want 1 with Retries < 0", n)
+	}
+}
+
+func TestHTTPLookup(t *testing.T) {
+	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+		if r.URL.Path == "/api/payments/T1:refund:1" {
+			return http.StatusOK, `{"key":"T1:refund:1","status":"failed","provider_ref":"P1","reason":"card closed"}`
+		}
+		return http.StatusNotFound, `{"error":"unknown key"}`
+	})
+	h, ctx := client(p), context.Background()
+	r, found, err := h.Lookup(ctx, "T1:refund:1")
+	if err != nil || !found || r != (activities.Receipt{Key: "T1:refund:1", Status: "failed", ProviderRef: "P1", Reason: "card closed"}) {
+		t.Fatalf("%+v %v %v", r, found, err)
+	}
+	if _, found, err := h.Lookup(ctx, "T1:refund:9"); found || err != nil {
+		t.Fatalf("404: %v %v", found, err)
+	}
+	got := p.requests()[0]
+	if got.Method != http.MethodGet || got.Auth != "Bearer pk-1" {
+		t.Fatalf("request %+v", got)
+	}
+}
+
+func TestHTTPConflictReturnsExistingRecord(t *testing.T) {
+	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+		if r.Method == http.MethodPost {
+			return http.StatusConflict, `{"error":"key already used"}`
+		}
+		return http.StatusOK, `{"key":"T1:refund:1","status":"succeeded","provider_ref":"P0"}`
+	})
+	r, err := client(p).Refund(context.Background(), money("T1:refund:1", 500))
+	if err != nil || r.ProviderRef != "P0" || r.Status != "succeeded" {
+		t.Fatalf("%+v %v", r, err)
+	}
+	reqs := p.requests()
+	if len(reqs) != 2 || reqs[1].Method != http.MethodGet || reqs[1].Path != "/api/payments/T1:refund:1" {
+		t.Fatalf("requests %+v", reqs)
+	}
+}
+
+func TestHTTPRejectsUnknownStatus(t *testing.T) {
+	p := newProvider(t, func(int, *http.Request) (int, string) {
+		return http.StatusOK, `{"key":"T1:refund:1","status":"pending"}`
+	})
+	if _, err := client(p).Refund(context.Background(), money("T1:refund:1", 500)); err == nil || !strings.Contains(err.Error(), "pending") {
+		t.Fatalf("err = %v", err)
+	}
+}

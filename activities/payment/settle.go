@@ -1,0 +1,88 @@
+package payment
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+// failReason is what the simulated provider says when the FailRate fault fires.
+const failReason = "simulated: the payment channel declined the transfer"
+
+// schedule starts the settlement of a new record in auto mode. Fault draws are made
+// here, in the caller's goroutine. It is called with s.mu held.
+func (s *Simulator) schedule(r *Record) {
+	if s.Mode == ModeManual {
+		return
+	}
+	status, reason := models.RefundSucceeded, ""
+	if s.Faults.roll(s.Faults.FailRate) {
+		status, reason = models.RefundFailed, failReason
+	}
+	copies := 1
+	if s.Faults.roll(s.Faults.DuplicateRate) {
+		copies = 2
+	}
+	s.wg.Add(1)
+	go s.settleLater(r.Key, status, reason, copies)
+}
+
+// settleLater waits Delay, settles the record and posts the result copies times.
+func (s *Simulator) settleLater(key, status, reason string, copies int) {
+	defer s.wg.Done()
+	delay := s.Delay
+	if delay <= 0 {
+		delay = DefaultDelay
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-s.ctx.Done():
+		return
+	case <-t.C:
+	}
+	ev, err := s.Settle(key, status, reason)
+	if err != nil || s.Sender == nil {
+		return
+	}
+	for range copies {
+		if err := s.Sender.Send(s.ctx, WebhookPath, ev); err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			s.logger().Error("payment simulator: webhook not delivered", "ticket", ev.TicketID,
+				"key", key, "event", ev.EventID, "error", err)
+		}
+	}
+}
+
+// Settle marks a sent payment succeeded or failed and returns the webhook event that
+// reports it (event id "<provider_ref>:<status>"); it sends nothing. Auto mode calls
+// it after Delay; in manual mode the caller uses it and posts the event. Settling a
+// record already settled returns its event unchanged.
+func (s *Simulator) Settle(key, status, reason string) (models.PaymentEvent, error) {
+	if status != models.RefundSucceeded && status != models.RefundFailed {
+		return models.PaymentEvent{}, fmt.Errorf("payment simulator: status must be succeeded or failed, not %q", status)
+	}
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.records[key]
+	if r == nil {
+		return models.PaymentEvent{}, fmt.Errorf("payment simulator: no payment with key %s", key)
+	}
+	if r.Status == models.RefundSent {
+		r.Status, r.Reason = status, reason
+	}
+	return models.PaymentEvent{EventID: r.ProviderRef + ":" + r.Status, TicketID: r.TicketID, RefundKey: r.Key,
+		Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}, nil
+}
+
+func (s *Simulator) logger() *slog.Logger {
+	if s.Log != nil {
+		return s.Log
+	}
+	return slog.Default()
+}

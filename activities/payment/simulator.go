@@ -1,0 +1,180 @@
+package payment
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/webhook"
+	"github.com/aftersales/aftersales/models"
+)
+
+// Simulator modes.
+const (
+	ModeAuto   = "auto"   // the simulator settles payments and posts the webhook after Delay
+	ModeManual = "manual" // payments stay "sent"; the caller settles them (Settle) and posts webhooks
+)
+
+// DefaultDelay is the simulated provider's pace when Simulator.Delay is zero.
+const DefaultDelay = 2 * time.Second
+
+// ErrClosed is returned by calls made after Close.
+var ErrClosed = errors.New("payment simulator: closed")
+
+var _ activities.Payment = (*Simulator)(nil)
+
+// Record is one entry of the simulator's ledger: one money movement per key.
+type Record struct {
+	Key         string `json:"key"`
+	TicketID    string `json:"ticket_id"`
+	OrderID     string `json:"order_id"`
+	Purpose     string `json:"purpose"`
+	AmountCents int64  `json:"amount_cents"`
+	Currency    string `json:"currency"`
+	Status      string `json:"status"` // sent | succeeded | failed
+	ProviderRef string `json:"provider_ref"`
+	Reason      string `json:"reason,omitempty"`
+	Calls       int    `json:"calls"` // pay calls made with this key (the first included)
+}
+
+func (r *Record) receipt() activities.Receipt {
+	return activities.Receipt{Key: r.Key, Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}
+}
+
+// Simulator is an in-process payment provider with its own ledger keyed by the
+// idempotency key. The first pay call (Refund, Compensate, ChargeRecovery,
+// ClaimFreightInsurance) for a key records the movement with status "sent" and counts
+// one payment; a repeated call with the same key pays nothing and answers the same
+// receipt (a repeat with another ticket, purpose, amount or currency is refused). In
+// auto mode the payment settles after Delay: it succeeds, or fails when the FailRate
+// fault fires, and the result is posted to WebhookPath through Sender. Configure the
+// exported fields before the first call; Close stops pending settlements.
+type Simulator struct {
+	Sender *webhook.Sender // where results go; nothing is sent when nil
+	Mode   string          // ModeAuto (default when empty) or ModeManual
+	Delay  time.Duration   // time from payment to result; DefaultDelay when zero
+	Faults Faults          // injected misbehaviour, all off by default
+	Log    *slog.Logger    // slog.Default() when nil
+
+	once   sync.Once
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	records  map[string]*Record
+	payments int
+}
+
+func (s *Simulator) init() {
+	s.once.Do(func() {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		s.records = map[string]*Record{}
+	})
+}
+
+// Refund pays req back to the buyer, once per key.
+func (s *Simulator) Refund(ctx context.Context, req activities.MoneyRequest) (activities.Receipt, error) {
+	return s.pay(ctx, activities.PurposeRefund, req)
+}
+
+// Compensate pays the buyer a compensation, once per key.
+func (s *Simulator) Compensate(ctx context.Context, req activities.MoneyRequest) (activities.Receipt, error) {
+	return s.pay(ctx, activities.PurposeCompensation, req)
+}
+
+// ChargeRecovery charges a lightning refund back, once per key.
+func (s *Simulator) ChargeRecovery(ctx context.Context, req activities.MoneyRequest) (activities.Receipt, error) {
+	return s.pay(ctx, activities.PurposeRecovery, req)
+}
+
+// ClaimFreightInsurance claims the buyer's return freight, once per key.
+func (s *Simulator) ClaimFreightInsurance(ctx context.Context, req activities.MoneyRequest) (activities.Receipt, error) {
+	return s.pay(ctx, activities.PurposeFreightInsurance, req)
+}
+
+// Lookup returns the receipt of key, or found=false when the simulator never paid it.
+func (s *Simulator) Lookup(ctx context.Context, key string) (activities.Receipt, bool, error) {
+	if err := s.Faults.before(ctx); err != nil {
+		return activities.Receipt{}, false, err
+	}
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r := s.records[key]; r != nil {
+		return r.receipt(), true, nil
+	}
+	return activities.Receipt{Key: key}, false, nil
+}
+
+// Payments counts the payments actually made: one per key, however many calls.
+func (s *Simulator) Payments() int {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.payments
+}
+
+// Close stops pending settlements and waits for their goroutines. Later calls fail
+// with ErrClosed. Close is idempotent.
+func (s *Simulator) Close() error {
+	s.init()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Simulator) pay(ctx context.Context, purpose string, req activities.MoneyRequest) (activities.Receipt, error) {
+	switch {
+	case req.Key == "" || req.TicketID == "":
+		return activities.Receipt{}, fmt.Errorf("payment simulator: key and ticket_id are required")
+	case req.AmountCents <= 0 || req.Currency == "":
+		return activities.Receipt{}, fmt.Errorf("payment simulator: %s: amount_cents must be positive and currency set", req.Key)
+	}
+	if err := s.Faults.before(ctx); err != nil {
+		return activities.Receipt{}, err
+	}
+	s.init()
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return activities.Receipt{}, ErrClosed
+	}
+	r := s.records[req.Key]
+	if r == nil {
+		r = &Record{Key: req.Key, TicketID: req.TicketID, OrderID: req.OrderID, Purpose: purpose,
+			AmountCents: req.AmountCents, Currency: req.Currency, Status: models.RefundSent,
+			ProviderRef: "SIMPAY-" + randomHex(8)}
+		s.records[req.Key] = r
+		s.payments++
+		s.schedule(r)
+	} else if r.TicketID != req.TicketID || r.Purpose != purpose || r.AmountCents != req.AmountCents || r.Currency != req.Currency {
+		s.mu.Unlock()
+		return activities.Receipt{}, models.Errorf(models.ECONFLICT,
+			"payment simulator: key %s was already used for %s %d %s of ticket %s", r.Key, r.Purpose, r.AmountCents, r.Currency, r.TicketID)
+	}
+	r.Calls++
+	answer := r.receipt()
+	s.mu.Unlock()
+	if s.Faults.roll(s.Faults.LoseAnswerRate) {
+		return activities.Receipt{}, ErrAnswerLost
+	}
+	return answer, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return strings.ToUpper(hex.EncodeToString(b))
+}

@@ -1,0 +1,254 @@
+package payment_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"testing"
+	"time"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/payment"
+	"github.com/aftersales/aftersales/models"
+)
+
+func newSim(t *testing.T, r *receiver) *payment.Simulator {
+	t.Helper()
+	s := &payment.Simulator{Sender: r.sender(), Delay: 10 * time.Millisecond}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+func money(key string, cents int64) activities.MoneyRequest {
+	return activities.MoneyRequest{Key: key, Purpose: activities.PurposeRefund, TicketID: "T1", OrderID: "O1",
+		AmountCents: cents, Currency: "CNY", PaidCents: 10000}
+}
+
+func TestSameKeyPaysOnce(t *testing.T) {
+	r := newReceiver(t)
+	s := newSim(t, r)
+	ctx := context.Background()
+	a, err := s.Refund(ctx, money("T1:refund:1", 500))
+	if err != nil || a.Status != models.RefundSent || a.ProviderRef == "" || a.Key != "T1:refund:1" {
+		t.Fatalf("first: %+v, %v", a, err)
+	}
+	b, err := s.Refund(ctx, money("T1:refund:1", 500))
+	if err != nil || b.ProviderRef != a.ProviderRef {
+		t.Fatalf("second: %+v, %v", b, err)
+	}
+	if n := s.Payments(); n != 1 {
+		t.Fatalf("Payments = %d, want 1", n)
+	}
+	ev := r.next(t)
+	want := models.PaymentEvent{EventID: a.ProviderRef + ":succeeded", TicketID: "T1", RefundKey: "T1:refund:1",
+		Status: models.RefundSucceeded, ProviderRef: a.ProviderRef}
+	if ev != want {
+		t.Fatalf("event %+v, want %+v", ev, want)
+	}
+	r.none(t, 50*time.Millisecond)
+	led := s.Ledger("T1")
+	if len(led) != 1 || led[0].Calls != 2 || led[0].Status != models.RefundSucceeded || led[0].Purpose != "refund" || led[0].AmountCents != 500 {
+		t.Fatalf("ledger %+v", led)
+	}
+	if _, err := s.Refund(ctx, money("T1:refund:1", 900)); models.ErrorCode(err) != models.ECONFLICT {
+		t.Fatalf("same key, other amount: %v", err)
+	}
+	if n := s.Payments(); n != 1 {
+		t.Fatalf("Payments = %d after a conflicting call", n)
+	}
+}
+
+func TestPurposes(t *testing.T) {
+	s := &payment.Simulator{Mode: payment.ModeManual}
+	defer s.Close()
+	ctx := context.Background()
+	calls := map[string]func(context.Context, activities.MoneyRequest) (activities.Receipt, error){
+		"refund": s.Refund, "compensation": s.Compensate, "recovery": s.ChargeRecovery, "freight_insurance": s.ClaimFreightInsurance,
+	}
+	for purpose, call := range calls {
+		if _, err := call(ctx, money("K:"+purpose, 100)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range s.Ledger("") {
+		if r.Key != "K:"+r.Purpose || r.Status != models.RefundSent {
+			t.Fatalf("record %+v", r)
+		}
+	}
+	if s.Payments() != 4 {
+		t.Fatalf("Payments = %d", s.Payments())
+	}
+}
+
+func TestFailRateSendsFailed(t *testing.T) {
+	r := newReceiver(t)
+	s := newSim(t, r)
+	s.Faults.FailRate = 1
+	a, err := s.Refund(context.Background(), money("T1:refund:1", 500))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := r.next(t)
+	if ev.Status != models.RefundFailed || ev.Reason == "" || ev.EventID != a.ProviderRef+":failed" {
+		t.Fatalf("event %+v", ev)
+	}
+	if got, found, err := s.Lookup(context.Background(), "T1:refund:1"); !found || err != nil || got.Status != models.RefundFailed {
+		t.Fatalf("lookup %+v %v %v", got, found, err)
+	}
+}
+
+func TestLookup(t *testing.T) {
+	s := &payment.Simulator{Mode: payment.ModeManual}
+	defer s.Close()
+	ctx := context.Background()
+	if _, found, err := s.Lookup(ctx, "nope"); found || err != nil {
+		t.Fatalf("unknown key: %v %v", found, err)
+	}
+	a, _ := s.Refund(ctx, money("T1:refund:1", 500))
+	if got, found, err := s.Lookup(ctx, "T1:refund:1"); !found || err != nil || got != a {
+		t.Fatalf("lookup %+v %v %v, want %+v", got, found, err, a)
+	}
+}
+
+func TestLostAnswerStillPays(t *testing.T) {
+	r := newReceiver(t)
+	s := newSim(t, r)
+	s.Faults.LoseAnswerRate = 1
+	ctx := context.Background()
+	if _, err := s.Refund(ctx, money("T1:refund:1", 500)); !errors.Is(err, payment.ErrAnswerLost) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, found, err := s.Lookup(ctx, "T1:refund:1"); !found || err != nil {
+		t.Fatalf("lookup after a lost answer: %v %v", found, err)
+	}
+	if ev := r.next(t); ev.Status != models.RefundSucceeded {
+		t.Fatalf("event %+v", ev)
+	}
+	if s.Payments() != 1 {
+		t.Fatalf("Payments = %d", s.Payments())
+	}
+}
+
+func TestErrorRatePaysNothing(t *testing.T) {
+	s := &payment.Simulator{Mode: payment.ModeManual}
+	defer s.Close()
+	s.Faults.ErrorRate = 1
+	if _, err := s.Refund(context.Background(), money("T1:refund:1", 500)); !errors.Is(err, payment.ErrInjected) {
+		t.Fatalf("err = %v", err)
+	}
+	if s.Payments() != 0 || len(s.Ledger("")) != 0 {
+		t.Fatal("an injected error before acting must pay nothing")
+	}
+}
+
+func TestDuplicateWebhook(t *testing.T) {
+	r := newReceiver(t)
+	s := newSim(t, r)
+	s.Faults.DuplicateRate = 1
+	if _, err := s.Refund(context.Background(), money("T1:refund:1", 500)); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := r.next(t), r.next(t); a != b {
+		t.Fatalf("duplicates differ: %+v %+v", a, b)
+	}
+}
+
+func TestManualModeAndSettle(t *testing.T) {
+	r := newReceiver(t)
+	s := newSim(t, r)
+	s.Mode = payment.ModeManual
+	a, _ := s.Refund(context.Background(), money("T1:refund:1", 500))
+	r.none(t, 80*time.Millisecond)
+	ev, err := s.Settle("T1:refund:1", models.RefundSucceeded, "")
+	if err != nil || ev.EventID != a.ProviderRef+":succeeded" || ev.Validate() != nil {
+		t.Fatalf("settle %+v %v", ev, err)
+	}
+	if _, err := s.Settle("unknown", models.RefundSucceeded, ""); err == nil {
+		t.Fatal("settling an unknown key must fail")
+	}
+}
+
+func TestLedgerHandler(t *testing.T) {
+	s := &payment.Simulator{Mode: payment.ModeManual}
+	defer s.Close()
+	ctx := context.Background()
+	_, _ = s.Refund(ctx, money("T1:refund:2", 200))
+	_, _ = s.Refund(ctx, money("T1:refund:1", 100))
+	_, _ = s.Refund(ctx, money("T1:refund:1", 100))
+	other := money("T2:refund:1", 300)
+	other.TicketID = "T2"
+	_, _ = s.Refund(ctx, other)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+
+	get := func(q string) []map[string]any {
+		resp, err := http.Get(srv.URL + "/sim/payments" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("status %d, %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		}
+		var out struct {
+			Refunds []map[string]any `json:"refunds"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			t.Fatal(err)
+		}
+		return out.Refunds
+	}
+	t1 := get("?ticket_id=T1")
+	if len(t1) != 2 || t1[0]["key"] != "T1:refund:1" || t1[1]["key"] != "T1:refund:2" {
+		t.Fatalf("T1 ledger %+v", t1)
+	}
+	for _, f := range []string{"key", "amount_cents", "purpose", "status", "provider_ref", "ticket_id", "order_id", "calls"} {
+		if _, ok := t1[0][f]; !ok {
+			t.Fatalf("field %s missing from %+v", f, t1[0])
+		}
+	}
+	if t1[0]["calls"] != float64(2) || t1[0]["amount_cents"] != float64(100) || t1[0]["status"] != "sent" {
+		t.Fatalf("record %+v", t1[0])
+	}
+	if all := get(""); len(all) != 3 {
+		t.Fatalf("all %+v", all)
+	}
+	if none := get("?ticket_id=T9"); none == nil || len(none) != 0 {
+		t.Fatalf("unknown ticket: %+v", none)
+	}
+	resp, err := http.Post(srv.URL+"/sim/payments", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("POST: %d", resp.StatusCode)
+	}
+}
+
+func TestCloseStopsPendingSettlements(t *testing.T) {
+	r := newReceiver(t)
+	before := runtime.NumGoroutine()
+	s := &payment.Simulator{Sender: r.sender(), Delay: time.Hour}
+	for _, k := range []string{"a", "b", "c", "d", "e"} {
+		if _, err := s.Refund(context.Background(), money(k, 1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	during := runtime.NumGoroutine()
+	_ = s.Close()
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before || during-n < 5 {
+		t.Fatalf("goroutines: %d before, %d with pending events, %d after Close", before, during, n)
+	}
+	if _, err := s.Refund(context.Background(), money("f", 1)); !errors.Is(err, payment.ErrClosed) {
+		t.Fatalf("after Close: %v", err)
+	}
+	r.none(t, 20*time.Millisecond)
+}

@@ -1,0 +1,165 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/aftersales/aftersales/models"
+	"github.com/aftersales/aftersales/workflows"
+)
+
+func TestCreateReadListAndSearchAttributes(t *testing.T) {
+	tk := newTicket(t, nil)
+	if tk.State != models.StatePendingReview || tk.Deadline == nil || tk.Deadline.Name != "review_by" {
+		t.Fatalf("new ticket: state %s deadline %+v, want pending_review with review_by", tk.State, tk.Deadline)
+	}
+	if want := tk.CreatedAt.Add(48 * time.Hour); !tk.Deadline.At.Equal(want) {
+		t.Errorf("review_by %s, want created_at+48h %s", tk.Deadline.At, want)
+	}
+	if tk.PolicyVersion != "it-1" || tk.Seq == 0 || len(tk.Timeline) == 0 || tk.Timeline[0].Action != "create" {
+		t.Errorf("policy %q seq %d timeline %+v", tk.PolicyVersion, tk.Seq, tk.Timeline)
+	}
+
+	got := getTicket(t, tk.ID)
+	if got.ID != tk.ID || got.State != tk.State || len(got.Timeline) != len(tk.Timeline) {
+		t.Errorf("GET differs from create: %+v", got)
+	}
+	var list struct {
+		Tickets []models.Ticket `json:"tickets"`
+	}
+	if code := call(t, http.MethodGet, "/v1/tickets?shop_id=shop-it&state=pending_review&limit=200", "seller", nil, &list); code != http.StatusOK {
+		t.Fatalf("list: %d", code)
+	}
+	if !containsTicket(list.Tickets, tk.ID) {
+		t.Errorf("list of shop-it does not hold %s", tk.ID)
+	}
+
+	// The ticket is findable in visibility by what an operator types in the Web UI.
+	query := fmt.Sprintf(`WorkflowId = %q AND TicketState = "pending_review" AND ShopID = "shop-it" AND OrderID = %q AND ExecutionStatus = "Running"`,
+		workflows.TicketWorkflowID(tk.ID), tk.OrderID)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		res, err := h.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatalf("visibility query: %v", err)
+		}
+		if len(res.Executions) == 1 {
+			sa := res.Executions[0].GetSearchAttributes().GetIndexedFields()
+			for _, k := range []string{"TicketKind", "SLADeadline", "Escalated"} {
+				if sa[k] == nil {
+					t.Errorf("search attribute %s missing", k)
+				}
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ticket not visible with %s", query)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func containsTicket(list []models.Ticket, id string) bool {
+	for _, t := range list {
+		if t.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func TestCreateIsIdempotent(t *testing.T) {
+	body := models.CreateTicket{OrderID: fmt.Sprintf("order-idem-%d", time.Now().UnixNano()), ShopID: "shop-it", BuyerID: "buyer-it",
+		Kind: models.KindRefundOnly, ReasonCode: models.ReasonNotReceived, RequestedCents: 1000,
+		Order: models.OrderInfo{PaidCents: 5000, PaidAt: time.Now().UTC()}}
+	key := "idem-" + body.OrderID
+	var first, second models.Ticket
+	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", body, &first, "Idempotency-Key", key); code != http.StatusCreated {
+		t.Fatalf("first create: %d", code)
+	}
+	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", body, &second, "Idempotency-Key", key); code != http.StatusOK {
+		t.Fatalf("same key, same body: %d, want 200", code)
+	}
+	if first.ID != second.ID {
+		t.Errorf("same key gave tickets %s and %s", first.ID, second.ID)
+	}
+	body.RequestedCents = 2000
+	var e apiError
+	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", body, &e, "Idempotency-Key", key); code != http.StatusConflict {
+		t.Fatalf("same key, other body: %d, want 409", code)
+	}
+	if !strings.Contains(e.Error.Message, first.ID) {
+		t.Errorf("conflict message %q should name the existing ticket", e.Error.Message)
+	}
+}
+
+func TestBadRequestsChangeNothing(t *testing.T) {
+	tk := newTicket(t, nil)
+	cases := []struct {
+		name, method, path, key string
+		body                    any
+		want                    int
+		code                    string
+	}{
+		{"no key", "GET", "/v1/tickets/" + tk.ID, "", nil, 401, models.EUNAUTHORIZED},
+		{"other shop sees nothing", "GET", "/v1/tickets/" + tk.ID, "other-seller", nil, 404, models.ENOTFOUND},
+		{"other buyer sees nothing", "GET", "/v1/tickets/" + tk.ID, "other-buyer", nil, 404, models.ENOTFOUND},
+		{"buyer may not list", "GET", "/v1/tickets", "buyer", nil, 403, models.EFORBIDDEN},
+		{"seller lists only its shop", "GET", "/v1/tickets?shop_id=shop-other", "seller", nil, 403, models.EFORBIDDEN},
+		{"unknown field", "POST", "/v1/tickets", "buyer", map[string]any{"order_idd": "x"}, 422, models.EINVALID},
+		{"missing order", "POST", "/v1/tickets", "buyer", map[string]any{"shop_id": "shop-it", "buyer_id": "buyer-it", "kind": "refund_only"}, 422, models.EINVALID},
+		{"buyer for someone else", "POST", "/v1/tickets", "buyer", createBody("buyer-other"), 403, models.EFORBIDDEN},
+		{"buyer may not approve", "POST", "/v1/tickets/" + tk.ID + "/approve", "buyer", map[string]any{}, 403, models.EFORBIDDEN},
+		{"reject needs a reason", "POST", "/v1/tickets/" + tk.ID + "/reject", "seller", map[string]any{}, 422, models.EINVALID},
+		{"not in this state", "POST", "/v1/tickets/" + tk.ID + "/inspect", "seller", map[string]any{"result": "pass"}, 409, models.ECONFLICT},
+		{"unknown action", "POST", "/v1/tickets/" + tk.ID + "/teleport", "seller", map[string]any{}, 404, models.ENOTFOUND},
+		{"bad list filter", "GET", "/v1/tickets?state=lost", "platform", nil, 422, models.EINVALID},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var e apiError
+			if got := call(t, c.method, c.path, c.key, c.body, &e); got != c.want || e.Error.Code != c.code || e.Error.Message == "" {
+				t.Errorf("status %d code %q message %q, want %d %q with a message", got, e.Error.Code, e.Error.Message, c.want, c.code)
+			}
+		})
+	}
+	after := getTicket(t, tk.ID)
+	if after.Seq != tk.Seq || after.State != tk.State {
+		t.Errorf("refused requests changed the ticket: seq %d→%d state %s→%s", tk.Seq, after.Seq, tk.State, after.State)
+	}
+}
+
+func createBody(buyer string) models.CreateTicket {
+	return models.CreateTicket{OrderID: "o-x", ShopID: "shop-it", BuyerID: buyer, Kind: models.KindRefundOnly,
+		RequestedCents: 100, Order: models.OrderInfo{PaidCents: 100, PaidAt: time.Now().UTC()}}
+}
+
+func TestWebhookSignatures(t *testing.T) {
+	ev := []byte(`{"event_id":"sig-1","ticket_id":"AS-none","type":"picked_up"}`)
+	now := fmt.Sprint(time.Now().Unix())
+	cases := []struct {
+		name    string
+		body    []byte
+		headers []string
+		want    int
+	}{
+		{"missing headers", ev, nil, 401},
+		{"wrong secret", ev, []string{"X-Signature", models.SignWebhook([]byte("not-the-secret-at-all"), ev), "X-Timestamp", now}, 401},
+		{"stale timestamp", ev, []string{"X-Signature", models.SignWebhook(h.secret, ev), "X-Timestamp", fmt.Sprint(time.Now().Add(-6 * time.Minute).Unix())}, 401},
+		{"altered body", []byte(strings.Replace(string(ev), "picked_up", "delivered", 1)), []string{"X-Signature", models.SignWebhook(h.secret, ev), "X-Timestamp", now}, 401},
+		{"valid, unknown ticket: no leak", ev, []string{"X-Signature", models.SignWebhook(h.secret, ev), "X-Timestamp", now}, 202},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := call(t, http.MethodPost, "/v1/webhooks/courier", "", c.body, nil, c.headers...); got != c.want {
+				t.Errorf("status %d, want %d", got, c.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/api"
+	"github.com/aftersales/aftersales/devserver"
+	"github.com/aftersales/aftersales/worker"
+	"github.com/aftersales/aftersales/workflows"
+)
+
+// devFlags are the flags of `aftersales dev` (DESIGN.md §4a).
+type devFlags struct {
+	dataDir      string
+	http         string
+	temporalPort int
+	uiPort       int
+	policyFile   string
+	keysFile     string
+	providers    providerFlags
+	quiet        bool
+}
+
+func (d *devFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&d.dataDir, "data-dir", ".aftersales", "where the Temporal database, the read model, the keys and the webhook secret live")
+	fs.StringVar(&d.http, "http", "127.0.0.1:8080", "API listen address")
+	fs.IntVar(&d.temporalPort, "temporal-port", 7233, "embedded Temporal frontend (gRPC) port")
+	fs.IntVar(&d.uiPort, "ui-port", 8233, "Temporal Web UI port")
+	fs.StringVar(&d.policyFile, "policy", "", "policy YAML file (default: the built-in policy)")
+	fs.StringVar(&d.keysFile, "keys", "", "API keys file (default: a demo keys file written into the data dir)")
+	d.providers.registerSim(fs)
+}
+
+// devRuntime is a running `aftersales dev`: every part in one process.
+type devRuntime struct {
+	server    *devserver.Server
+	apiURL    string
+	keysPath  string
+	keys      []api.Key
+	secretPth string
+	stop      []func()
+	served    chan error
+}
+
+// runDev starts everything, prints where it is, and stops cleanly on a signal.
+func runDev(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	var d devFlags
+	d.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	rt, err := startDev(ctx, d)
+	if err != nil {
+		return err
+	}
+	rt.print(os.Stdout)
+	select {
+	case <-ctx.Done():
+	case err = <-rt.served:
+	}
+	fmt.Fprintln(os.Stdout, "stopping…")
+	rt.Stop()
+	return err
+}
+
+// startDev starts the embedded Temporal server and UI, the read model, the worker,
+// the simulated providers and the API, in that order; a failure stops what started.
+func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	rt = &devRuntime{served: make(chan error, 1)}
+	defer func() {
+		if err != nil {
+			rt.Stop()
+		}
+	}()
+	host, port, err := net.SplitHostPort(d.http)
+	if err != nil {
+		return rt, fmt.Errorf("--http %q: want host:port such as 127.0.0.1:8080", d.http)
+	}
+	httpPort, _ := strconv.Atoi(port)
+	if err := portFree(host, httpPort, "API", "--http"); err != nil {
+		return rt, err
+	}
+	policy, err := loadPolicy(d.policyFile)
+	if err != nil {
+		return rt, err
+	}
+	if err := os.MkdirAll(d.dataDir, 0o755); err != nil {
+		return rt, fmt.Errorf("data dir: %w", err)
+	}
+	rt.keysPath = d.keysFile
+	if rt.keysPath == "" {
+		rt.keysPath = filepath.Join(d.dataDir, "keys.json")
+	}
+	if rt.keys, err = demoKeys(rt.keysPath); err != nil {
+		return rt, err
+	}
+	keys, err := api.NewKeys(rt.keys)
+	if err != nil {
+		return rt, err
+	}
+	rt.secretPth = filepath.Join(d.dataDir, "webhook.secret")
+	secret, err := webhookSecret(rt.secretPth, true)
+	if err != nil {
+		return rt, err
+	}
+
+	srv, err := devserver.Start(devserver.Options{DataDir: d.dataDir, FrontendPort: d.temporalPort,
+		UIPort: d.uiPort, SearchAttributes: workflows.SearchAttributes, Logger: logger})
+	if err != nil {
+		return rt, withFlag(err, d)
+	}
+	rt.server = srv
+	rt.stop = append(rt.stop, srv.Stop)
+
+	db, err := openStore(ctx, "sqlite:"+filepath.Join(d.dataDir, "aftersales.db"), true)
+	if err != nil {
+		return rt, err
+	}
+	rt.stop = append(rt.stop, func() { db.Close() })
+	tc, err := dialTemporal(temporalFlags{address: srv.FrontendAddress(), namespace: srv.Namespace()}, logger)
+	if err != nil {
+		return rt, err
+	}
+	rt.stop = append(rt.stop, tc.Close)
+
+	rt.apiURL = "http://" + d.http
+	d.providers.webhookURL = rt.apiURL
+	courier, payment, closeProviders, err := d.providers.build(secret, logger)
+	if err != nil {
+		return rt, err
+	}
+	rt.stop = append(rt.stop, closeProviders)
+	w := worker.New(tc, &activities.Activities{Store: db, Ledger: db, Courier: courier, Payment: payment})
+	if err := w.Start(); err != nil {
+		return rt, fmt.Errorf("worker: %w", err)
+	}
+	rt.stop = append(rt.stop, w.Stop)
+
+	a := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy, WebhookSecret: secret, Logger: logger})
+	if h := d.providers.simPayments; h != nil {
+		a.Echo().GET("/sim/payments", echo.WrapHandler(h))
+	}
+	actx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.Serve(actx, d.http); err != nil {
+			rt.served <- fmt.Errorf("API on %s: %w", d.http, err)
+		}
+	}()
+	rt.stop = append(rt.stop, func() { cancel(); <-done })
+	return rt, nil
+}
+
+// Stop stops every part in the reverse order of starting.
+func (rt *devRuntime) Stop() {
+	for i := len(rt.stop) - 1; i >= 0; i-- {
+		rt.stop[i]()
+	}
+	rt.stop = nil
+}
+
+func (rt *devRuntime) print(out *os.File) {
+	fmt.Fprintf(out, "aftersales dev is running\n")
+	fmt.Fprintf(out, "  API              %s   (OpenAPI: %s/openapi.json)\n", rt.apiURL, rt.apiURL)
+	fmt.Fprintf(out, "  Temporal Web UI  %s/namespaces/%s/workflows\n", rt.server.UIURL(), rt.server.Namespace())
+	fmt.Fprintf(out, "  Temporal gRPC    %s   (namespace %s)\n", rt.server.FrontendAddress(), rt.server.Namespace())
+	fmt.Fprintf(out, "  keys file        %s\n", rt.keysPath)
+	for _, k := range rt.keys {
+		fmt.Fprintf(out, "    %-8s %-10s %s\n", k.Role, k.Subject, k.Key)
+	}
+	fmt.Fprintf(out, "  webhook secret   %s\n", rt.secretPth)
+	fmt.Fprintf(out, "Stop with Ctrl-C; a restart on the same --data-dir resumes every ticket.\n")
+}
+
+// portFree checks a port and names the flag that changes it.
+func portFree(host string, port int, what, flagName string) error {
+	err := devserver.CheckPortFree(host, port, what)
+	var inUse *devserver.PortInUseError
+	if errors.As(err, &inUse) {
+		return fmt.Errorf("%v: change it with %s", err, flagName)
+	}
+	return err
+}
+
+// withFlag adds the flag to change to a taken-port error from the embedded server.
+func withFlag(err error, d devFlags) error {
+	var inUse *devserver.PortInUseError
+	if !errors.As(err, &inUse) {
+		return err
+	}
+	switch inUse.Port {
+	case d.temporalPort:
+		return fmt.Errorf("%v: change it with --temporal-port", err)
+	case d.uiPort:
+		return fmt.Errorf("%v: change it with --ui-port", err)
+	}
+	return err
+}

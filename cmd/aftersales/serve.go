@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/api"
+	"github.com/aftersales/aftersales/worker"
+)
+
+// commonFlags are shared by `api` and `worker`.
+type commonFlags struct {
+	temporal      temporalFlags
+	databaseURL   string
+	policyFile    string
+	webhookSecret string
+	migrate       bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.temporal.address, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	fs.StringVar(&c.temporal.namespace, "temporal-namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	fs.StringVar(&c.temporal.apiKey, "temporal-api-key", os.Getenv("TEMPORAL_API_KEY"), "Temporal Cloud API key (env TEMPORAL_API_KEY)")
+	fs.BoolVar(&c.temporal.tls, "temporal-tls", false, "connect to Temporal over TLS")
+	fs.StringVar(&c.temporal.tlsCert, "temporal-tls-cert", os.Getenv("TEMPORAL_TLS_CERT"), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")
+	fs.StringVar(&c.temporal.tlsKey, "temporal-tls-key", os.Getenv("TEMPORAL_TLS_KEY"), "mTLS client key file (env TEMPORAL_TLS_KEY)")
+	fs.StringVar(&c.temporal.tlsCA, "temporal-tls-ca", os.Getenv("TEMPORAL_TLS_CA"), "CA bundle for the Temporal server (env TEMPORAL_TLS_CA)")
+	fs.StringVar(&c.databaseURL, "database-url", "", "mysql://user:pass@tcp(host:3306)/db?parseTime=true or sqlite:PATH")
+	fs.StringVar(&c.policyFile, "policy", "", "policy YAML file (default: the built-in policy)")
+	fs.StringVar(&c.webhookSecret, "webhook-secret-file", "", "file holding the webhook HMAC secret")
+	fs.BoolVar(&c.migrate, "migrate", false, "apply pending schema migrations at start")
+}
+
+// runAPI serves the HTTP API against an external Temporal and database.
+func runAPI(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("api", flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	addr := fs.String("http", "0.0.0.0:8080", "listen address")
+	keysFile := fs.String("keys", "", "API keys file: JSON list of {key, role, subject}")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if c.databaseURL == "" || *keysFile == "" || c.webhookSecret == "" {
+		return fmt.Errorf("set --database-url, --keys and --webhook-secret-file (or AFTERSALES_DATABASE_URL, AFTERSALES_KEYS, AFTERSALES_WEBHOOK_SECRET_FILE)")
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	policy, err := loadPolicy(c.policyFile)
+	if err != nil {
+		return err
+	}
+	keys, err := api.LoadKeys(*keysFile)
+	if err != nil {
+		return err
+	}
+	secret, err := webhookSecret(c.webhookSecret, false)
+	if err != nil {
+		return err
+	}
+	db, err := openStore(ctx, c.databaseURL, c.migrate)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tc, err := dialTemporal(c.temporal, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	srv := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy, WebhookSecret: secret, Logger: logger})
+	logger.Info("api listening", "addr", *addr, "policy", policy.Version)
+	return srv.Serve(ctx, *addr)
+}
+
+// runWorker runs the workflows and activities against an external Temporal.
+func runWorker(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	var c commonFlags
+	c.register(fs)
+	var pf providerFlags
+	pf.register(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if c.databaseURL == "" {
+		return fmt.Errorf("set --database-url or AFTERSALES_DATABASE_URL")
+	}
+	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	db, err := openStore(ctx, c.databaseURL, c.migrate)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tc, err := dialTemporal(c.temporal, logger)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	var secret []byte
+	if c.webhookSecret != "" {
+		if secret, err = webhookSecret(c.webhookSecret, false); err != nil {
+			return err
+		}
+	}
+	courier, payment, closeProviders, err := pf.build(secret, logger)
+	if err != nil {
+		return err
+	}
+	defer closeProviders()
+	w := worker.New(tc, &activities.Activities{Store: db, Ledger: db, Courier: courier, Payment: payment})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	logger.Info("worker started", "namespace", c.temporal.namespace, "courier", pf.courier, "payment", pf.payment)
+	<-ctx.Done()
+	w.Stop()
+	return nil
+}

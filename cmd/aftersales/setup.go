@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/aftersales/aftersales/api"
+	"github.com/aftersales/aftersales/models"
+	"github.com/aftersales/aftersales/store"
+)
+
+// loadPolicy reads the policy file, or returns the built-in policy for "".
+func loadPolicy(path string) (models.Policy, error) {
+	if path == "" {
+		return models.DefaultPolicy(), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return models.Policy{}, fmt.Errorf("policy file: %w", err)
+	}
+	defer f.Close()
+	p, err := models.LoadPolicy(f)
+	if err != nil {
+		return p, fmt.Errorf("policy file %s: %s", path, models.ErrorMessage(err))
+	}
+	return p, nil
+}
+
+// openStore opens the read model and brings its schema up to date.
+func openStore(ctx context.Context, url string, migrate bool) (*store.DB, error) {
+	db, err := store.Open(url)
+	if err != nil {
+		return nil, fmt.Errorf("database %s: %w", redact(url), err)
+	}
+	if migrate {
+		if _, err := db.Migrate(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("database %s: migrate: %w", redact(url), err)
+		}
+	}
+	return db, nil
+}
+
+// redact hides the password of a database URL in messages.
+func redact(url string) string {
+	at := strings.LastIndex(url, "@")
+	colon := strings.Index(url, "://")
+	if at < 0 || colon < 0 {
+		return url
+	}
+	userinfo := url[colon+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return url[:colon+3] + userinfo[:i] + ":***" + url[at:]
+	}
+	return url
+}
+
+// demoKeys writes a keys file with one key per role for `aftersales dev`, unless
+// one exists, and returns its entries.
+func demoKeys(path string) ([]api.Key, error) {
+	if raw, err := os.ReadFile(path); err == nil {
+		var keys []api.Key
+		if err := json.Unmarshal(raw, &keys); err != nil {
+			return nil, fmt.Errorf("keys file %s: %w", path, err)
+		}
+		return keys, nil
+	}
+	keys := []api.Key{
+		{Key: "buyer-" + randomHex(12), Role: models.RoleBuyer, Subject: "buyer-1"},
+		{Key: "seller-" + randomHex(12), Role: models.RoleSeller, Subject: "shop-1"},
+		{Key: "platform-" + randomHex(12), Role: models.RolePlatform, Subject: "agent-1"},
+		{Key: "admin-" + randomHex(12), Role: models.RoleAdmin, Subject: "admin"},
+	}
+	raw, _ := json.MarshalIndent(keys, "", "  ")
+	if err := os.WriteFile(path, append(raw, '\n'), 0o600); err != nil {
+		return nil, fmt.Errorf("keys file: %w", err)
+	}
+	return keys, nil
+}
+
+// webhookSecret reads the secret file, creating it with a random secret if missing.
+func webhookSecret(path string, create bool) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err == nil {
+		s := strings.TrimSpace(string(raw))
+		if len(s) < 16 {
+			return nil, fmt.Errorf("webhook secret %s must be at least 16 characters", path)
+		}
+		return []byte(s), nil
+	}
+	if !create || !os.IsNotExist(err) {
+		return nil, fmt.Errorf("webhook secret: %w", err)
+	}
+	s := randomHex(32)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("webhook secret: %w", err)
+	}
+	return []byte(s), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// temporalFlags is how the api and worker reach a Temporal cluster.
+type temporalFlags struct {
+	address, namespace, apiKey, tlsCert, tlsKey, tlsCA string
+	tls                                                bool
+}
+
+// dialTemporal connects to the cluster with optional mTLS or an API key.
+func dialTemporal(f temporalFlags, logger *slog.Logger) (client.Client, error) {
+	opts := client.Options{HostPort: f.address, Namespace: f.namespace, Logger: sdklog.NewStructuredLogger(logger)}
+	if f.tls || f.apiKey != "" || f.tlsCert != "" {
+		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+		if f.tlsCert != "" {
+			cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+			if err != nil {
+				return nil, fmt.Errorf("temporal TLS client certificate: %w", err)
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+		if f.tlsCA != "" {
+			pem, err := os.ReadFile(f.tlsCA)
+			if err != nil {
+				return nil, fmt.Errorf("temporal TLS CA: %w", err)
+			}
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			cfg.RootCAs = pool
+		}
+		opts.ConnectionOptions.TLS = cfg
+	}
+	if f.apiKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(f.apiKey)
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal at %s (namespace %s): %w", f.address, f.namespace, err)
+	}
+	return c, nil
+}
