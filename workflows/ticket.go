@@ -171,6 +171,7 @@ func (w *ticketWorkflow) run(ctx workflow.Context) (models.Ticket, error) {
 
 // create records the application and applies fast review.
 func (w *ticketWorkflow) create(ctx workflow.Context) {
+	w.t.State = "" // the first timeline entry shows the ticket coming into being
 	w.transition(ctx, models.StatePendingReview, w.in.Actor, w.in.Role, "create", w.t.Reason, w.in.RequestID)
 	if ok, rule := models.FastReviewDecision(w.in.Create, w.p); ok {
 		w.t.Flags.FastReviewed = true

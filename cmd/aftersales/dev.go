@@ -153,11 +153,15 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	if h := d.providers.simPayments; h != nil {
 		a.Echo().GET("/sim/payments", echo.WrapHandler(h))
 	}
+	l, err := net.Listen("tcp", d.http)
+	if err != nil {
+		return rt, fmt.Errorf("API on %s (--http): %w", d.http, err)
+	}
 	actx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := a.Serve(actx, d.http); err != nil {
+		if err := a.Serve(actx, l); err != nil {
 			rt.served <- fmt.Errorf("API on %s: %w", d.http, err)
 		}
 	}()

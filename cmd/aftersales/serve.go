@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 
 	"github.com/aftersales/aftersales/activities"
@@ -72,8 +73,12 @@ func runAPI(ctx context.Context, args []string) error {
 	}
 	defer tc.Close()
 	srv := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy, WebhookSecret: secret, Logger: logger})
+	l, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("--http %s: %w", *addr, err)
+	}
 	logger.Info("api listening", "addr", *addr, "policy", policy.Version)
-	return srv.Serve(ctx, *addr)
+	return srv.Serve(ctx, l)
 }
 
 // runWorker runs the workflows and activities against an external Temporal.
