@@ -22,14 +22,20 @@ type providerFlags struct {
 	sim                    string
 	simDelay               time.Duration
 	webhookURL             string
+	faults                 simFaults
 	// simPayments is the simulated payment ledger's handler, when it runs.
 	simPayments http.Handler
+	// injected providers replace the built ones (tests keep a provider alive
+	// across restarts of the runtime, as a real one would be).
+	injectedCourier activities.Courier
+	injectedPayment activities.Payment
 }
 
 func (p *providerFlags) registerSim(fs *flag.FlagSet) {
 	p.courier, p.payment = "sim", "sim"
 	fs.StringVar(&p.sim, "sim", "auto", "simulated providers: auto (they call our webhooks after --sim-delay) or manual (you post the webhooks)")
 	fs.DurationVar(&p.simDelay, "sim-delay", 2*time.Second, "how long the simulated courier and payment provider take before calling back")
+	fs.Var(&p.faults, "sim-faults", "faults the simulated providers inject, e.g. error=0.3,lose=0.1,duplicate=0.2,fail=0.1,reorder")
 }
 
 func (p *providerFlags) register(fs *flag.FlagSet) {
@@ -48,6 +54,9 @@ func (p *providerFlags) build(secret []byte, logger *slog.Logger) (activities.Co
 	if p.sim != courier.ModeAuto && p.sim != courier.ModeManual {
 		return nil, nil, nil, fmt.Errorf("--sim must be auto or manual, not %q", p.sim)
 	}
+	if p.injectedCourier != nil && p.injectedPayment != nil {
+		return p.injectedCourier, p.injectedPayment, func() {}, nil
+	}
 	var sender *webhook.Sender
 	if p.courier == "sim" || p.payment == "sim" {
 		if len(secret) == 0 {
@@ -63,6 +72,7 @@ func (p *providerFlags) build(secret []byte, logger *slog.Logger) (activities.Co
 	switch p.courier {
 	case "sim":
 		sim := &courier.Simulator{Sender: sender, Mode: p.sim, Delay: p.simDelay, Log: logger}
+		p.faults.applyCourier(sim)
 		c, closers = sim, append(closers, sim.Close)
 	case "http":
 		if p.courierURL == "" {
@@ -75,6 +85,7 @@ func (p *providerFlags) build(secret []byte, logger *slog.Logger) (activities.Co
 	switch p.payment {
 	case "sim":
 		sim := &payment.Simulator{Sender: sender, Mode: p.sim, Delay: p.simDelay, Log: logger}
+		p.faults.applyPayment(sim)
 		pay, closers, p.simPayments = sim, append(closers, sim.Close), sim
 	case "http":
 		if p.paymentURL == "" {

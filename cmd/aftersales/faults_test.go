@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/courier"
+	"github.com/aftersales/aftersales/activities/payment"
+	"github.com/aftersales/aftersales/activities/webhook"
+	"github.com/aftersales/aftersales/models"
+)
+
+// faultCase is one row of the fault matrix: provider faults, and whether the whole
+// runtime (server, worker, API) is stopped and restarted while money is in flight.
+type faultCase struct {
+	name    string
+	courier func(*courier.Faults)
+	payment func(*payment.Faults)
+	crash   bool
+	// declinesAllowed: the provider may declare refunds failed, so a ticket may end
+	// escalated after refund_attempts failures instead of refunded.
+	declinesAllowed bool
+}
+
+var faultMatrix = []faultCase{
+	{name: "no faults"},
+	{name: "30% transient errors", courier: func(f *courier.Faults) { f.ErrorRate = 0.3 }, payment: func(f *payment.Faults) { f.ErrorRate = 0.3 }},
+	{name: "answers lost after acting", courier: func(f *courier.Faults) { f.LoseAnswerRate = 0.3 }, payment: func(f *payment.Faults) { f.LoseAnswerRate = 0.3 }},
+	{name: "every webhook twice", courier: func(f *courier.Faults) { f.DuplicateRate = 1 }, payment: func(f *payment.Faults) { f.DuplicateRate = 1 }},
+	{name: "delivered before picked_up", courier: func(f *courier.Faults) { f.Reorder = true }},
+	{name: "30% declined refunds", payment: func(f *payment.Faults) { f.FailRate = 0.3 }, declinesAllowed: true},
+	{name: "runtime restarted mid-flight", crash: true, payment: func(f *payment.Faults) { f.LoseAnswerRate = 0.2 }},
+}
+
+const faultTickets = 12
+
+func TestFaultMatrix(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault matrix runs the whole runtime; skipped with -short")
+	}
+	for i, fc := range faultMatrix {
+		t.Run(fc.name, func(t *testing.T) { runFaultCase(t, fc, int64(i+1)) })
+	}
+}
+
+func runFaultCase(t *testing.T, fc faultCase, seed int64) {
+	dir := t.TempDir()
+	secret := []byte("fault-matrix-webhook-secret-0123")
+	if err := os.WriteFile(filepath.Join(dir, "webhook.secret"), secret, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d := testDevFlags(t, dir)
+	// The providers outlive the runtime, as real ones do across our restarts.
+	sender := &webhook.Sender{URL: "http://" + d.http, Secret: secret, Tries: 20}
+	cour := &courier.Simulator{Sender: sender, Delay: 100 * time.Millisecond, Faults: courier.Faults{Seed: seed}}
+	pay := &payment.Simulator{Sender: sender, Delay: 100 * time.Millisecond, Faults: payment.Faults{Seed: seed}}
+	if fc.courier != nil {
+		fc.courier(&cour.Faults)
+	}
+	if fc.payment != nil {
+		fc.payment(&pay.Faults)
+	}
+	defer cour.Close()
+	defer pay.Close()
+	d.providers.injectedCourier, d.providers.injectedPayment = cour, pay
+
+	rt, err := startDev(context.Background(), d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { rt.Stop() }()
+	buyer, platform := keyOf(rt.keys, models.RoleBuyer), keyOf(rt.keys, models.RolePlatform)
+
+	var ids []string
+	for i := range faultTickets {
+		c := models.CreateTicket{OrderID: fmt.Sprintf("fault-%d", i), ShopID: "shop-1", BuyerID: "buyer-1",
+			ReasonCode: models.ReasonQuality, BuyerCredit: 3, Order: models.OrderInfo{PaidCents: 20000, PaidAt: time.Now().UTC()}}
+		if i%2 == 0 { // refunded at once after fast review
+			c.Kind, c.RequestedCents = models.KindRefundOnly, 15000
+		} else { // fast-reviewed pickup, lightning refund at pickup
+			c.Kind, c.ReturnMethod, c.RequestedCents, c.PickupAddress = models.KindReturnRefund, models.ReturnPickup, 20000, "1 Road"
+		}
+		var tk models.Ticket
+		if code := request(t, http.MethodPost, rt.apiURL+"/v1/tickets", buyer, c, &tk); code != http.StatusCreated {
+			t.Fatalf("create %d: status %d", i, code)
+		}
+		ids = append(ids, tk.ID)
+	}
+	if fc.crash {
+		time.Sleep(150 * time.Millisecond) // let refunds get under way
+		rt.Stop()
+		if rt, err = startDev(context.Background(), d); err != nil {
+			t.Fatalf("restart: %v", err)
+		}
+	}
+
+	final := waitAllEnded(t, rt.apiURL, platform, ids)
+	checkMoney(t, fc, final, pay)
+}
+
+// waitAllEnded polls until every ticket is completed or escalated.
+func waitAllEnded(t *testing.T, url, key string, ids []string) map[string]models.Ticket {
+	t.Helper()
+	out := map[string]models.Ticket{}
+	deadline := time.Now().Add(3 * time.Minute)
+	for len(out) < len(ids) {
+		for _, id := range ids {
+			var tk models.Ticket
+			request(t, http.MethodGet, url+"/v1/tickets/"+id, key, nil, &tk)
+			if tk.State == models.StateCompleted || tk.State == models.StateEscalated {
+				out[id] = tk
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d tickets ended", len(out), len(ids))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return out
+}
+
+// checkMoney compares our tickets with the provider's ledger: exactly one payment
+// per key, at most one succeeded refund per ticket, and the amounts add up.
+func checkMoney(t *testing.T, fc faultCase, final map[string]models.Ticket, pay *payment.Simulator) {
+	t.Helper()
+	var calls, keys, escalated int
+	for id, tk := range final {
+		succeeded := int64(0)
+		records := pay.Ledger(id)
+		keys += len(records)
+		for _, r := range records {
+			calls += r.Calls
+			if r.Purpose == activities.PurposeRefund && r.Status == models.RefundSucceeded {
+				succeeded += r.AmountCents
+			}
+		}
+		switch {
+		case tk.State == models.StateCompleted:
+			if tk.Outcome != models.OutcomeRefunded || tk.RefundedCents != tk.RequestedCents || succeeded != tk.RequestedCents {
+				t.Errorf("%s: outcome %s refunded %d (provider %d), want refunded %d", id, tk.Outcome, tk.RefundedCents, succeeded, tk.RequestedCents)
+			}
+		case fc.declinesAllowed && tk.Flags.Escalated && succeeded == 0:
+			escalated++
+		default:
+			t.Errorf("%s ended %s (outcome %s, provider paid %d)", id, tk.State, tk.Outcome, succeeded)
+		}
+		if len(records) != len(tk.Refunds) {
+			t.Errorf("%s: provider has %d keys, ticket %d", id, len(records), len(tk.Refunds))
+		}
+	}
+	duplicates := pay.Payments() - keys
+	if duplicates != 0 {
+		t.Errorf("provider made %d payments for %d keys: %d duplicate payments", pay.Payments(), keys, duplicates)
+	}
+	t.Logf("fault matrix | %-30s | tickets %d | keys %d | provider calls %d | escalated %d | duplicate payments %d",
+		fc.name, len(final), keys, calls, escalated, duplicates)
+}
