@@ -100,6 +100,11 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	if err := os.MkdirAll(d.dataDir, 0o755); err != nil {
 		return rt, fmt.Errorf("data dir: %w", err)
 	}
+	unlock, err := lockDataDir(d.dataDir)
+	if err != nil {
+		return rt, err
+	}
+	rt.stop = append(rt.stop, unlock)
 	rt.keysPath = d.keysFile
 	if rt.keysPath == "" {
 		rt.keysPath = filepath.Join(d.dataDir, "keys.json")

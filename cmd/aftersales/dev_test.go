@@ -148,3 +148,20 @@ func TestDevRefusesTakenPorts(t *testing.T) {
 		})
 	}
 }
+
+func TestDevRefusesABusyDataDir(t *testing.T) {
+	dir := t.TempDir()
+	rt, err := startDev(context.Background(), testDevFlags(t, dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rt.Stop()
+	second, err := startDev(context.Background(), testDevFlags(t, dir))
+	if err == nil {
+		second.Stop()
+		t.Fatal("a second runtime started on a data dir in use")
+	}
+	if !strings.Contains(err.Error(), "in use by another aftersales dev") {
+		t.Errorf("error %q", err)
+	}
+}
