@@ -8,8 +8,11 @@ import (
 	"net"
 	"os"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/api"
+	"github.com/aftersales/aftersales/store"
 	"github.com/aftersales/aftersales/worker"
 )
 
@@ -34,6 +37,20 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.policyFile, "policy", "", "policy YAML file (default: the built-in policy)")
 	fs.StringVar(&c.webhookSecret, "webhook-secret-file", "", "file holding the webhook HMAC secret")
 	fs.BoolVar(&c.migrate, "migrate", false, "apply pending schema migrations at start")
+}
+
+// connect opens the database (migrating it when asked) and dials Temporal.
+func (c *commonFlags) connect(ctx context.Context, logger *slog.Logger) (*store.DB, client.Client, func(), error) {
+	db, err := openStore(ctx, c.databaseURL, c.migrate)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tc, err := dialTemporal(c.temporal, logger)
+	if err != nil {
+		db.Close()
+		return nil, nil, nil, err
+	}
+	return db, tc, func() { tc.Close(); db.Close() }, nil
 }
 
 // runAPI serves the HTTP API against an external Temporal and database.
@@ -62,16 +79,11 @@ func runAPI(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, err := openStore(ctx, c.databaseURL, c.migrate)
+	db, tc, closeAll, err := c.connect(ctx, logger)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	tc, err := dialTemporal(c.temporal, logger)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer closeAll()
 	srv := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy, WebhookSecret: secret, Logger: logger})
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -95,16 +107,11 @@ func runWorker(ctx context.Context, args []string) error {
 		return fmt.Errorf("set --database-url or AFTERSALES_DATABASE_URL")
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	db, err := openStore(ctx, c.databaseURL, c.migrate)
+	db, tc, closeAll, err := c.connect(ctx, logger)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	tc, err := dialTemporal(c.temporal, logger)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer closeAll()
 	var secret []byte
 	if c.webhookSecret != "" {
 		if secret, err = webhookSecret(c.webhookSecret, false); err != nil {
