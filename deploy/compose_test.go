@@ -1,0 +1,787 @@
+package deploy
+
+// These tests hold docker-compose.yml and the Dockerfile to the code without a Docker
+// engine: they parse the compose file, the Dockerfile, go.mod, and the Go source of
+// cmd/aftersales and workflows, so that a renamed flag, a new search attribute or a
+// Temporal upgrade that is not carried over to the topology fails here.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"gopkg.in/yaml.v3"
+)
+
+// ---------------------------------------------------------------------------
+// The compose file, as far as these tests read it. Compose accepts several
+// spellings for most keys (a list or a map, a string or a list); the types below
+// take each of them.
+
+type composeFile struct {
+	Services map[string]service `yaml:"services"`
+	Secrets  map[string]struct {
+		File string `yaml:"file"`
+	} `yaml:"secrets"`
+	Volumes map[string]any `yaml:"volumes"`
+}
+
+type service struct {
+	Image         string       `yaml:"image"`
+	Build         *buildSpec   `yaml:"build"`
+	Command       stringList   `yaml:"command"`
+	Entrypoint    stringList   `yaml:"entrypoint"`
+	Environment   envMap       `yaml:"environment"`
+	DependsOn     dependsOn    `yaml:"depends_on"`
+	Healthcheck   *healthcheck `yaml:"healthcheck"`
+	Ports         []portSpec   `yaml:"ports"`
+	ContainerName string       `yaml:"container_name"`
+	Hostname      string       `yaml:"hostname"`
+	Secrets       []secretRef  `yaml:"secrets"`
+	Volumes       []volumeSpec `yaml:"volumes"`
+	Restart       string       `yaml:"restart"`
+}
+
+// stringList is a command, entrypoint or healthcheck test: a list, or one string
+// (split on blanks, which is all these tests need).
+type stringList []string
+
+func (s *stringList) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		*s = strings.Fields(n.Value)
+		return nil
+	}
+	var l []string
+	if err := n.Decode(&l); err != nil {
+		return err
+	}
+	*s = l
+	return nil
+}
+
+// envMap is an environment: a map, or a list of KEY=VALUE (or KEY alone).
+type envMap map[string]string
+
+func (e *envMap) UnmarshalYAML(n *yaml.Node) error {
+	*e = envMap{}
+	if n.Kind == yaml.SequenceNode {
+		var l []string
+		if err := n.Decode(&l); err != nil {
+			return err
+		}
+		for _, kv := range l {
+			k, v, _ := strings.Cut(kv, "=")
+			(*e)[k] = v
+		}
+		return nil
+	}
+	var m map[string]*string
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	for k, v := range m {
+		(*e)[k] = ""
+		if v != nil {
+			(*e)[k] = *v
+		}
+	}
+	return nil
+}
+
+// dependsOn maps a dependency to its condition: a list means service_started.
+type dependsOn map[string]string
+
+func (d *dependsOn) UnmarshalYAML(n *yaml.Node) error {
+	*d = dependsOn{}
+	if n.Kind == yaml.SequenceNode {
+		var l []string
+		if err := n.Decode(&l); err != nil {
+			return err
+		}
+		for _, name := range l {
+			(*d)[name] = "service_started"
+		}
+		return nil
+	}
+	var m map[string]struct {
+		Condition string `yaml:"condition"`
+	}
+	if err := n.Decode(&m); err != nil {
+		return err
+	}
+	for name, c := range m {
+		(*d)[name] = c.Condition
+		if c.Condition == "" {
+			(*d)[name] = "service_started"
+		}
+	}
+	return nil
+}
+
+type healthcheck struct {
+	Test    stringList `yaml:"test"`
+	Disable bool       `yaml:"disable"`
+}
+
+type buildSpec struct {
+	Context    string `yaml:"context"`
+	Dockerfile string `yaml:"dockerfile"`
+}
+
+func (b *buildSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		b.Context = n.Value
+		return nil
+	}
+	type plain buildSpec
+	return n.Decode((*plain)(b))
+}
+
+// portSpec is one published port: "[ip:]host:container[/proto]", "container", or
+// the long syntax.
+type portSpec struct {
+	HostIP    string
+	Published string // "" when not published on the host
+	Target    string
+}
+
+func (p *portSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		s, _, _ := strings.Cut(n.Value, "/")
+		parts := strings.Split(s, ":")
+		switch len(parts) {
+		case 1:
+			p.Target = parts[0]
+		case 2:
+			p.Published, p.Target = parts[0], parts[1]
+		case 3:
+			p.HostIP, p.Published, p.Target = parts[0], parts[1], parts[2]
+		default:
+			return fmt.Errorf("port %q: cannot read it", n.Value)
+		}
+		return nil
+	}
+	var long struct {
+		HostIP    string `yaml:"host_ip"`
+		Published any    `yaml:"published"`
+		Target    any    `yaml:"target"`
+	}
+	if err := n.Decode(&long); err != nil {
+		return err
+	}
+	p.HostIP = long.HostIP
+	if long.Published != nil {
+		p.Published = fmt.Sprint(long.Published)
+	}
+	p.Target = fmt.Sprint(long.Target)
+	return nil
+}
+
+// secretRef is a secret given to a service: its name, and where it appears.
+type secretRef struct {
+	Source string `yaml:"source"`
+	Target string `yaml:"target"`
+}
+
+func (s *secretRef) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		s.Source = n.Value
+		return nil
+	}
+	type plain secretRef
+	return n.Decode((*plain)(s))
+}
+
+// path is where the secret is mounted in the container.
+func (s secretRef) path() string {
+	switch {
+	case s.Target == "":
+		return "/run/secrets/" + s.Source
+	case strings.HasPrefix(s.Target, "/"):
+		return s.Target
+	default:
+		return "/run/secrets/" + s.Target
+	}
+}
+
+// volumeSpec is one mount: "source:target[:mode]" or the long syntax.
+type volumeSpec struct {
+	Source string `yaml:"source"`
+	Target string `yaml:"target"`
+}
+
+func (v *volumeSpec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		parts := strings.Split(n.Value, ":")
+		if len(parts) == 1 {
+			v.Target = parts[0]
+			return nil
+		}
+		v.Source, v.Target = parts[0], parts[1]
+		return nil
+	}
+	type plain volumeSpec
+	return n.Decode((*plain)(v))
+}
+
+// ---------------------------------------------------------------------------
+// Loading, once per test binary.
+
+var (
+	rootOnce sync.Once
+	rootDir  string
+	rootErr  error
+)
+
+// repoRoot is the directory of go.mod above this package.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	rootOnce.Do(func() {
+		dir, err := os.Getwd()
+		if err != nil {
+			rootErr = err
+			return
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				rootDir = dir
+				return
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				rootErr = fmt.Errorf("no go.mod above the test's directory")
+				return
+			}
+			dir = parent
+		}
+	})
+	if rootErr != nil {
+		t.Fatal(rootErr)
+	}
+	return rootDir
+}
+
+func readRepoFile(t *testing.T, rel string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(repoRoot(t), filepath.FromSlash(rel)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func loadCompose(t *testing.T) composeFile {
+	t.Helper()
+	var c composeFile
+	if err := yaml.Unmarshal(readRepoFile(t, "docker-compose.yml"), &c); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	if len(c.Services) == 0 {
+		t.Fatal("docker-compose.yml: no services")
+	}
+	return c
+}
+
+func mustService(t *testing.T, c composeFile, name string) service {
+	t.Helper()
+	s, ok := c.Services[name]
+	if !ok {
+		t.Fatalf("docker-compose.yml has no service %q", name)
+	}
+	return s
+}
+
+// The services of the topology and what each one is.
+const (
+	svcMySQL          = "mysql"
+	svcTemporalSchema = "temporal-schema" // one-shot: Temporal's databases
+	svcTemporal       = "temporal"
+	svcTemporalSetup  = "temporal-setup" // one-shot: namespace and search attributes
+	svcTemporalUI     = "temporal-ui"
+	svcMigrate        = "migrate" // one-shot: the read model's schema
+	svcAPI            = "api"
+	svcWorker         = "worker"
+)
+
+// appCommands are the services that run our binary, and the subcommand each runs.
+var appCommands = map[string]string{svcAPI: "api", svcWorker: "worker", svcMigrate: "migrate"}
+
+// ---------------------------------------------------------------------------
+// Topology.
+
+func TestComposeServices(t *testing.T) {
+	c := loadCompose(t)
+	for _, name := range []string{svcMySQL, svcTemporalSchema, svcTemporal, svcTemporalSetup, svcTemporalUI, svcMigrate, svcAPI, svcWorker} {
+		if _, ok := c.Services[name]; !ok {
+			t.Errorf("docker-compose.yml: service %q is missing", name)
+		}
+	}
+}
+
+func TestComposeImagesPinned(t *testing.T) {
+	c := loadCompose(t)
+	temporalServer := goModRequire(t, "go.temporal.io/server")
+	temporalUI := goModRequire(t, "github.com/temporalio/ui-server/v2")
+	want := []struct {
+		service, repo string
+		tagOK         func(tag string) bool
+		about         string
+	}{
+		{svcMySQL, "mysql", func(tag string) bool { return regexp.MustCompile(`^8(\.\d+)*$`).MatchString(tag) }, "a MySQL 8.x tag"},
+		{svcTemporal, "temporalio/server", eq(strings.TrimPrefix(temporalServer, "v")), "the go.temporal.io/server version of go.mod, " + temporalServer},
+		{svcTemporalSchema, "temporalio/admin-tools", eq(strings.TrimPrefix(temporalServer, "v")), "the server's version, " + temporalServer},
+		{svcTemporalSetup, "temporalio/admin-tools", eq(strings.TrimPrefix(temporalServer, "v")), "the server's version, " + temporalServer},
+		{svcTemporalUI, "temporalio/ui", eq(strings.TrimPrefix(temporalUI, "v")), "the ui-server version of go.mod, " + temporalUI},
+	}
+	for _, w := range want {
+		t.Run(w.service, func(t *testing.T) {
+			repo, tag := splitImage(mustService(t, c, w.service).Image)
+			if repo != w.repo || !w.tagOK(tag) {
+				t.Errorf("image %s:%s, want %s with %s", repo, tag, w.repo, w.about)
+			}
+		})
+	}
+	// No floating tags anywhere, our own image included.
+	for name, s := range c.Services {
+		if s.Image == "" {
+			if s.Build == nil {
+				t.Errorf("service %s: neither image nor build", name)
+			}
+			continue
+		}
+		if _, tag := splitImage(s.Image); tag == "" || tag == "latest" {
+			t.Errorf("service %s: image %q is not pinned to a version", name, s.Image)
+		}
+	}
+}
+
+func eq(want string) func(string) bool { return func(got string) bool { return got == want } }
+
+// splitImage splits "repo:tag" ("docker.io/" and a digest are dropped).
+func splitImage(image string) (repo, tag string) {
+	image, _, _ = strings.Cut(image, "@")
+	image = strings.TrimPrefix(image, "docker.io/")
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		return image[:i], image[i+1:]
+	}
+	return image, ""
+}
+
+func TestComposePorts(t *testing.T) {
+	c := loadCompose(t)
+	for _, w := range []struct {
+		service, host, container string
+	}{
+		{svcAPI, "8080", "8080"},
+		{svcTemporal, "7233", "7233"},
+		{svcTemporalUI, "8233", "8080"},
+	} {
+		t.Run(w.service, func(t *testing.T) {
+			var got []string
+			for _, p := range mustService(t, c, w.service).Ports {
+				if p.Published == w.host && p.Target == w.container {
+					return
+				}
+				got = append(got, p.Published+"->"+p.Target)
+			}
+			t.Errorf("no host port %s -> container %s (ports: %v)", w.host, w.container, got)
+		})
+	}
+}
+
+func TestComposeAppServicesBuildFromRepo(t *testing.T) {
+	c := loadCompose(t)
+	for name, sub := range appCommands {
+		t.Run(name, func(t *testing.T) {
+			s := mustService(t, c, name)
+			if s.Build == nil {
+				t.Fatal("no build section: api, worker and migrate run the image built from this repository")
+			}
+			if ctx := filepath.Clean(s.Build.Context); ctx != "." {
+				t.Errorf("build context %q, want the repository root", s.Build.Context)
+			}
+			dockerfile := s.Build.Dockerfile
+			if dockerfile == "" {
+				dockerfile = "Dockerfile"
+			}
+			if filepath.Clean(dockerfile) != "Dockerfile" {
+				t.Errorf("build dockerfile %q, want Dockerfile", dockerfile)
+			}
+			if len(s.Entrypoint) > 0 {
+				t.Errorf("entrypoint %q overrides the image's /usr/local/bin/aftersales", s.Entrypoint)
+			}
+			if len(s.Command) == 0 || s.Command[0] != sub {
+				t.Errorf("command %q, want %q", s.Command, sub)
+			}
+		})
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Environment against the binary's flags.
+
+// runtimeEnv are read by the Go runtime or libc, not by our flags.
+var runtimeEnv = map[string]bool{"GOMAXPROCS": true, "GOMEMLIMIT": true, "GOGC": true, "GODEBUG": true, "GOTRACEBACK": true, "TZ": true}
+
+func TestComposeEnvironmentIsReadByBinary(t *testing.T) {
+	c := loadCompose(t)
+	accepted := binaryEnv(t)
+	required := map[string][]string{
+		svcAPI:     {"AFTERSALES_DATABASE_URL", "TEMPORAL_ADDRESS", "AFTERSALES_KEYS", "AFTERSALES_WEBHOOK_SECRET_FILE"},
+		svcWorker:  {"AFTERSALES_DATABASE_URL", "TEMPORAL_ADDRESS"},
+		svcMigrate: {"AFTERSALES_DATABASE_URL"},
+	}
+	for name, sub := range appCommands {
+		t.Run(name, func(t *testing.T) {
+			reads := accepted[sub]
+			if len(reads) == 0 {
+				t.Fatalf("found no environment variables read by `aftersales %s` in cmd/aftersales", sub)
+			}
+			env := mustService(t, c, name).Environment
+			for _, k := range sortedKeys(env) {
+				if !reads[k] && !runtimeEnv[k] {
+					t.Errorf("%s=%q: `aftersales %s` does not read %s (it reads %s)", k, env[k], sub, k, strings.Join(sortedKeys(reads), ", "))
+				}
+			}
+			for _, k := range required[name] {
+				if env[k] == "" {
+					t.Errorf("%s is not set", k)
+				}
+			}
+		})
+	}
+}
+
+func TestComposeDatabaseURL(t *testing.T) {
+	c := loadCompose(t)
+	mysqlEnv := mustService(t, c, svcMySQL).Environment
+	// mysql://user:pass@tcp(host:3306)/db?parseTime=true
+	re := regexp.MustCompile(`^mysql://([^:@]+):([^@]+)@tcp\(([^:)]+):(\d+)\)/([^?]+)\?(.*)$`)
+	for name := range appCommands {
+		url := mustService(t, c, name).Environment["AFTERSALES_DATABASE_URL"]
+		m := re.FindStringSubmatch(url)
+		if m == nil {
+			t.Errorf("%s: AFTERSALES_DATABASE_URL %q is not mysql://user:pass@tcp(host:port)/db?parseTime=true", name, url)
+			continue
+		}
+		user, pass, host, db, query := m[1], m[2], m[3], m[5], m[6]
+		if host != svcMySQL {
+			t.Errorf("%s: database host %q, want the %s service", name, host, svcMySQL)
+		}
+		if user != mysqlEnv["MYSQL_USER"] || pass != mysqlEnv["MYSQL_PASSWORD"] || db != mysqlEnv["MYSQL_DATABASE"] {
+			t.Errorf("%s: database URL user/password/database %s/%s/%s differ from the mysql service's MYSQL_USER/MYSQL_PASSWORD/MYSQL_DATABASE %s/%s/%s",
+				name, user, pass, db, mysqlEnv["MYSQL_USER"], mysqlEnv["MYSQL_PASSWORD"], mysqlEnv["MYSQL_DATABASE"])
+		}
+		if !strings.Contains(query, "parseTime=true") {
+			t.Errorf("%s: database URL lacks parseTime=true", name)
+		}
+	}
+}
+
+func TestComposeTemporalClients(t *testing.T) {
+	c := loadCompose(t)
+	setupNS := namespaceOf(mustService(t, c, svcTemporalSetup).Environment)
+	for _, name := range []string{svcAPI, svcWorker, svcTemporalSetup, svcTemporalUI} {
+		env := mustService(t, c, name).Environment
+		if got := env["TEMPORAL_ADDRESS"]; got != svcTemporal+":7233" {
+			t.Errorf("%s: TEMPORAL_ADDRESS=%q, want %s:7233", name, got, svcTemporal)
+		}
+		if name == svcTemporalUI {
+			continue
+		}
+		if ns := namespaceOf(env); ns != setupNS {
+			t.Errorf("%s: namespace %q, but %s sets up %q", name, ns, svcTemporalSetup, setupNS)
+		}
+	}
+}
+
+func namespaceOf(env envMap) string {
+	if ns := env["TEMPORAL_NAMESPACE"]; ns != "" {
+		return ns
+	}
+	return "default"
+}
+
+func TestComposeWorkerProviders(t *testing.T) {
+	env := mustService(t, loadCompose(t), svcWorker).Environment
+	for k, want := range map[string]string{
+		"AFTERSALES_COURIER":     "sim",
+		"AFTERSALES_PAYMENT":     "sim",
+		"AFTERSALES_WEBHOOK_URL": "http://" + svcAPI + ":8080",
+	} {
+		if env[k] != want {
+			t.Errorf("worker %s=%q, want %q", k, env[k], want)
+		}
+	}
+	// The simulators sign their webhooks: the worker needs the api's secret.
+	if env["AFTERSALES_WEBHOOK_SECRET_FILE"] == "" {
+		t.Error("worker: AFTERSALES_WEBHOOK_SECRET_FILE is not set; the simulators' webhooks would not verify")
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Secrets and mounted files.
+
+func TestComposeSecretFiles(t *testing.T) {
+	c := loadCompose(t)
+	root := repoRoot(t)
+	files := map[string]string{} // AFTERSALES_KEYS, AFTERSALES_WEBHOOK_SECRET_FILE -> repository file
+	for _, name := range []string{svcAPI, svcWorker} {
+		s := mustService(t, c, name)
+		mounted := map[string]string{}
+		for _, ref := range s.Secrets {
+			top, ok := c.Secrets[ref.Source]
+			if !ok {
+				t.Errorf("%s: secret %q is not declared under the top-level secrets", name, ref.Source)
+				continue
+			}
+			mounted[ref.path()] = top.File
+		}
+		for _, k := range []string{"AFTERSALES_KEYS", "AFTERSALES_WEBHOOK_SECRET_FILE"} {
+			path, ok := s.Environment[k]
+			if !ok {
+				continue
+			}
+			file, ok := mounted[path]
+			if !ok {
+				t.Errorf("%s: %s=%s, but no secret is mounted there (mounted: %v)", name, k, path, sortedKeys(mounted))
+				continue
+			}
+			files[k] = file
+		}
+	}
+	keys, secret := files["AFTERSALES_KEYS"], files["AFTERSALES_WEBHOOK_SECRET_FILE"]
+	if keys == "" || secret == "" {
+		t.Fatalf("api must mount the keys file and the webhook secret (got %q, %q)", keys, secret)
+	}
+	for _, f := range []string{keys, secret} {
+		if !strings.Contains(strings.ToLower(f), "example") {
+			t.Errorf("secret file %s: the repository ships example secrets only; name it so", f)
+		}
+	}
+
+	// The example keys file must load: what api.LoadKeys demands of it.
+	raw, err := os.ReadFile(filepath.Join(root, filepath.FromSlash(keys)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var list []struct{ Key, Role, Subject string }
+	if err := json.Unmarshal(raw, &list); err != nil {
+		t.Fatalf("%s: not a JSON list of {key, role, subject}: %v", keys, err)
+	}
+	roles := map[string]bool{}
+	for i, k := range list {
+		switch {
+		case len(k.Key) < 16:
+			t.Errorf("%s entry %d: key shorter than 16 characters", keys, i)
+		case !slices.Contains([]string{"buyer", "seller", "platform", "admin"}, k.Role):
+			t.Errorf("%s entry %d: role %q", keys, i, k.Role)
+		case (k.Role == "buyer" || k.Role == "seller") && k.Subject == "":
+			t.Errorf("%s entry %d: a %s key needs a subject", keys, i, k.Role)
+		}
+		roles[k.Role] = true
+	}
+	if len(roles) < 4 {
+		t.Errorf("%s: want one example key per role, have roles %v", keys, sortedKeys(roles))
+	}
+
+	raw, err = os.ReadFile(filepath.Join(root, filepath.FromSlash(secret)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(strings.TrimSpace(string(raw))) < 16 {
+		t.Errorf("%s: the api refuses webhook secrets shorter than 16 characters", secret)
+	}
+}
+
+func TestComposeBindMountsExist(t *testing.T) {
+	c := loadCompose(t)
+	root := repoRoot(t)
+	for name, s := range c.Services {
+		for _, v := range s.Volumes {
+			if !strings.HasPrefix(v.Source, "./") && !strings.HasPrefix(v.Source, "../") {
+				continue // a named volume
+			}
+			if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(v.Source))); err != nil {
+				t.Errorf("%s: mounts %s at %s: %v", name, v.Source, v.Target, err)
+			}
+		}
+	}
+	for name, sec := range c.Secrets {
+		if _, err := os.Stat(filepath.Join(root, filepath.FromSlash(sec.File))); err != nil {
+			t.Errorf("secret %s: %v", name, err)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Start-up order and health.
+
+func TestComposeDependsOn(t *testing.T) {
+	c := loadCompose(t)
+	const healthy, completed = "service_healthy", "service_completed_successfully"
+	want := map[string]map[string]string{
+		svcTemporalSchema: {svcMySQL: healthy},
+		svcTemporal:       {svcTemporalSchema: completed},
+		svcTemporalSetup:  {svcTemporal: healthy},
+		svcTemporalUI:     {svcTemporal: healthy},
+		svcMigrate:        {svcMySQL: healthy},
+		svcAPI:            {svcMySQL: healthy, svcTemporal: healthy, svcTemporalSetup: completed, svcMigrate: completed},
+		svcWorker:         {svcMySQL: healthy, svcTemporal: healthy, svcTemporalSetup: completed, svcMigrate: completed},
+	}
+	for _, name := range sortedKeys(want) {
+		t.Run(name, func(t *testing.T) {
+			got := mustService(t, c, name).DependsOn
+			for dep, cond := range want[name] {
+				if got[dep] != cond {
+					t.Errorf("depends on %s with condition %q, want %q", dep, got[dep], cond)
+				}
+			}
+		})
+	}
+	// Whatever the conditions, they must be satisfiable.
+	for name, s := range c.Services {
+		for dep, cond := range s.DependsOn {
+			d, ok := c.Services[dep]
+			switch {
+			case !ok:
+				t.Errorf("%s depends on unknown service %s", name, dep)
+			case cond == healthy && (d.Healthcheck == nil || d.Healthcheck.Disable || len(d.Healthcheck.Test) == 0):
+				t.Errorf("%s waits for %s to be healthy, but %s has no healthcheck", name, dep, dep)
+			case cond == completed && (d.Restart == "always" || d.Restart == "unless-stopped"):
+				t.Errorf("%s waits for %s to complete, but %s restarts %s", name, dep, dep, d.Restart)
+			}
+		}
+	}
+}
+
+func TestComposeHealthchecks(t *testing.T) {
+	c := loadCompose(t)
+	for _, w := range []struct {
+		service  string
+		contains []string
+	}{
+		{svcMySQL, []string{"mysqladmin", "ping"}},
+		{svcTemporal, nil},
+		{svcAPI, []string{"/healthz", "8080"}},
+	} {
+		t.Run(w.service, func(t *testing.T) {
+			h := mustService(t, c, w.service).Healthcheck
+			if h == nil || h.Disable || len(h.Test) == 0 {
+				t.Fatal("no healthcheck")
+			}
+			test := strings.Join(h.Test, " ")
+			for _, s := range w.contains {
+				if !strings.Contains(test, s) {
+					t.Errorf("healthcheck %q does not mention %q", test, s)
+				}
+			}
+		})
+	}
+	// The api's healthcheck runs inside our image: its tool must be installed there.
+	h := mustService(t, c, svcAPI).Healthcheck
+	if h != nil && len(h.Test) > 1 {
+		tool := h.Test[1] // after CMD or CMD-SHELL
+		if h.Test[0] == "CMD-SHELL" {
+			tool = strings.Fields(h.Test[1])[0]
+		}
+		stages := dockerfileStages(t)
+		final := stages[len(stages)-1]
+		if tool != "/usr/local/bin/aftersales" && !regexp.MustCompile(`apt-get install[^&]*\b`+regexp.QuoteMeta(tool)+`\b`).MatchString(final.text) {
+			t.Errorf("the api healthcheck runs %s, which the Dockerfile's runtime stage does not install", tool)
+		}
+	}
+}
+
+func TestComposeWorkerScales(t *testing.T) {
+	w := mustService(t, loadCompose(t), svcWorker)
+	if w.ContainerName != "" {
+		t.Errorf("worker has container_name %q: `docker compose up --scale worker=3` needs none", w.ContainerName)
+	}
+	if w.Hostname != "" {
+		t.Errorf("worker has a fixed hostname %q", w.Hostname)
+	}
+	for _, p := range w.Ports {
+		if p.Published != "" {
+			t.Errorf("worker publishes host port %s: replicas would collide", p.Published)
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Search attributes: the setup service registers exactly workflows.SearchAttributes.
+
+func TestComposeSearchAttributes(t *testing.T) {
+	c := loadCompose(t)
+	want := codeSearchAttributes(t)
+	s := mustService(t, c, svcTemporalSetup)
+
+	got := map[string]enumspb.IndexedValueType{}
+	for _, arg := range s.Command {
+		name, typ, ok := strings.Cut(arg, "=")
+		if !ok {
+			t.Errorf("temporal-setup argument %q is not NAME=Type", arg)
+			continue
+		}
+		v, err := enumspb.IndexedValueTypeFromString(typ)
+		if err != nil || v == enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED {
+			t.Errorf("temporal-setup argument %q: unknown type %q", arg, typ)
+			continue
+		}
+		if _, dup := got[name]; dup {
+			t.Errorf("temporal-setup names %s twice", name)
+		}
+		got[name] = v
+	}
+	for _, name := range sortedKeys(want) {
+		switch g, ok := got[name]; {
+		case !ok:
+			t.Errorf("search attribute %s (%v) of workflows.SearchAttributes: temporal-setup does not register it", name, want[name])
+		case g != want[name]:
+			t.Errorf("search attribute %s: temporal-setup registers %v, workflows.SearchAttributes wants %v", name, g, want[name])
+		}
+	}
+	for _, name := range sortedKeys(got) {
+		if _, ok := want[name]; !ok {
+			t.Errorf("temporal-setup registers %s, which workflows.SearchAttributes does not have", name)
+		}
+	}
+
+	// The arguments go to the script that registers them.
+	if len(s.Entrypoint) < 2 {
+		t.Fatalf("temporal-setup entrypoint %q: want a shell and the setup script", s.Entrypoint)
+	}
+	script := mountedFile(t, s, s.Entrypoint[len(s.Entrypoint)-1])
+	if !strings.Contains(script, "temporal operator search-attribute create") {
+		t.Errorf("the setup script does not run `temporal operator search-attribute create`")
+	}
+}
+
+// mountedFile reads the repository file mounted at containerPath in s.
+func mountedFile(t *testing.T, s service, containerPath string) string {
+	t.Helper()
+	for _, v := range s.Volumes {
+		if v.Target == containerPath {
+			return string(readRepoFile(t, v.Source))
+		}
+	}
+	t.Fatalf("nothing from the repository is mounted at %s", containerPath)
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
