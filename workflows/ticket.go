@@ -32,8 +32,10 @@ type ticketWorkflow struct {
 	// pendingOutcome is the outcome the ticket completes with once its refund is paid.
 	pendingOutcome models.Outcome
 	// searched is what was last written to the search attributes.
-	searched    searchState
-	escalations int
+	searched searchState
+	// ledgerRefused is set while a refund the ledger refused is being recorded.
+	ledgerRefused bool
+	escalations   int
 	// created is set once the application is recorded and committed; messages that
 	// arrive in the first workflow task wait for it (the SDK may run their handlers
 	// before the workflow function).

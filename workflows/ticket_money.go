@@ -1,8 +1,10 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aftersales/aftersales/activities"
@@ -27,10 +29,16 @@ func (w *ticketWorkflow) sendMoney(ctx workflow.Context, purpose string, amount 
 	var r activities.Receipt
 	actx := workflow.WithActivityOptions(ctx, providerOptions)
 	if err := workflow.ExecuteActivity(actx, acts.MoveMoney, req).Get(actx, &r); err != nil {
-		w.moneyResult(ctx, activities.Receipt{Key: key, Status: models.RefundFailed, Reason: err.Error()})
-		return
+		r = activities.Receipt{Key: key, Status: models.RefundFailed, Reason: err.Error()}
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.Type() == models.ECONFLICT {
+			// The ledger refused (the order's refunds would pass what was paid):
+			// sending again cannot help, so the platform decides at once.
+			r.Reason, w.ledgerRefused = appErr.Message(), true
+		}
 	}
 	w.moneyResult(ctx, r)
+	w.ledgerRefused = false
 }
 
 // onPaymentEvent applies the provider's webhook to the refund it names.
@@ -95,7 +103,7 @@ func (w *ticketWorkflow) moneyFailed(ctx workflow.Context, ref models.Refund, re
 	if w.t.State != models.StateRefunding {
 		return
 	}
-	if w.failedRefunds() < w.p.RefundAttempts {
+	if w.failedRefunds() < w.p.RefundAttempts && !w.ledgerRefused {
 		w.sendMoney(ctx, activities.PurposeRefund, ref.AmountCents)
 		return
 	}
@@ -179,8 +187,18 @@ func (w *ticketWorkflow) moneyInFlight() bool {
 	return false
 }
 
+// lightningPaid: a lightning refund was paid (the provider confirmed it), so there is
+// money to recover. A refund still in flight is not charged back (DESIGN §2 in_transit).
 func (w *ticketWorkflow) lightningPaid() bool {
-	return w.t.Flags.LightningRefund
+	if !w.t.Flags.LightningRefund {
+		return false
+	}
+	for _, r := range w.t.Refunds {
+		if r.Purpose == activities.PurposeRefund && r.Status == models.RefundSucceeded {
+			return true
+		}
+	}
+	return false
 }
 
 func (w *ticketWorkflow) failedRefunds() int {

@@ -1,0 +1,51 @@
+package api_test
+
+import (
+	"bytes"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+// Two tickets of one order may not refund more than the order paid, even when both
+// are approved at once: the ledger refuses the second and the platform decides.
+func TestOrderRefundCapAcrossTickets(t *testing.T) {
+	order := fmt.Sprintf("order-cap-%d", time.Now().UnixNano())
+	mk := func(c *models.CreateTicket) {
+		c.OrderID, c.Kind, c.ReturnMethod, c.ReasonCode = order, models.KindRefundOnly, models.ReturnNone, models.ReasonNotReceived
+		c.RequestedCents, c.BuyerCredit, c.PickupAddress = 8000, 3, ""
+		c.Order = models.OrderInfo{PaidCents: 10000, PaidAt: time.Now().UTC()}
+	}
+	first := newTicket(t, mk) // fast-reviewed: refunding at once
+	second := newTicket(t, mk)
+	if first.State != models.StateRefunding {
+		t.Fatalf("first: %s", first.State)
+	}
+	second = waitState(t, second.ID, models.StateEscalated)
+	if len(second.Refunds) != 1 || second.Refunds[0].Status != models.RefundFailed ||
+		!strings.Contains(second.Escalation.Reason, "more than the 10000 cents paid") {
+		t.Errorf("second ticket: refunds %+v escalation %+v", second.Refunds, second.Escalation)
+	}
+	paymentEvent(t, first.ID, refundKey(t, first, 1), models.RefundSucceeded)
+	waitState(t, first.ID, models.StateCompleted)
+	reserved, paid, err := h.db.OrderRefundTotal(t.Context(), order)
+	if err != nil || reserved != 8000 || paid != 10000 {
+		t.Errorf("order total: reserved %d paid %d %v", reserved, paid, err)
+	}
+	if h.payments.Paid(second.Refunds[0].Key) != 0 {
+		t.Error("the refused refund reached the provider")
+	}
+}
+
+func TestOversizedBodyRefused(t *testing.T) {
+	big := bytes.Repeat([]byte("x"), 2<<20)
+	var e apiError
+	code := call(t, http.MethodPost, "/v1/tickets", "buyer", []byte(`{"reason":"`+string(big)+`"}`), &e)
+	if code != http.StatusRequestEntityTooLarge || e.Error.Code != models.ETOOLARGE {
+		t.Errorf("2 MiB body: %d %+v", code, e)
+	}
+}
