@@ -66,8 +66,13 @@ func ShippingWatchWorkflow(ctx workflow.Context, in ShippingWatchInput) (Shippin
 	}
 
 	s.CompensationCents = models.ShippingCompensation(in.PaidCents, in.SelfOperated, in.Rule)
-	s.CompensationKey = "order-" + in.OrderID + ":compensation:1"
 	s.State = WatchCompensated
+	if s.CompensationCents <= 0 {
+		// A 0 % (or 0 cap) rule, or an order of a few cents: nothing to pay. The
+		// ledger refuses empty movements, which would fail the whole watch.
+		return s, nil
+	}
+	s.CompensationKey = "order-" + in.OrderID + ":compensation:1"
 	req := activities.MoneyRequest{Key: s.CompensationKey, Purpose: activities.PurposeCompensation,
 		TicketID: ShippingWatchWorkflowID(in.OrderID), OrderID: in.OrderID, AmountCents: s.CompensationCents,
 		Currency: in.Currency, PaidCents: in.PaidCents}

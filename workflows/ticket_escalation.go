@@ -6,6 +6,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/models"
 )
 
@@ -49,12 +50,25 @@ func (w *ticketWorkflow) escalate(ctx workflow.Context, who string, role models.
 	})
 }
 
-// buyerClaim is what the buyer still asks for: the request less what was refunded.
+// buyerClaim is what the buyer still asks for: the request less what was refunded
+// and what is on its way (a refund the provider has not confirmed yet).
 func (w *ticketWorkflow) buyerClaim() int64 {
-	if c := w.t.RequestedCents - w.t.RefundedCents; c > 0 {
+	c := w.t.RequestedCents - w.t.RefundedCents - w.refundInFlightCents()
+	if c > 0 {
 		return c
 	}
 	return 0
+}
+
+// refundInFlightCents sums the refunds sent (or about to be) but not settled.
+func (w *ticketWorkflow) refundInFlightCents() int64 {
+	var n int64
+	for _, r := range w.t.Refunds {
+		if r.Purpose == activities.PurposeRefund && (r.Status == models.RefundPending || r.Status == models.RefundSent) {
+			n += r.AmountCents
+		}
+	}
+	return n
 }
 
 // addEvidence records a party's evidence and forwards it to the escalation.
@@ -99,6 +113,11 @@ func (w *ticketWorkflow) applyVerdict(ctx workflow.Context, v Verdict) {
 	if v.Note != "" {
 		note += ": " + v.Note
 	}
+	if v.Automatic && v.RefundCents > w.buyerClaim() {
+		// The claim was taken when the escalation started; what was refunded or
+		// sent since then is not paid a second time.
+		v.RefundCents = w.buyerClaim()
+	}
 	from := w.t.Escalation.From
 	switch {
 	case v.Verdict == models.VerdictSupportSeller:
@@ -110,6 +129,15 @@ func (w *ticketWorkflow) applyVerdict(ctx workflow.Context, v Verdict) {
 		}
 		w.note(ctx, who, role, models.ActArbitrate, note, "")
 		w.startRefund(ctx, v.RefundCents, outcome, who, role, "")
+	case w.refundInFlightCents() > 0:
+		// A refund sent before the escalation is still with the provider: it
+		// settles the ticket (and is sent again if it fails).
+		w.note(ctx, who, role, models.ActArbitrate, note, "")
+		w.pendingOutcome = models.OutcomeRefunded
+		if w.t.RefundedCents+w.refundInFlightCents() < w.t.RequestedCents {
+			w.pendingOutcome = models.OutcomePartiallyRefunded
+		}
+		w.transition(ctx, models.StateRefunding, who, role, "refund", "waiting for the refund in flight", "")
 	case from == models.StateRejected || from == models.StateNegotiating:
 		// The platform orders the seller to accept the request as made.
 		w.note(ctx, who, role, models.ActArbitrate, note, "")

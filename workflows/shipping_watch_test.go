@@ -1,0 +1,178 @@
+package workflows
+
+import (
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+func watchInput(orderID string, paidCents int64, selfOperated bool, paidAt time.Time) ShippingWatchInput {
+	p := models.DefaultPolicy()
+	return ShippingWatchInput{OrderID: orderID, ShopID: shopID, BuyerID: buyerID, PaidCents: paidCents,
+		Currency: "CNY", PaidAt: paidAt, SelfOperated: selfOperated, ShipDeadline: p.ShipDeadline,
+		Rule: p.ShippingCompensation}
+}
+
+// watchHarness gives the scripted callbacks of a watch its environment.
+type watchHarness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+}
+
+// The delayed-shipment watch (延迟发货赔付): shipped in time → nothing paid; not
+// shipped within ship_deadline (48 h) → 30 % of the paid amount capped at 500 CNY
+// (self-operated: 5 CNY), paid exactly once under order-<id>:compensation:1.
+func TestShippingWatch(t *testing.T) {
+	shipped := func(h *watchHarness) { h.env.SignalWorkflow(SignalShipped, nil) }
+	cases := []struct {
+		name         string
+		paid         int64
+		selfOperated bool
+		paidAt       time.Time
+		steps        map[time.Duration]func(*watchHarness)
+		state        string
+		compensation int64
+		endsAt       time.Duration
+	}{
+		{name: "shipped before the deadline", paid: 100_000, paidAt: t0,
+			steps: map[time.Duration]func(*watchHarness){47 * time.Hour: shipped},
+			state: WatchShipped, endsAt: 47 * time.Hour},
+		{name: "shipped a second before the deadline", paid: 100_000, paidAt: t0,
+			steps: map[time.Duration]func(*watchHarness){48*time.Hour - sec: shipped},
+			state: WatchShipped, endsAt: 48*time.Hour - sec},
+		{name: "not shipped: 30 percent", paid: 100_000, paidAt: t0,
+			state: WatchCompensated, compensation: 30_000, endsAt: 48 * time.Hour},
+		{name: "not shipped: capped at 500 CNY", paid: 200_000, paidAt: t0,
+			state: WatchCompensated, compensation: 50_000, endsAt: 48 * time.Hour},
+		{name: "not shipped: cap reached exactly", paid: 166_667, paidAt: t0,
+			state: WatchCompensated, compensation: 50_000, endsAt: 48 * time.Hour},
+		{name: "not shipped: self-operated shop pays 5 CNY", paid: 200_000, selfOperated: true, paidAt: t0,
+			state: WatchCompensated, compensation: 500, endsAt: 48 * time.Hour},
+		{name: "shipped after the deadline: compensation stands", paid: 10_000, paidAt: t0,
+			steps: map[time.Duration]func(*watchHarness){49 * time.Hour: shipped},
+			state: WatchCompensated, compensation: 3_000, endsAt: 48 * time.Hour},
+		{name: "watch started after the deadline", paid: 10_000, paidAt: t0.Add(-72 * time.Hour),
+			state: WatchCompensated, compensation: 3_000, endsAt: 0},
+		{name: "paid 36 hours before the watch started", paid: 10_000, paidAt: t0.Add(-36 * time.Hour),
+			state: WatchCompensated, compensation: 3_000, endsAt: 12 * time.Hour},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFakes()
+			in := watchInput("O77", c.paid, c.selfOperated, c.paidAt)
+			var end time.Time
+			w := runWatchAt(t, f, in, c.steps, &end)
+			eq(t, "state", w.State, c.state)
+			eq(t, "compensation", w.CompensationCents, c.compensation)
+			eq(t, "ship_by", w.ShipBy, c.paidAt.Add(48*time.Hour))
+			eq(t, "ended at", end.Sub(t0), c.endsAt)
+			const k = "order-O77:compensation:1"
+			if c.state == WatchShipped {
+				eq(t, "shipped_at", *w.ShippedAt, t0.Add(c.endsAt))
+				eq(t, "provider keys", len(f.pay.keys()), 0)
+				eq(t, "ledger rows", len(f.ledger.keys()), 0)
+				return
+			}
+			eq(t, "key", w.CompensationKey, k)
+			eq(t, "payment status", w.PaymentStatus, models.RefundSent)
+			eq(t, "provider keys", len(f.pay.keys()), 1)
+			wantOneCallPerKey(t, f, k)
+			if m := f.pay.methodsFor(k); len(m) != 1 || m[0] != "compensate" {
+				t.Errorf("paid through %v, want one Compensate", m)
+			}
+			req, _ := f.pay.request(k)
+			eq(t, "paid amount", req.AmountCents, c.compensation)
+			eq(t, "purpose", req.Purpose, "compensation")
+			eq(t, "order", req.OrderID, "O77")
+			row, ok := f.ledger.row(k)
+			if !ok {
+				t.Fatalf("no ledger row for %s", k)
+			}
+			eq(t, "ledger amount", row.AmountCents, c.compensation)
+			eq(t, "ledger status", row.Status, models.RefundSent)
+			// Compensation is not a refund: it takes nothing from the order's refund cap.
+			eq(t, "order refund reservation", f.ledger.reserved("O77"), 0)
+		})
+	}
+}
+
+// runWatchAt is runWatch that also reports when the workflow ended.
+func runWatchAt(t *testing.T, f *fakes, in ShippingWatchInput, steps map[time.Duration]func(*watchHarness), end *time.Time) ShippingWatch {
+	t.Helper()
+	env := newEnv(t, f.activities())
+	h := &watchHarness{t: t, env: env}
+	for d, fn := range steps {
+		fn := fn
+		env.RegisterDelayedCallback(func() { fn(h) }, d)
+	}
+	env.ExecuteWorkflow("ShippingWatchWorkflow", in)
+	if !env.IsWorkflowCompleted() {
+		t.Fatalf("watch did not complete")
+	}
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("watch failed: %v", err)
+	}
+	var w ShippingWatch
+	if err := env.GetWorkflowResult(&w); err != nil {
+		t.Fatalf("watch result: %v", err)
+	}
+	*end = env.Now()
+	if err := f.pay.check(); err != nil {
+		t.Error(err)
+	}
+	if err := f.ledger.check(); err != nil {
+		t.Error(err)
+	}
+	return w
+}
+
+// The watch answers its query while it waits.
+func TestShippingWatchQuery(t *testing.T) {
+	f := newFakes()
+	env := newEnv(t, f.activities())
+	env.RegisterDelayedCallback(func() {
+		v, err := env.QueryWorkflow(QueryWatch)
+		if err != nil {
+			t.Fatalf("query: %v", err)
+		}
+		var w ShippingWatch
+		if err := v.Get(&w); err != nil {
+			t.Fatal(err)
+		}
+		eq(t, "state", w.State, WatchWatching)
+		eq(t, "ship_by", w.ShipBy, t0.Add(48*time.Hour))
+		eq(t, "compensation", w.CompensationCents, 0)
+		env.SignalWorkflow(SignalShipped, nil)
+	}, time.Hour)
+	env.ExecuteWorkflow("ShippingWatchWorkflow", watchInput("O78", 10_000, false, t0))
+	var w ShippingWatch
+	if err := env.GetWorkflowResult(&w); err != nil {
+		t.Fatal(err)
+	}
+	eq(t, "state", w.State, WatchShipped)
+}
+
+// A rule that comes to nothing (a 0 % policy, or an order of a few cents) pays
+// nothing and does not fail the watch.
+func TestShippingWatchNothingToPay(t *testing.T) {
+	zero := watchInput("O79", 100_000, false, t0)
+	zero.Rule.Percent = 0
+	tiny := watchInput("O80", 3, false, t0)
+	selfZero := watchInput("O81", 100_000, true, t0)
+	selfZero.Rule.SelfOperatedCents = 0
+	for name, in := range map[string]ShippingWatchInput{"0 percent": zero, "3 cents paid": tiny, "self-operated 0": selfZero} {
+		t.Run(name, func(t *testing.T) {
+			f := newFakes()
+			var end time.Time
+			w := runWatchAt(t, f, in, nil, &end)
+			eq(t, "state", w.State, WatchCompensated)
+			eq(t, "compensation", w.CompensationCents, 0)
+			eq(t, "key", w.CompensationKey, "")
+			eq(t, "provider keys", len(f.pay.keys()), 0)
+			eq(t, "ledger rows", len(f.ledger.keys()), 0)
+		})
+	}
+}
