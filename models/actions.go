@@ -160,6 +160,9 @@ func checkParams(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 		switch b.Result {
 		case InspectPass, InspectFail:
 		case InspectDeduct:
+			if t.Kind != KindReturnRefund {
+				return Errorf(EINVALID, "a restocking fee applies to refunds only; pass or fail the %s instead", t.Kind)
+			}
 			if b.DeductPercent <= 0 {
 				return Errorf(EINVALID, "inspect with result deduct needs deduct_percent above 0")
 			}
@@ -192,6 +195,9 @@ func checkParams(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 			return Errorf(ECONFLICT, "money has already moved for ticket %s; it can no longer be withdrawn", t.ID)
 		}
 	case ActRevise:
+		if t.Inspection != nil {
+			return Errorf(ECONFLICT, "the returned goods were already inspected; escalate to the platform instead of revising")
+		}
 		if b.RequestedCents != nil && (*b.RequestedCents <= 0 || *b.RequestedCents > t.Order.PaidCents) {
 			return Errorf(EINVALID, "requested_cents must be between 1 and the %d cents paid", t.Order.PaidCents)
 		}
