@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"github.com/aftersales/aftersales/models"
@@ -134,7 +136,7 @@ func (s *Server) ticketAction(c echo.Context) error {
 	if !isAction(action) {
 		return models.Errorf(models.ENOTFOUND, "unknown action %q; actions are %s", action, strings.Join(models.Actions, ", "))
 	}
-	_, p, err := s.visibleTicket(c)
+	t, p, err := s.visibleTicket(c)
 	if err != nil {
 		return err
 	}
@@ -153,13 +155,27 @@ func (s *Server) ticketAction(c echo.Context) error {
 		UpdateID: updateID, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return domainError(err)
+		return actionError(t, err)
 	}
 	var res workflows.ActionResult
 	if err := h.Get(c.Request().Context(), &res); err != nil {
-		return domainError(err)
+		return actionError(t, err)
 	}
 	return c.JSON(http.StatusOK, res.Ticket)
+}
+
+// actionError explains an action on a ticket whose workflow has finished: it ended
+// and its evaluation window closed.
+func actionError(t models.Ticket, err error) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) && t.Evaluation != nil {
+		return models.Errorf(models.ECONFLICT, "ticket %s has ended and was evaluated; it takes no more actions", t.ID)
+	}
+	if errors.As(err, &nf) && t.EndedAt != nil {
+		return models.Errorf(models.ECONFLICT, "ticket %s ended at %s and its evaluation window has closed; it takes no more actions",
+			t.ID, t.EndedAt.UTC().Format(time.RFC3339))
+	}
+	return domainError(err)
 }
 
 func isAction(a string) bool {

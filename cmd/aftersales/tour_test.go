@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -35,7 +36,7 @@ repair_timeout: 4s
 evidence_timeout: 4s
 arbiter_timeout: 4s
 recover_timeout: 4s
-evaluation_window: 30s
+evaluation_window: 6s
 fast_review: {enabled: false}
 `
 
@@ -314,5 +315,22 @@ func tourSwap(t *testing.T, tr *tour) {
 	tk = tr.await(t, tk.ID, models.StateCompleted)
 	if tk.Outcome != models.OutcomeSwapped {
 		t.Errorf("outcome %s", tk.Outcome)
+	}
+	// Past evaluation_window the ticket's workflow has finished: a clear 409.
+	time.Sleep(time.Until(tk.EndedAt.Add(6 * time.Second)))
+	limit := time.Now().Add(30 * time.Second)
+	for {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		code := request(t, http.MethodPost, tr.rt.apiURL+"/v1/tickets/"+tk.ID+"/evaluate", tr.keys[models.RoleBuyer],
+			map[string]any{"score": 4}, &e)
+		if code == http.StatusConflict && strings.Contains(e.Error.Message, "evaluation window") {
+			break
+		}
+		if time.Now().After(limit) {
+			t.Fatalf("evaluate after the window: %d %+v", code, e)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
