@@ -317,7 +317,7 @@ func tourSwap(t *testing.T, tr *tour) {
 		t.Errorf("outcome %s", tk.Outcome)
 	}
 	// Past evaluation_window the ticket's workflow has finished: a clear 409.
-	time.Sleep(time.Until(tk.EndedAt.Add(6 * time.Second)))
+	time.Sleep(time.Until(tk.EndedAt.Add(7 * time.Second)))
 	limit := time.Now().Add(30 * time.Second)
 	for {
 		var e struct {
