@@ -49,3 +49,23 @@ func TestOversizedBodyRefused(t *testing.T) {
 		t.Errorf("2 MiB body: %d %+v", code, e)
 	}
 }
+
+// A retried action with the same Idempotency-Key is applied once.
+func TestActionIdempotencyKey(t *testing.T) {
+	tk := newTicket(t, nil)
+	for range 3 {
+		if code := call(t, http.MethodPost, "/v1/tickets/"+tk.ID+"/reply", "seller", map[string]any{"message": "looking into it"}, nil,
+			"Idempotency-Key", "reply-1"); code != http.StatusOK {
+			t.Fatalf("reply: %d", code)
+		}
+	}
+	replies := 0
+	for _, e := range getTicket(t, tk.ID).Timeline {
+		if e.Action == "reply" {
+			replies++
+		}
+	}
+	if replies != 1 {
+		t.Errorf("%d replies recorded for one Idempotency-Key", replies)
+	}
+}
