@@ -1,10 +1,12 @@
 package courier
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"time"
 
+	"github.com/aftersales/aftersales/activities/providersim"
 	"github.com/aftersales/aftersales/models"
 )
 
@@ -30,30 +32,19 @@ func (s *Simulator) schedule(b *booking, events []string) {
 	if s.Faults.Reorder && len(plan) == 2 && plan[0].typ == models.CourierPickedUp && plan[1].typ == models.CourierDelivered {
 		plan[0], plan[1] = plan[1], plan[0]
 	}
-	ctx, cancel := context.WithCancel(s.ctx)
-	b.cancel = cancel
-	s.wg.Add(1)
-	go s.run(ctx, cancel, b.info, plan)
+	info := b.info // copied under s.mu: b.info changes later (Cancelled)
+	b.cancel = s.jobs.Go(func(ctx context.Context) { s.run(ctx, info, plan) })
 }
 
 // run sends the plan, one step per Delay, until done or ctx ends (cancellation or Close).
-func (s *Simulator) run(ctx context.Context, cancel context.CancelFunc, info BookingInfo, plan []step) {
-	defer s.wg.Done()
-	defer cancel()
+func (s *Simulator) run(ctx context.Context, info BookingInfo, plan []step) {
 	delay := s.Delay
 	if delay <= 0 {
 		delay = DefaultDelay
 	}
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
-	for i, st := range plan {
-		if i > 0 {
-			timer.Reset(delay)
-		}
-		select {
-		case <-ctx.Done():
+	for _, st := range plan {
+		if providersim.Sleep(ctx, delay) != nil {
 			return
-		case <-timer.C:
 		}
 		ev := models.CourierEvent{EventID: info.BookingID + ":" + st.typ, TicketID: info.TicketID,
 			Type: st.typ, TrackingNo: info.TrackingNo, At: s.now().UTC()}
@@ -76,9 +67,4 @@ func (s *Simulator) now() time.Time {
 	return time.Now()
 }
 
-func (s *Simulator) logger() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
+func (s *Simulator) logger() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }

@@ -3,9 +3,9 @@ package courier
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
-	"sync"
 	"time"
+
+	"github.com/aftersales/aftersales/activities/providersim"
 )
 
 // Injected failures, returned by the Simulator when a fault fires.
@@ -30,43 +30,13 @@ type Faults struct {
 	Reorder        bool          // send delivered before picked_up
 	Seed           int64         // seed of the random source; 0 = from the clock
 
-	mu  sync.Mutex
-	rng *rand.Rand
+	dice providersim.Dice
 }
 
 // roll reports whether a fault with the given rate fires.
-func (f *Faults) roll(rate float64) bool {
-	if rate <= 0 {
-		return false
-	}
-	if rate >= 1 {
-		return true
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.rng == nil {
-		seed := uint64(f.Seed)
-		if seed == 0 {
-			seed = uint64(time.Now().UnixNano())
-		}
-		f.rng = rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	}
-	return f.rng.Float64() < rate
-}
+func (f *Faults) roll(rate float64) bool { return f.dice.Roll(f.Seed, rate) }
 
 // before applies the faults that strike before a call acts: slowness, then errors.
 func (f *Faults) before(ctx context.Context) error {
-	if f.roll(f.SlowRate) && f.Slow > 0 {
-		t := time.NewTimer(f.Slow)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
-	}
-	if f.roll(f.ErrorRate) {
-		return ErrInjected
-	}
-	return ctx.Err()
+	return f.dice.Before(ctx, f.Seed, providersim.Early{SlowRate: f.SlowRate, Slow: f.Slow, ErrorRate: f.ErrorRate, Err: ErrInjected})
 }

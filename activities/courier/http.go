@@ -2,20 +2,26 @@ package courier
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/providerapi"
 	"github.com/aftersales/aftersales/activities/webhook"
 )
 
 // HTTP defaults.
 const (
-	DefaultTimeout = 10 * time.Second // per attempt
-	DefaultRetries = 3                // retries after the first attempt
+	DefaultTimeout = providerapi.DefaultTimeout // per attempt
+	DefaultRetries = providerapi.DefaultRetries // retries after the first attempt
 )
+
+// ProviderError is a final answer (4xx other than 408/429) from the courier's API,
+// or a 5xx that outlasted the retries. Its API field is "courier".
+type ProviderError = providerapi.Error
 
 var _ activities.Courier = (*HTTP)(nil)
 
@@ -53,14 +59,11 @@ func (h *HTTP) SendToRepair(ctx context.Context, req activities.ShipmentRequest)
 // CancelPickup posts /pickups/{id}/cancel; a 404 (unknown booking) is not an error.
 func (h *HTTP) CancelPickup(ctx context.Context, ticketID, bookingID string) error {
 	path := "/pickups/" + url.PathEscape(bookingID) + "/cancel"
-	status, body, err := h.call(ctx, http.MethodPost, path, cancelKey(ticketID, bookingID), map[string]string{"ticket_id": ticketID})
-	switch {
-	case err != nil:
-		return err
-	case status/100 == 2 || status == http.StatusNotFound:
+	err := h.api().Do(ctx, http.MethodPost, path, cancelKey(ticketID, bookingID), map[string]string{"ticket_id": ticketID}, nil)
+	if providerapi.Status(err) == http.StatusNotFound {
 		return nil
 	}
-	return &ProviderError{Method: http.MethodPost, Path: path, Status: status, Body: string(body)}
+	return err
 }
 
 // VerifyTracking asks GET /tracking/{carrier}/{no}: 2xx is true, 404 is false. An
@@ -73,32 +76,37 @@ func (h *HTTP) VerifyTracking(ctx context.Context, carrier, trackingNo string) (
 		carrier = "auto"
 	}
 	path := "/tracking/" + url.PathEscape(carrier) + "/" + url.PathEscape(trackingNo)
-	status, body, err := h.call(ctx, http.MethodGet, path, "", nil)
-	switch {
-	case err != nil:
-		return false, err
-	case status/100 == 2:
-		return true, nil
-	case status == http.StatusNotFound:
+	err := h.api().Do(ctx, http.MethodGet, path, "", nil, nil)
+	if providerapi.Status(err) == http.StatusNotFound {
 		return false, nil
 	}
-	return false, &ProviderError{Method: http.MethodGet, Path: path, Status: status, Body: string(body)}
+	return err == nil, err
 }
 
 func (h *HTTP) book(ctx context.Context, path, key string, req any) (activities.Booking, error) {
-	status, body, err := h.call(ctx, http.MethodPost, path, key, req)
-	if err != nil {
-		return activities.Booking{}, err
-	}
-	if status/100 != 2 {
-		return activities.Booking{}, &ProviderError{Method: http.MethodPost, Path: path, Status: status, Body: string(body)}
-	}
-	var b activities.Booking
-	if err := decode(http.MethodPost, path, body, &b); err != nil {
+	var b booked
+	if err := h.api().Do(ctx, http.MethodPost, path, key, req, &b); err != nil {
 		return activities.Booking{}, err
 	}
 	if b.BookingID == "" {
-		return activities.Booking{}, fmt.Errorf("courier API POST %s: answer has no booking_id: %s", path, body)
+		return activities.Booking{}, fmt.Errorf("courier API POST %s: answer has no booking_id: %s", path, b.raw)
 	}
-	return b, nil
+	return b.Booking, nil
+}
+
+// booked is the answer to a booking call; raw keeps it for the error messages.
+type booked struct {
+	activities.Booking
+	raw []byte
+}
+
+func (b *booked) UnmarshalJSON(raw []byte) error {
+	b.raw = append([]byte(nil), raw...)
+	return json.Unmarshal(raw, &b.Booking)
+}
+
+// api is the shared JSON client with h's settings.
+func (h *HTTP) api() *providerapi.Client {
+	return &providerapi.Client{Name: "courier", BaseURL: h.BaseURL, APIKey: h.APIKey,
+		Timeout: h.Timeout, Retries: h.Retries, Backoff: h.Backoff, HTTPClient: h.Client}
 }

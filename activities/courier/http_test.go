@@ -3,57 +3,18 @@ package courier_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/activities/courier"
+	"github.com/aftersales/aftersales/activities/providerapi/providerapitest"
 	"github.com/aftersales/aftersales/activities/webhook"
 )
 
-// seen is one request the fake provider received.
-type seen struct {
-	Method, Path, Auth, Key string
-	Body                    []byte
-}
-
-// provider is a fake courier API: it records requests and answers with reply.
-type provider struct {
-	*httptest.Server
-	mu    sync.Mutex
-	reqs  []seen
-	reply func(n int, r *http.Request) (int, string) // n counts requests from 1
-}
-
-func newProvider(t *testing.T, reply func(n int, r *http.Request) (int, string)) *provider {
-	p := &provider{reply: reply}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		p.mu.Lock()
-		p.reqs = append(p.reqs, seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key"), body})
-		n := len(p.reqs)
-		p.mu.Unlock()
-		status, out := p.reply(n, r)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, out)
-	}))
-	t.Cleanup(p.Close)
-	return p
-}
-
-func (p *provider) requests() []seen {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]seen(nil), p.reqs...)
-}
-
-func client(p *provider) *courier.HTTP {
+func client(p *providerapitest.Provider) *courier.HTTP {
 	return &courier.HTTP{BaseURL: p.URL + "/v1/", APIKey: "k-123", Timeout: 2 * time.Second,
 		Backoff: webhook.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}}
 }
@@ -61,7 +22,7 @@ func client(p *provider) *courier.HTTP {
 const booked = `{"booking_id":"B1","tracking_no":"SF1"}`
 
 func TestHTTPBookingRequests(t *testing.T) {
-	p := newProvider(t, func(int, *http.Request) (int, string) { return http.StatusCreated, booked })
+	p := providerapitest.New(t, func(int, *http.Request) (int, string) { return http.StatusCreated, booked })
 	h := client(p)
 	ctx := context.Background()
 	ship := activities.ShipmentRequest{TicketID: "T1", SKU: "B", Address: "1 Road"}
@@ -79,66 +40,19 @@ func TestHTTPBookingRequests(t *testing.T) {
 		if err != nil || b != (activities.Booking{BookingID: "B1", TrackingNo: "SF1"}) {
 			t.Fatalf("%s: %+v, %v", c.path, b, err)
 		}
-		got := p.requests()[i]
+		got := p.Requests()[i]
 		if got.Method != http.MethodPost || got.Path != c.path || got.Auth != "Bearer k-123" || got.Key != c.key {
 			t.Fatalf("request %+v, want POST %s key %s", got, c.path, c.key)
 		}
 	}
 	var req activities.PickupRequest
-	if err := json.Unmarshal(p.requests()[0].Body, &req); err != nil || req.TicketID != "T1" || req.Attempt != 2 || len(req.Items) != 1 {
-		t.Fatalf("pickup body %s: %v", p.requests()[0].Body, err)
-	}
-}
-
-func TestHTTPRetries500WithSameKey(t *testing.T) {
-	p := newProvider(t, func(n int, _ *http.Request) (int, string) {
-		if n < 3 {
-			return http.StatusInternalServerError, `{"error":"busy"}`
-		}
-		return http.StatusOK, booked
-	})
-	b, err := client(p).BookPickup(context.Background(), pickup("T1", 1))
-	if err != nil || b.BookingID != "B1" {
-		t.Fatalf("%+v, %v", b, err)
-	}
-	reqs := p.requests()
-	if len(reqs) != 3 {
-		t.Fatalf("%d requests, want 3", len(reqs))
-	}
-	for _, r := range reqs {
-		if r.Key != "T1:pickup:1" {
-			t.Fatalf("Idempotency-Key %q", r.Key)
-		}
-	}
-}
-
-func TestHTTPNoRetryOn400(t *testing.T) {
-	p := newProvider(t, func(int, *http.Request) (int, string) {
-		return http.StatusBadRequest, `{"error":"address is required"}`
-	})
-	_, err := client(p).BookPickup(context.Background(), pickup("T1", 1))
-	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "address is required") {
-		t.Fatalf("err = %v", err)
-	}
-	if n := len(p.requests()); n != 1 {
-		t.Fatalf("%d requests, want 1", n)
-	}
-}
-
-func TestHTTPGivesUpAfterRetries(t *testing.T) {
-	p := newProvider(t, func(int, *http.Request) (int, string) { return http.StatusBadGateway, "down" })
-	h := client(p)
-	h.Retries = 2
-	if _, err := h.BookPickup(context.Background(), pickup("T1", 1)); err == nil || !strings.Contains(err.Error(), "502") {
-		t.Fatalf("err = %v", err)
-	}
-	if n := len(p.requests()); n != 3 {
-		t.Fatalf("%d requests, want 3", n)
+	if err := json.Unmarshal(p.Requests()[0].Body, &req); err != nil || req.TicketID != "T1" || req.Attempt != 2 || len(req.Items) != 1 {
+		t.Fatalf("pickup body %s: %v", p.Requests()[0].Body, err)
 	}
 }
 
 func TestHTTPTimeoutHonoured(t *testing.T) {
-	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+	p := providerapitest.New(t, func(_ int, r *http.Request) (int, string) {
 		select {
 		case <-r.Context().Done():
 		case <-time.After(3 * time.Second):
@@ -155,13 +69,13 @@ func TestHTTPTimeoutHonoured(t *testing.T) {
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("took %s", el)
 	}
-	if n := len(p.requests()); n != 2 {
+	if n := len(p.Requests()); n != 2 {
 		t.Fatalf("%d requests, want 2 (a timeout is retried)", n)
 	}
 }
 
 func TestHTTPCancelAndTracking(t *testing.T) {
-	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+	p := providerapitest.New(t, func(_ int, r *http.Request) (int, string) {
 		switch r.URL.Path {
 		case "/v1/pickups/B1/cancel", "/v1/tracking/SF/123":
 			return http.StatusOK, `{}`
@@ -181,7 +95,7 @@ func TestHTTPCancelAndTracking(t *testing.T) {
 	if ok, err := h.VerifyTracking(ctx, "SF", "999"); ok || err != nil {
 		t.Fatalf("unknown: %v %v", ok, err)
 	}
-	reqs := p.requests()
+	reqs := p.Requests()
 	if reqs[0].Path != "/v1/pickups/B1/cancel" || reqs[0].Key != "T1:cancel:B1" || string(reqs[0].Body) != `{"ticket_id":"T1"}` {
 		t.Fatalf("cancel request %+v", reqs[0])
 	}

@@ -2,8 +2,6 @@ package courier
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +11,7 @@ import (
 	"time"
 
 	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/providersim"
 	"github.com/aftersales/aftersales/activities/webhook"
 )
 
@@ -53,15 +52,12 @@ type Simulator struct {
 	Log    *slog.Logger     // slog.Default() when nil
 	Now    func() time.Time // time.Now when nil; stamps the events' "at"
 
-	once   sync.Once
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	jobs providersim.Jobs // the goroutines sending pending events
 
-	mu     sync.Mutex
-	closed bool
-	byKey  map[string]*booking
-	byID   map[string]*booking
+	once  sync.Once
+	mu    sync.Mutex
+	byKey map[string]*booking
+	byID  map[string]*booking
 }
 
 // BookingInfo describes one booking the simulator made.
@@ -80,10 +76,7 @@ type booking struct {
 }
 
 func (s *Simulator) init() {
-	s.once.Do(func() {
-		s.ctx, s.cancel = context.WithCancel(context.Background())
-		s.byKey, s.byID = map[string]*booking{}, map[string]*booking{}
-	})
+	s.once.Do(func() { s.byKey, s.byID = map[string]*booking{}, map[string]*booking{} })
 }
 
 // BookPickup books a pickup; picked_up and delivered follow.
@@ -115,7 +108,7 @@ func (s *Simulator) CancelPickup(ctx context.Context, ticketID, bookingID string
 	}
 	s.init()
 	s.mu.Lock()
-	if s.closed {
+	if s.jobs.Closed() {
 		s.mu.Unlock()
 		return ErrClosed
 	}
@@ -159,12 +152,7 @@ func (s *Simulator) Bookings(ticketID string) []BookingInfo {
 // Close stops all pending events and waits until their goroutines have returned.
 // Later calls fail with ErrClosed. Close is idempotent.
 func (s *Simulator) Close() error {
-	s.init()
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
+	s.jobs.Close()
 	return nil
 }
 
@@ -179,14 +167,14 @@ func (s *Simulator) book(ctx context.Context, ticketID, kind string, attempt int
 	s.init()
 	key := IdempotencyKey(ticketID, kind, attempt)
 	s.mu.Lock()
-	if s.closed {
+	if s.jobs.Closed() {
 		s.mu.Unlock()
 		return activities.Booking{}, ErrClosed
 	}
 	b := s.byKey[key]
 	if b == nil {
-		b = &booking{info: BookingInfo{BookingID: prefix + "-" + randomHex(6), TrackingNo: "SIM" + randomDigits(12),
-			TicketID: ticketID, Kind: kind, Attempt: attempt}}
+		b = &booking{info: BookingInfo{BookingID: prefix + "-" + providersim.RandomHex(6),
+			TrackingNo: "SIM" + providersim.RandomDigits(12), TicketID: ticketID, Kind: kind, Attempt: attempt}}
 		s.byKey[key], s.byID[b.info.BookingID] = b, b
 		s.schedule(b, events)
 	}
@@ -196,19 +184,4 @@ func (s *Simulator) book(ctx context.Context, ticketID, kind string, attempt int
 		return activities.Booking{}, ErrAnswerLost
 	}
 	return answer, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return strings.ToUpper(hex.EncodeToString(b))
-}
-
-func randomDigits(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = '0' + b[i]%10
-	}
-	return string(b)
 }

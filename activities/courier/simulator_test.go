@@ -9,12 +9,17 @@ import (
 
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/activities/courier"
+	"github.com/aftersales/aftersales/activities/webhook/webhooktest"
 	"github.com/aftersales/aftersales/models"
 )
 
-func newSim(t *testing.T, r *receiver, delay time.Duration) *courier.Simulator {
+func newReceiver(t *testing.T) *webhooktest.Receiver[models.CourierEvent] {
+	return webhooktest.New[models.CourierEvent](t, courier.WebhookPath)
+}
+
+func newSim(t *testing.T, r *webhooktest.Receiver[models.CourierEvent], delay time.Duration) *courier.Simulator {
 	t.Helper()
-	s := &courier.Simulator{Sender: r.sender(), Delay: delay}
+	s := &courier.Simulator{Sender: r.Sender(), Delay: delay}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
@@ -31,7 +36,7 @@ func TestPickupSendsPickedUpThenDelivered(t *testing.T) {
 	if err != nil || b.BookingID == "" || b.TrackingNo == "" {
 		t.Fatalf("booking %+v, %v", b, err)
 	}
-	first, second := r.next(t), r.next(t)
+	first, second := r.Next(t), r.Next(t)
 	if first.Type != models.CourierPickedUp || second.Type != models.CourierDelivered {
 		t.Fatalf("events %s, %s", first.Type, second.Type)
 	}
@@ -40,7 +45,7 @@ func TestPickupSendsPickedUpThenDelivered(t *testing.T) {
 			t.Fatalf("event %+v for booking %+v", ev, b)
 		}
 	}
-	r.none(t, 50*time.Millisecond)
+	r.None(t, 50*time.Millisecond)
 }
 
 func TestOtherLegs(t *testing.T) {
@@ -64,11 +69,11 @@ func TestOtherLegs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ev := r.next(t); ev.Type != c.want || ev.EventID != b.BookingID+":"+c.want {
+		if ev := r.Next(t); ev.Type != c.want || ev.EventID != b.BookingID+":"+c.want {
 			t.Fatalf("event %+v, want %s of %s", ev, c.want, b.BookingID)
 		}
 	}
-	r.none(t, 50*time.Millisecond)
+	r.None(t, 50*time.Millisecond)
 }
 
 func TestCancelPickupStopsEvents(t *testing.T) {
@@ -85,7 +90,7 @@ func TestCancelPickupStopsEvents(t *testing.T) {
 	if err := s.CancelPickup(ctx, "T1", "unknown"); err != nil {
 		t.Fatalf("unknown booking: %v", err)
 	}
-	r.none(t, 200*time.Millisecond)
+	r.None(t, 200*time.Millisecond)
 	if got := s.Bookings("T1"); len(got) != 1 || !got[0].Cancelled {
 		t.Fatalf("bookings %+v", got)
 	}
@@ -98,7 +103,7 @@ func TestManualModeSendsNothing(t *testing.T) {
 	if b, err := s.BookPickup(context.Background(), pickup("T1", 1)); err != nil || b.BookingID == "" {
 		t.Fatalf("%+v %v", b, err)
 	}
-	r.none(t, 100*time.Millisecond)
+	r.None(t, 100*time.Millisecond)
 }
 
 func TestLostAnswerStillBooksAndRetryGetsSameBooking(t *testing.T) {
@@ -108,7 +113,7 @@ func TestLostAnswerStillBooksAndRetryGetsSameBooking(t *testing.T) {
 	if _, err := s.BookPickup(context.Background(), pickup("T1", 1)); !errors.Is(err, courier.ErrAnswerLost) {
 		t.Fatalf("err = %v", err)
 	}
-	first, second := r.next(t), r.next(t)
+	first, second := r.Next(t), r.Next(t)
 	if first.Type != models.CourierPickedUp || second.Type != models.CourierDelivered {
 		t.Fatalf("events %s, %s", first.Type, second.Type)
 	}
@@ -117,7 +122,7 @@ func TestLostAnswerStillBooksAndRetryGetsSameBooking(t *testing.T) {
 	if err != nil || first.EventID != b.BookingID+":picked_up" {
 		t.Fatalf("retry got %+v, %v; first event %s", b, err, first.EventID)
 	}
-	r.none(t, 50*time.Millisecond) // booked once: nothing new scheduled
+	r.None(t, 50*time.Millisecond) // booked once: nothing new scheduled
 }
 
 func TestDuplicateSendsSameEventTwice(t *testing.T) {
@@ -127,7 +132,7 @@ func TestDuplicateSendsSameEventTwice(t *testing.T) {
 	if _, err := s.BookPickup(context.Background(), pickup("T1", 1)); err != nil {
 		t.Fatal(err)
 	}
-	evs := []models.CourierEvent{r.next(t), r.next(t), r.next(t), r.next(t)}
+	evs := []models.CourierEvent{r.Next(t), r.Next(t), r.Next(t), r.Next(t)}
 	if evs[0] != evs[1] || evs[2] != evs[3] || evs[0].EventID == evs[2].EventID {
 		t.Fatalf("events %+v", evs)
 	}
@@ -143,7 +148,7 @@ func TestReorderSendsDeliveredFirst(t *testing.T) {
 	if _, err := s.BookPickup(context.Background(), pickup("T1", 1)); err != nil {
 		t.Fatal(err)
 	}
-	if a, b := r.next(t), r.next(t); a.Type != models.CourierDelivered || b.Type != models.CourierPickedUp {
+	if a, b := r.Next(t), r.Next(t); a.Type != models.CourierDelivered || b.Type != models.CourierPickedUp {
 		t.Fatalf("events %s, %s", a.Type, b.Type)
 	}
 }
@@ -158,7 +163,7 @@ func TestErrorRateActsNot(t *testing.T) {
 	if got := s.Bookings(""); len(got) != 0 {
 		t.Fatalf("bookings %+v", got)
 	}
-	r.none(t, 50*time.Millisecond)
+	r.None(t, 50*time.Millisecond)
 }
 
 func TestSlowHonoursContext(t *testing.T) {
@@ -205,7 +210,7 @@ func TestVerifyTracking(t *testing.T) {
 func TestCloseStopsAllGoroutines(t *testing.T) {
 	r := newReceiver(t)
 	before := runtime.NumGoroutine()
-	s := &courier.Simulator{Sender: r.sender(), Delay: time.Hour}
+	s := &courier.Simulator{Sender: r.Sender(), Delay: time.Hour}
 	for i := range 20 {
 		if _, err := s.BookPickup(context.Background(), pickup("T", i)); err != nil {
 			t.Fatal(err)

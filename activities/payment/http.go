@@ -8,15 +8,20 @@ import (
 	"time"
 
 	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/providerapi"
 	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
 )
 
 // HTTP defaults.
 const (
-	DefaultTimeout = 10 * time.Second // per attempt
-	DefaultRetries = 3                // retries after the first attempt
+	DefaultTimeout = providerapi.DefaultTimeout // per attempt
+	DefaultRetries = providerapi.DefaultRetries // retries after the first attempt
 )
+
+// ProviderError is a final answer (4xx other than 408/429) from the payment provider's
+// API, or a 5xx that outlasted the retries. Its API field is "payment".
+type ProviderError = providerapi.Error
 
 var _ activities.Payment = (*HTTP)(nil)
 
@@ -57,16 +62,15 @@ func (h *HTTP) ClaimFreightInsurance(ctx context.Context, req activities.MoneyRe
 // Lookup asks GET /payments/{key}: 200 is the record, 404 is found=false.
 func (h *HTTP) Lookup(ctx context.Context, key string) (activities.Receipt, bool, error) {
 	path := "/payments/" + url.PathEscape(key)
-	status, body, err := h.call(ctx, http.MethodGet, path, "", nil)
+	var r activities.Receipt
+	err := h.api().Do(ctx, http.MethodGet, path, "", nil, &r)
 	switch {
+	case providerapi.Status(err) == http.StatusNotFound:
+		return activities.Receipt{Key: key}, false, nil
 	case err != nil:
 		return activities.Receipt{}, false, err
-	case status == http.StatusNotFound:
-		return activities.Receipt{Key: key}, false, nil
-	case status/100 != 2:
-		return activities.Receipt{}, false, &ProviderError{Method: http.MethodGet, Path: path, Status: status, Body: string(body)}
 	}
-	r, err := receipt(http.MethodGet, path, key, body)
+	r, err = receipt(http.MethodGet, path, key, r)
 	return r, err == nil, err
 }
 
@@ -84,30 +88,26 @@ func (h *HTTP) pay(ctx context.Context, path string, req activities.MoneyRequest
 		return activities.Receipt{}, fmt.Errorf("payment API POST %s: the movement has no key; refusing to pay without one", path)
 	}
 	in := payBody{Key: req.Key, TicketID: req.TicketID, OrderID: req.OrderID, AmountCents: req.AmountCents, Currency: req.Currency}
-	status, body, err := h.call(ctx, http.MethodPost, path, req.Key, in)
+	var r activities.Receipt
+	err := h.api().Do(ctx, http.MethodPost, path, req.Key, in, &r)
 	switch {
+	case providerapi.Status(err) == http.StatusConflict:
+		existing, found, lerr := h.Lookup(ctx, req.Key)
+		if lerr != nil {
+			return activities.Receipt{}, fmt.Errorf("payment API POST %s: key %s already used, and looking it up failed: %w", path, req.Key, lerr)
+		} else if !found {
+			return activities.Receipt{}, err
+		}
+		return existing, nil
 	case err != nil:
 		return activities.Receipt{}, err
-	case status == http.StatusConflict:
-		r, found, err := h.Lookup(ctx, req.Key)
-		if err != nil {
-			return activities.Receipt{}, fmt.Errorf("payment API POST %s: key %s already used, and looking it up failed: %w", path, req.Key, err)
-		} else if !found {
-			return activities.Receipt{}, &ProviderError{Method: http.MethodPost, Path: path, Status: status, Body: string(body)}
-		}
-		return r, nil
-	case status/100 != 2:
-		return activities.Receipt{}, &ProviderError{Method: http.MethodPost, Path: path, Status: status, Body: string(body)}
 	}
-	return receipt(http.MethodPost, path, req.Key, body)
+	return receipt(http.MethodPost, path, req.Key, r)
 }
 
-// receipt decodes and checks a provider record for key.
-func receipt(method, path, key string, body []byte) (activities.Receipt, error) {
-	var r activities.Receipt
-	if err := decode(method, path, body, &r); err != nil {
-		return activities.Receipt{}, err
-	}
+// receipt checks a provider record decoded from the answer to a call for key; a
+// record without a key is taken to be key's.
+func receipt(method, path, key string, r activities.Receipt) (activities.Receipt, error) {
 	if r.Key == "" {
 		r.Key = key
 	}
@@ -118,4 +118,10 @@ func receipt(method, path, key string, body []byte) (activities.Receipt, error) 
 		return activities.Receipt{}, fmt.Errorf("payment API %s %s: unknown status %q (want sent, succeeded or failed)", method, path, r.Status)
 	}
 	return r, nil
+}
+
+// api is the shared JSON client with h's settings.
+func (h *HTTP) api() *providerapi.Client {
+	return &providerapi.Client{Name: "payment", BaseURL: h.BaseURL, APIKey: h.APIKey,
+		Timeout: h.Timeout, Retries: h.Retries, Backoff: h.Backoff, HTTPClient: h.Client}
 }

@@ -3,56 +3,18 @@ package payment_test
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/activities/payment"
+	"github.com/aftersales/aftersales/activities/providerapi/providerapitest"
 	"github.com/aftersales/aftersales/activities/webhook"
 )
 
-type seen struct {
-	Method, Path, Auth, Key string
-	Body                    []byte
-}
-
-// provider is a fake payment API: it records requests and answers with reply.
-type provider struct {
-	*httptest.Server
-	mu    sync.Mutex
-	reqs  []seen
-	reply func(n int, r *http.Request) (int, string)
-}
-
-func newProvider(t *testing.T, reply func(n int, r *http.Request) (int, string)) *provider {
-	p := &provider{reply: reply}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		p.mu.Lock()
-		p.reqs = append(p.reqs, seen{r.Method, r.URL.EscapedPath(), r.Header.Get("Authorization"), r.Header.Get("Idempotency-Key"), body})
-		n := len(p.reqs)
-		p.mu.Unlock()
-		status, out := p.reply(n, r)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		_, _ = io.WriteString(w, out)
-	}))
-	t.Cleanup(p.Close)
-	return p
-}
-
-func (p *provider) requests() []seen {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]seen(nil), p.reqs...)
-}
-
-func client(p *provider) *payment.HTTP {
+func client(p *providerapitest.Provider) *payment.HTTP {
 	return &payment.HTTP{BaseURL: p.URL + "/api", APIKey: "pk-1", Timeout: 2 * time.Second,
 		Backoff: webhook.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}}
 }
@@ -60,7 +22,7 @@ func client(p *provider) *payment.HTTP {
 const sent = `{"key":"T1:refund:1","status":"sent","provider_ref":"P1"}`
 
 func TestHTTPPayRequests(t *testing.T) {
-	p := newProvider(t, func(int, *http.Request) (int, string) { return http.StatusAccepted, sent })
+	p := providerapitest.New(t, func(int, *http.Request) (int, string) { return http.StatusAccepted, sent })
 	h, ctx := client(p), context.Background()
 	calls := map[string]func(context.Context, activities.MoneyRequest) (activities.Receipt, error){
 		"/api/refunds": h.Refund, "/api/compensations": h.Compensate, "/api/recoveries": h.ChargeRecovery, "/api/freight-claims": h.ClaimFreightInsurance,
@@ -70,7 +32,7 @@ func TestHTTPPayRequests(t *testing.T) {
 		if err != nil || r != (activities.Receipt{Key: "T1:refund:1", Status: "sent", ProviderRef: "P1"}) {
 			t.Fatalf("%s: %+v %v", path, r, err)
 		}
-		reqs := p.requests()
+		reqs := p.Requests()
 		got := reqs[len(reqs)-1]
 		if got.Method != http.MethodPost || got.Path != path || got.Auth != "Bearer pk-1" || got.Key != "T1:refund:1" {
 			t.Fatalf("request %+v, want POST %s", got, path)
@@ -92,7 +54,7 @@ func TestHTTPPayRequests(t *testing.T) {
 }
 
 func TestHTTPRetries500WithSameKey(t *testing.T) {
-	p := newProvider(t, func(n int, _ *http.Request) (int, string) {
+	p := providerapitest.New(t, func(n int, _ *http.Request) (int, string) {
 		if n == 1 {
 			return http.StatusInternalServerError, `{"error":"oops"}`
 		}
@@ -102,27 +64,14 @@ func TestHTTPRetries500WithSameKey(t *testing.T) {
 	if err != nil || r.Status != "succeeded" {
 		t.Fatalf("%+v %v", r, err)
 	}
-	reqs := p.requests()
+	reqs := p.Requests()
 	if len(reqs) != 2 || reqs[0].Key != reqs[1].Key || string(reqs[0].Body) != string(reqs[1].Body) {
 		t.Fatalf("requests %+v", reqs)
 	}
 }
 
-func TestHTTPNoRetryOn400(t *testing.T) {
-	p := newProvider(t, func(int, *http.Request) (int, string) {
-		return http.StatusBadRequest, `{"error":"currency not supported"}`
-	})
-	_, err := client(p).Refund(context.Background(), money("T1:refund:1", 500))
-	if err == nil || !strings.Contains(err.Error(), "400") || !strings.Contains(err.Error(), "currency not supported") {
-		t.Fatalf("err = %v", err)
-	}
-	if n := len(p.requests()); n != 1 {
-		t.Fatalf("%d requests, want 1", n)
-	}
-}
-
 func TestHTTPTimeoutHonoured(t *testing.T) {
-	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+	p := providerapitest.New(t, func(_ int, r *http.Request) (int, string) {
 		select {
 		case <-r.Context().Done():
 		case <-time.After(3 * time.Second):
@@ -138,13 +87,13 @@ func TestHTTPTimeoutHonoured(t *testing.T) {
 	if el := time.Since(start); el > 2*time.Second {
 		t.Fatalf("took %s", el)
 	}
-	if n := len(p.requests()); n != 1 {
+	if n := len(p.Requests()); n != 1 {
 		t.Fatalf("%d requests, want 1 with Retries < 0", n)
 	}
 }
 
 func TestHTTPLookup(t *testing.T) {
-	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+	p := providerapitest.New(t, func(_ int, r *http.Request) (int, string) {
 		if r.URL.Path == "/api/payments/T1:refund:1" {
 			return http.StatusOK, `{"key":"T1:refund:1","status":"failed","provider_ref":"P1","reason":"card closed"}`
 		}
@@ -158,14 +107,14 @@ func TestHTTPLookup(t *testing.T) {
 	if _, found, err := h.Lookup(ctx, "T1:refund:9"); found || err != nil {
 		t.Fatalf("404: %v %v", found, err)
 	}
-	got := p.requests()[0]
+	got := p.Requests()[0]
 	if got.Method != http.MethodGet || got.Auth != "Bearer pk-1" {
 		t.Fatalf("request %+v", got)
 	}
 }
 
 func TestHTTPConflictReturnsExistingRecord(t *testing.T) {
-	p := newProvider(t, func(_ int, r *http.Request) (int, string) {
+	p := providerapitest.New(t, func(_ int, r *http.Request) (int, string) {
 		if r.Method == http.MethodPost {
 			return http.StatusConflict, `{"error":"key already used"}`
 		}
@@ -175,14 +124,14 @@ func TestHTTPConflictReturnsExistingRecord(t *testing.T) {
 	if err != nil || r.ProviderRef != "P0" || r.Status != "succeeded" {
 		t.Fatalf("%+v %v", r, err)
 	}
-	reqs := p.requests()
+	reqs := p.Requests()
 	if len(reqs) != 2 || reqs[1].Method != http.MethodGet || reqs[1].Path != "/api/payments/T1:refund:1" {
 		t.Fatalf("requests %+v", reqs)
 	}
 }
 
 func TestHTTPRejectsUnknownStatus(t *testing.T) {
-	p := newProvider(t, func(int, *http.Request) (int, string) {
+	p := providerapitest.New(t, func(int, *http.Request) (int, string) {
 		return http.StatusOK, `{"key":"T1:refund:1","status":"pending"}`
 	})
 	if _, err := client(p).Refund(context.Background(), money("T1:refund:1", 500)); err == nil || !strings.Contains(err.Error(), "pending") {

@@ -1,9 +1,10 @@
 package payment
 
 import (
+	"cmp"
+	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/aftersales/aftersales/models"
 )
@@ -25,31 +26,23 @@ func (s *Simulator) schedule(r *Record) {
 	if s.Faults.roll(s.Faults.DuplicateRate) {
 		copies = 2
 	}
-	s.wg.Add(1)
-	go s.settleLater(r.Key, status, reason, copies)
-}
-
-// settleLater waits Delay, settles the record and posts the result copies times.
-func (s *Simulator) settleLater(key, status, reason string, copies int) {
-	defer s.wg.Done()
 	delay := s.Delay
 	if delay <= 0 {
 		delay = DefaultDelay
 	}
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-s.ctx.Done():
-		return
-	case <-t.C:
-	}
+	key := r.Key
+	s.jobs.After(delay, func(ctx context.Context) { s.settle(ctx, key, status, reason, copies) })
+}
+
+// settle settles the record and posts the result copies times, until ctx ends.
+func (s *Simulator) settle(ctx context.Context, key, status, reason string, copies int) {
 	ev, err := s.Settle(key, status, reason)
 	if err != nil || s.Sender == nil {
 		return
 	}
 	for range copies {
-		if err := s.Sender.Send(s.ctx, WebhookPath, ev); err != nil {
-			if s.ctx.Err() != nil {
+		if err := s.Sender.Send(ctx, WebhookPath, ev); err != nil {
+			if ctx.Err() != nil {
 				return
 			}
 			s.logger().Error("payment simulator: webhook not delivered", "ticket", ev.TicketID,
@@ -80,9 +73,4 @@ func (s *Simulator) Settle(key, status, reason string) (models.PaymentEvent, err
 		Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}, nil
 }
 
-func (s *Simulator) logger() *slog.Logger {
-	if s.Log != nil {
-		return s.Log
-	}
-	return slog.Default()
-}
+func (s *Simulator) logger() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }

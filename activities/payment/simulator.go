@@ -2,16 +2,14 @@ package payment
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/providersim"
 	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
 )
@@ -63,22 +61,16 @@ type Simulator struct {
 	Faults Faults          // injected misbehaviour, all off by default
 	Log    *slog.Logger    // slog.Default() when nil
 
-	once   sync.Once
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	jobs providersim.Jobs // the goroutines of pending settlements
 
+	once     sync.Once
 	mu       sync.Mutex
-	closed   bool
 	records  map[string]*Record
 	payments int
 }
 
 func (s *Simulator) init() {
-	s.once.Do(func() {
-		s.ctx, s.cancel = context.WithCancel(context.Background())
-		s.records = map[string]*Record{}
-	})
+	s.once.Do(func() { s.records = map[string]*Record{} })
 }
 
 // Refund pays req back to the buyer, once per key.
@@ -126,12 +118,7 @@ func (s *Simulator) Payments() int {
 // Close stops pending settlements and waits for their goroutines. Later calls fail
 // with ErrClosed. Close is idempotent.
 func (s *Simulator) Close() error {
-	s.init()
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
+	s.jobs.Close()
 	return nil
 }
 
@@ -147,7 +134,7 @@ func (s *Simulator) pay(ctx context.Context, purpose string, req activities.Mone
 	}
 	s.init()
 	s.mu.Lock()
-	if s.closed {
+	if s.jobs.Closed() {
 		s.mu.Unlock()
 		return activities.Receipt{}, ErrClosed
 	}
@@ -155,7 +142,7 @@ func (s *Simulator) pay(ctx context.Context, purpose string, req activities.Mone
 	if r == nil {
 		r = &Record{Key: req.Key, TicketID: req.TicketID, OrderID: req.OrderID, Purpose: purpose,
 			AmountCents: req.AmountCents, Currency: req.Currency, Status: models.RefundSent,
-			ProviderRef: "SIMPAY-" + randomHex(8)}
+			ProviderRef: "SIMPAY-" + providersim.RandomHex(8)}
 		s.records[req.Key] = r
 		s.payments++
 		s.schedule(r)
@@ -171,10 +158,4 @@ func (s *Simulator) pay(ctx context.Context, purpose string, req activities.Mone
 		return activities.Receipt{}, ErrAnswerLost
 	}
 	return answer, nil
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return strings.ToUpper(hex.EncodeToString(b))
 }

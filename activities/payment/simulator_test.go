@@ -12,12 +12,17 @@ import (
 
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/activities/payment"
+	"github.com/aftersales/aftersales/activities/webhook/webhooktest"
 	"github.com/aftersales/aftersales/models"
 )
 
-func newSim(t *testing.T, r *receiver) *payment.Simulator {
+func newReceiver(t *testing.T) *webhooktest.Receiver[models.PaymentEvent] {
+	return webhooktest.New[models.PaymentEvent](t, payment.WebhookPath)
+}
+
+func newSim(t *testing.T, r *webhooktest.Receiver[models.PaymentEvent]) *payment.Simulator {
 	t.Helper()
-	s := &payment.Simulator{Sender: r.sender(), Delay: 10 * time.Millisecond}
+	s := &payment.Simulator{Sender: r.Sender(), Delay: 10 * time.Millisecond}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
 }
@@ -42,13 +47,13 @@ func TestSameKeyPaysOnce(t *testing.T) {
 	if n := s.Payments(); n != 1 {
 		t.Fatalf("Payments = %d, want 1", n)
 	}
-	ev := r.next(t)
+	ev := r.Next(t)
 	want := models.PaymentEvent{EventID: a.ProviderRef + ":succeeded", TicketID: "T1", RefundKey: "T1:refund:1",
 		Status: models.RefundSucceeded, ProviderRef: a.ProviderRef}
 	if ev != want {
 		t.Fatalf("event %+v, want %+v", ev, want)
 	}
-	r.none(t, 50*time.Millisecond)
+	r.None(t, 50*time.Millisecond)
 	led := s.Ledger("T1")
 	if len(led) != 1 || led[0].Calls != 2 || led[0].Status != models.RefundSucceeded || led[0].Purpose != "refund" || led[0].AmountCents != 500 {
 		t.Fatalf("ledger %+v", led)
@@ -91,7 +96,7 @@ func TestFailRateSendsFailed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ev := r.next(t)
+	ev := r.Next(t)
 	if ev.Status != models.RefundFailed || ev.Reason == "" || ev.EventID != a.ProviderRef+":failed" {
 		t.Fatalf("event %+v", ev)
 	}
@@ -124,7 +129,7 @@ func TestLostAnswerStillPays(t *testing.T) {
 	if _, found, err := s.Lookup(ctx, "T1:refund:1"); !found || err != nil {
 		t.Fatalf("lookup after a lost answer: %v %v", found, err)
 	}
-	if ev := r.next(t); ev.Status != models.RefundSucceeded {
+	if ev := r.Next(t); ev.Status != models.RefundSucceeded {
 		t.Fatalf("event %+v", ev)
 	}
 	if s.Payments() != 1 {
@@ -151,7 +156,7 @@ func TestDuplicateWebhook(t *testing.T) {
 	if _, err := s.Refund(context.Background(), money("T1:refund:1", 500)); err != nil {
 		t.Fatal(err)
 	}
-	if a, b := r.next(t), r.next(t); a != b {
+	if a, b := r.Next(t), r.Next(t); a != b {
 		t.Fatalf("duplicates differ: %+v %+v", a, b)
 	}
 }
@@ -161,7 +166,7 @@ func TestManualModeAndSettle(t *testing.T) {
 	s := newSim(t, r)
 	s.Mode = payment.ModeManual
 	a, _ := s.Refund(context.Background(), money("T1:refund:1", 500))
-	r.none(t, 80*time.Millisecond)
+	r.None(t, 80*time.Millisecond)
 	ev, err := s.Settle("T1:refund:1", models.RefundSucceeded, "")
 	if err != nil || ev.EventID != a.ProviderRef+":succeeded" || ev.Validate() != nil {
 		t.Fatalf("settle %+v %v", ev, err)
@@ -232,7 +237,7 @@ func TestLedgerHandler(t *testing.T) {
 func TestCloseStopsPendingSettlements(t *testing.T) {
 	r := newReceiver(t)
 	before := runtime.NumGoroutine()
-	s := &payment.Simulator{Sender: r.sender(), Delay: time.Hour}
+	s := &payment.Simulator{Sender: r.Sender(), Delay: time.Hour}
 	for _, k := range []string{"a", "b", "c", "d", "e"} {
 		if _, err := s.Refund(context.Background(), money(k, 1)); err != nil {
 			t.Fatal(err)
@@ -250,5 +255,5 @@ func TestCloseStopsPendingSettlements(t *testing.T) {
 	if _, err := s.Refund(context.Background(), money("f", 1)); !errors.Is(err, payment.ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
-	r.none(t, 20*time.Millisecond)
+	r.None(t, 20*time.Millisecond)
 }

@@ -1,0 +1,78 @@
+// Package providersim holds what the in-process provider simulators (courier.Simulator,
+// payment.Simulator) share: fault dice drawn from one seeded source, the faults that
+// strike before a call acts, the goroutines that deliver their webhooks later, and
+// random ids. What each simulator books, pays or sends stays with it.
+package providersim
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Dice draws fault rolls from one math/rand source, guarded by a mutex, so that a
+// seeded run is reproducible. The zero value is ready to use; a Dice must not be
+// copied after its first roll.
+type Dice struct {
+	mu  sync.Mutex
+	rng *rand.Rand
+}
+
+// Roll reports whether a fault with the given rate (a probability) fires. A rate ≤ 0
+// never fires and a rate ≥ 1 always does, neither drawing. The first draw seeds the
+// source with seed (from the clock when 0); later seeds are ignored.
+func (d *Dice) Roll(seed int64, rate float64) bool {
+	if rate <= 0 {
+		return false
+	}
+	if rate >= 1 {
+		return true
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.rng == nil {
+		s := uint64(seed)
+		if s == 0 {
+			s = uint64(time.Now().UnixNano())
+		}
+		d.rng = rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15))
+	}
+	return d.rng.Float64() < rate
+}
+
+// Early is the pair of faults that strike before a simulated call acts.
+type Early struct {
+	SlowRate  float64       // chance of stalling for Slow first
+	Slow      time.Duration // how long a stall lasts; no stall when zero
+	ErrorRate float64       // chance of then failing with Err
+	Err       error         // the simulator's injected transient error
+}
+
+// Before applies e with rolls of d: it rolls SlowRate and stalls Slow (returning
+// ctx's error if ctx ends first), then rolls ErrorRate and returns e.Err; otherwise
+// it returns ctx.Err(). The rolls are made in that order whatever Slow is, so a
+// seeded run draws the same sequence.
+func (d *Dice) Before(ctx context.Context, seed int64, e Early) error {
+	if d.Roll(seed, e.SlowRate) && e.Slow > 0 {
+		if err := Sleep(ctx, e.Slow); err != nil {
+			return err
+		}
+	}
+	if d.Roll(seed, e.ErrorRate) {
+		return e.Err
+	}
+	return ctx.Err()
+}
+
+// Sleep waits d, returning ctx's error early if ctx ends first.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}

@@ -1,0 +1,53 @@
+package providersim_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aftersales/aftersales/activities/providersim"
+)
+
+func TestDiceSeededIsReproducible(t *testing.T) {
+	var a, b providersim.Dice
+	for i := range 64 {
+		if a.Roll(7, 0.5) != b.Roll(7, 0.5) {
+			t.Fatalf("roll %d differs", i)
+		}
+	}
+	if a.Roll(7, 0) || !a.Roll(7, 1) {
+		t.Fatal("rates 0 and 1 must be certain")
+	}
+}
+
+func TestBeforeStallsThenFails(t *testing.T) {
+	var d providersim.Dice
+	injected := errors.New("injected")
+	if err := d.Before(context.Background(), 1, providersim.Early{ErrorRate: 1, Err: injected}); err != injected {
+		t.Fatalf("err = %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := d.Before(ctx, 1, providersim.Early{SlowRate: 1, Slow: time.Hour, ErrorRate: 1, Err: injected}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestJobsCloseStopsPendingWork(t *testing.T) {
+	var j providersim.Jobs
+	var ran atomic.Int32
+	done := make(chan struct{})
+	j.After(time.Millisecond, func(context.Context) { ran.Add(1); close(done) })
+	<-done
+	j.After(time.Hour, func(context.Context) { ran.Add(1) })
+	cancel := j.Go(func(ctx context.Context) { <-ctx.Done() })
+	cancel()
+	j.Close()
+	j.Go(func(context.Context) { ran.Add(1) })
+	j.Close()
+	if n := ran.Load(); n != 1 || !j.Closed() {
+		t.Fatalf("ran %d jobs, closed %v", n, j.Closed())
+	}
+}

@@ -1,0 +1,96 @@
+// Package webhooktest stands in for one webhook endpoint of our API in tests of the
+// simulated providers: it verifies what a webhook.Sender posts the way the API does
+// (api/webhooks.go) and hands the decoded events to the test.
+package webhooktest
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/aftersales/aftersales/activities/webhook"
+	"github.com/aftersales/aftersales/models"
+)
+
+// Event is a webhook body that can check itself, such as models.CourierEvent.
+type Event interface{ Validate() error }
+
+// Receiver is an httptest server for the webhook at one path. For every request it
+// checks the path, the X-Signature over the raw body and that X-Timestamp is within
+// five minutes, decodes the body into E (unknown fields are an error) and validates it;
+// each failed check is a t.Errorf. A bad signature is answered 401 and dropped; any
+// other request is answered 202 and its event queued for Next (up to 100 unread).
+type Receiver[E Event] struct {
+	*httptest.Server
+	Secret []byte // the webhook secret Sender signs with
+	path   string
+	events chan E
+}
+
+// New starts a Receiver for path; it is closed when the test ends.
+func New[E Event](t *testing.T, path string) *Receiver[E] {
+	t.Helper()
+	r := &Receiver[E]{Secret: []byte("webhook-test-secret-0123456789"), path: path, events: make(chan E, 100)}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.serve(t, w, req) }))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *Receiver[E]) serve(t *testing.T, w http.ResponseWriter, req *http.Request) {
+	raw, _ := io.ReadAll(req.Body)
+	if req.URL.Path != r.path {
+		t.Errorf("webhook path %s, want %s", req.URL.Path, r.path)
+	}
+	if !models.ValidWebhookSignature(r.Secret, raw, req.Header.Get("X-Signature")) {
+		t.Errorf("bad signature on %s", raw)
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	ts, err := strconv.ParseInt(req.Header.Get("X-Timestamp"), 10, 64)
+	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
+		t.Errorf("bad X-Timestamp %q", req.Header.Get("X-Timestamp"))
+	}
+	var ev E
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&ev); err != nil {
+		t.Errorf("body %s: %v", raw, err)
+	} else if err := ev.Validate(); err != nil {
+		t.Errorf("event %s: %v", raw, err)
+	}
+	r.events <- ev
+	w.WriteHeader(http.StatusAccepted)
+}
+
+// Sender returns a webhook.Sender that posts to r with r's secret.
+func (r *Receiver[E]) Sender() *webhook.Sender {
+	return &webhook.Sender{URL: r.URL, Secret: r.Secret}
+}
+
+// Next waits up to five seconds for the next event; the test fails if none arrives.
+func (r *Receiver[E]) Next(t *testing.T) E {
+	t.Helper()
+	select {
+	case ev := <-r.events:
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no webhook arrived")
+		var zero E
+		return zero
+	}
+}
+
+// None fails the test if an event arrives within d.
+func (r *Receiver[E]) None(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case ev := <-r.events:
+		t.Fatalf("unexpected webhook %+v", ev)
+	case <-time.After(d):
+	}
+}
