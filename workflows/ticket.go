@@ -260,9 +260,11 @@ var (
 		StartToCloseTimeout: 30 * time.Second,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	}
+	// Provider calls retry without end (a refund must not silently stop), backing off
+	// to 30 s so a provider that recovers is used again soon.
 	providerOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
-			MaximumInterval: 5 * time.Minute, NonRetryableErrorTypes: []string{models.ECONFLICT, models.EINVALID}},
+			MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{models.ECONFLICT, models.EINVALID}},
 	}
 )

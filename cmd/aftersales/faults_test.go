@@ -118,6 +118,16 @@ func waitAllEnded(t *testing.T, url, key string, ids []string) map[string]models
 			}
 		}
 		if time.Now().After(deadline) {
+			for _, id := range ids {
+				if _, ok := out[id]; !ok {
+					var tk models.Ticket
+					request(t, http.MethodGet, url+"/v1/tickets/"+id, key, nil, &tk)
+					t.Logf("stuck %s in %s: refunds %+v", id, tk.State, tk.Refunds)
+					for _, e := range tk.Timeline {
+						t.Logf("  %d %s %s %s→%s %s", e.Seq, e.At.Format("15:04:05.000"), e.Action, e.From, e.To, e.Note)
+					}
+				}
+			}
 			t.Fatalf("%d of %d tickets ended", len(out), len(ids))
 		}
 		time.Sleep(200 * time.Millisecond)
