@@ -261,10 +261,10 @@ var (
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
 	}
 	// Provider calls retry without end (a refund must not silently stop), backing off
-	// to 30 s so a provider that recovers is used again soon.
+	// to 10 s so a provider that recovers is used again soon.
 	providerOptions = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
-			MaximumInterval: 30 * time.Second, NonRetryableErrorTypes: []string{models.ECONFLICT, models.EINVALID}},
+			MaximumInterval: 10 * time.Second, NonRetryableErrorTypes: []string{models.ECONFLICT, models.EINVALID}},
 	}
 )
