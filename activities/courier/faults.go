@@ -36,6 +36,9 @@ type Faults struct {
 // roll reports whether a fault with the given rate fires.
 func (f *Faults) roll(rate float64) bool { return f.dice.Roll(f.Seed, rate) }
 
+// Injected is how many faults have fired so far.
+func (f *Faults) Injected() int { return f.dice.Fired() }
+
 // before applies the faults that strike before a call acts: slowness, then errors.
 func (f *Faults) before(ctx context.Context) error {
 	return f.dice.Before(ctx, f.Seed, providersim.Early{SlowRate: f.SlowRate, Slow: f.Slow, ErrorRate: f.ErrorRate, Err: ErrInjected})

@@ -15,8 +15,16 @@ import (
 // seeded run is reproducible. The zero value is ready to use; a Dice must not be
 // copied after its first roll.
 type Dice struct {
-	mu  sync.Mutex
-	rng *rand.Rand
+	mu    sync.Mutex
+	rng   *rand.Rand
+	fired int
+}
+
+// Fired is how many rolls have fired so far: the faults injected.
+func (d *Dice) Fired() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fired
 }
 
 // Roll reports whether a fault with the given rate (a probability) fires. A rate ≤ 0
@@ -26,11 +34,12 @@ func (d *Dice) Roll(seed int64, rate float64) bool {
 	if rate <= 0 {
 		return false
 	}
-	if rate >= 1 {
-		return true
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if rate >= 1 {
+		d.fired++
+		return true
+	}
 	if d.rng == nil {
 		s := uint64(seed)
 		if s == 0 {
@@ -38,7 +47,11 @@ func (d *Dice) Roll(seed int64, rate float64) bool {
 		}
 		d.rng = rand.New(rand.NewPCG(s, s^0x9e3779b97f4a7c15))
 	}
-	return d.rng.Float64() < rate
+	hit := d.rng.Float64() < rate
+	if hit {
+		d.fired++
+	}
+	return hit
 }
 
 // Early is the pair of faults that strike before a simulated call acts.

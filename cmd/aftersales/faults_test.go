@@ -101,7 +101,7 @@ func runFaultCase(t *testing.T, fc faultCase, seed int64) {
 	}
 
 	final := waitAllEnded(t, rt.apiURL, platform, ids)
-	checkMoney(t, fc, final, pay)
+	checkMoney(t, fc, final, pay, cour.Faults.Injected()+pay.Faults.Injected())
 }
 
 // waitAllEnded polls until every ticket is completed or escalated.
@@ -137,7 +137,7 @@ func waitAllEnded(t *testing.T, url, key string, ids []string) map[string]models
 
 // checkMoney compares our tickets with the provider's ledger: exactly one payment
 // per key, at most one succeeded refund per ticket, and the amounts add up.
-func checkMoney(t *testing.T, fc faultCase, final map[string]models.Ticket, pay *payment.Simulator) {
+func checkMoney(t *testing.T, fc faultCase, final map[string]models.Ticket, pay *payment.Simulator, injected int) {
 	t.Helper()
 	var calls, keys, escalated int
 	for id, tk := range final {
@@ -168,6 +168,6 @@ func checkMoney(t *testing.T, fc faultCase, final map[string]models.Ticket, pay 
 	if duplicates != 0 {
 		t.Errorf("provider made %d payments for %d keys: %d duplicate payments", pay.Payments(), keys, duplicates)
 	}
-	t.Logf("fault matrix | %-30s | tickets %d | keys %d | provider calls %d | escalated %d | duplicate payments %d",
-		fc.name, len(final), keys, calls, escalated, duplicates)
+	t.Logf("fault matrix | %-30s | tickets %d | injected faults %d | keys %d | provider pay calls %d | escalated %d | duplicate payments %d",
+		fc.name, len(final), injected, keys, calls, escalated, duplicates)
 }

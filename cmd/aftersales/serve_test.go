@@ -50,7 +50,9 @@ func TestAPIAndWorkerCommands(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 2)
-	go func() { done <- runWorker(ctx, append(common, "--webhook-url", "http://"+addr, "--sim-delay", "100ms")) }()
+	go func() {
+		done <- runWorker(ctx, append(common, "--webhook-url", "http://"+addr, "--sim-delay", "100ms"))
+	}()
 	go func() { done <- runAPI(ctx, append(common, "--http", addr, "--keys", keysFile)) }()
 	stop := func() {
 		cancel()
