@@ -165,3 +165,41 @@ func TestDevRefusesABusyDataDir(t *testing.T) {
 		t.Errorf("error %q", err)
 	}
 }
+
+// TestRunDevStopsOnSignal runs the command as main does and ends its context, as
+// SIGINT does: it returns without error and frees its ports.
+func TestRunDevStopsOnSignal(t *testing.T) {
+	d := testDevFlags(t, t.TempDir())
+	args := []string{"--data-dir", d.dataDir, "--http", d.http, "--temporal-port", fmt.Sprint(d.temporalPort),
+		"--ui-port", fmt.Sprint(d.uiPort), "--sim", "manual"}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runDev(ctx, args) }()
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if res, err := http.Get("http://" + d.http + "/healthz"); err == nil {
+			res.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev never answered /healthz")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("runDev: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("runDev did not stop")
+	}
+	for _, addr := range []string{d.http, fmt.Sprintf("127.0.0.1:%d", d.temporalPort), fmt.Sprintf("127.0.0.1:%d", d.uiPort)} {
+		l, err := net.Listen("tcp", addr)
+		if err != nil {
+			t.Errorf("%s still taken after stop: %v", addr, err)
+			continue
+		}
+		l.Close()
+	}
+}
