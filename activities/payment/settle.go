@@ -68,6 +68,7 @@ func (s *Simulator) Settle(key, status, reason string) (models.PaymentEvent, err
 	}
 	if r.Status == models.RefundSent {
 		r.Status, r.Reason = status, reason
+		s.save()
 	}
 	return models.PaymentEvent{EventID: r.ProviderRef + ":" + r.Status, TicketID: r.TicketID, RefundKey: r.Key,
 		Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}, nil

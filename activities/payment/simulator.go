@@ -60,6 +60,9 @@ type Simulator struct {
 	Delay  time.Duration   // time from payment to result; DefaultDelay when zero
 	Faults Faults          // injected misbehaviour, all off by default
 	Log    *slog.Logger    // slog.Default() when nil
+	// LedgerFile, when set, keeps the ledger across restarts like a real provider's:
+	// it is read at the first call and rewritten after every change.
+	LedgerFile string
 
 	jobs providersim.Jobs // the goroutines of pending settlements
 
@@ -70,7 +73,10 @@ type Simulator struct {
 }
 
 func (s *Simulator) init() {
-	s.once.Do(func() { s.records = map[string]*Record{} })
+	s.once.Do(func() {
+		s.records = map[string]*Record{}
+		s.load()
+	})
 }
 
 // Refund pays req back to the buyer, once per key.
@@ -146,6 +152,7 @@ func (s *Simulator) pay(ctx context.Context, purpose string, req activities.Mone
 		s.records[req.Key] = r
 		s.payments++
 		s.schedule(r)
+		s.save()
 	} else if r.TicketID != req.TicketID || r.Purpose != purpose || r.AmountCents != req.AmountCents || r.Currency != req.Currency {
 		s.mu.Unlock()
 		return activities.Receipt{}, models.Errorf(models.ECONFLICT,

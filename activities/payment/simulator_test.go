@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -256,4 +257,37 @@ func TestCloseStopsPendingSettlements(t *testing.T) {
 		t.Fatalf("after Close: %v", err)
 	}
 	r.None(t, 20*time.Millisecond)
+}
+
+// With a LedgerFile the ledger outlives the simulator: a new one finds the key and
+// does not pay it again, and settles what was still sent.
+func TestLedgerFileSurvivesRestart(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "payments.json")
+	req := activities.MoneyRequest{Key: "T9:refund:1", TicketID: "T9", OrderID: "O9", AmountCents: 500, Currency: "CNY"}
+	first := &payment.Simulator{Mode: payment.ModeManual, LedgerFile: file}
+	if _, err := first.Refund(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+
+	second := &payment.Simulator{Mode: payment.ModeManual, LedgerFile: file}
+	defer second.Close()
+	r, found, err := second.Lookup(context.Background(), req.Key)
+	if err != nil || !found || r.Status != models.RefundSent {
+		t.Fatalf("after restart: %+v found %v err %v", r, found, err)
+	}
+	if _, err := second.Refund(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	if got := second.Payments(); got != 1 {
+		t.Errorf("payments after a repeated key across a restart: %d, want 1", got)
+	}
+	if _, err := second.Settle(req.Key, models.RefundSucceeded, ""); err != nil {
+		t.Fatal(err)
+	}
+	third := &payment.Simulator{Mode: payment.ModeManual, LedgerFile: file}
+	defer third.Close()
+	if r, _, _ := third.Lookup(context.Background(), req.Key); r.Status != models.RefundSucceeded {
+		t.Errorf("settled status not kept: %+v", r)
+	}
 }

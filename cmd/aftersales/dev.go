@@ -143,6 +143,7 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 
 	rt.apiURL = "http://" + d.http
 	d.providers.webhookURL = rt.apiURL
+	d.providers.simLedgerFile = filepath.Join(d.dataDir, "sim-payments.json")
 	courier, payment, closeProviders, err := d.providers.build(secret, logger)
 	if err != nil {
 		return rt, err

@@ -23,6 +23,8 @@ type providerFlags struct {
 	simDelay               time.Duration
 	webhookURL             string
 	faults                 simFaults
+	// simLedgerFile keeps the simulated payment provider's ledger across restarts.
+	simLedgerFile string
 	// simPayments is the simulated payment ledger's handler, when it runs.
 	simPayments http.Handler
 	// injected providers replace the built ones (tests keep a provider alive
@@ -84,7 +86,7 @@ func (p *providerFlags) build(secret []byte, logger *slog.Logger) (activities.Co
 	}
 	switch p.payment {
 	case "sim":
-		sim := &payment.Simulator{Sender: sender, Mode: p.sim, Delay: p.simDelay, Log: logger}
+		sim := &payment.Simulator{Sender: sender, Mode: p.sim, Delay: p.simDelay, Log: logger, LedgerFile: p.simLedgerFile}
 		p.faults.applyPayment(sim)
 		pay, closers, p.simPayments = sim, append(closers, sim.Close), sim
 	case "http":
