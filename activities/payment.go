@@ -16,6 +16,9 @@ const (
 	PurposeCompensation     = "compensation"
 	PurposeRecovery         = "recovery"
 	PurposeFreightInsurance = "freight_insurance"
+	// PurposeRecoveryReturn pays back a recovery charge that succeeded after the goods
+	// arrived after all. It returns the buyer's own money, so it is outside the cap.
+	PurposeRecoveryReturn = "recovery_return"
 )
 
 // Payment moves money at the payment provider. Every call carries the idempotency key

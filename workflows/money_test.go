@@ -444,6 +444,19 @@ func TestRecovering(t *testing.T) {
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
 		eq(t, "refunded", tk.RefundedCents, 30_000)
 	})
+	t.Run("recovery charge settles after the goods arrived: paid back", func(t *testing.T) {
+		h := newHarness(t, lightningPickup())
+		tk := h.run(append(toRecovering,
+			at(16*day, courier(models.CourierDelivered)),
+			at(16*day+time.Hour, payment(key(2), models.RefundSucceeded)),
+			at(16*day+2*time.Hour, payment(key(3), models.RefundSucceeded)),
+		)...)
+		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
+		wantRefunds(t, tk, refundLine(1, "refund", 30_000, "succeeded"), refundLine(2, "recovery", 30_000, "succeeded"),
+			refundLine(3, "recovery_return", 30_000, "succeeded"))
+		eq(t, "refunded", tk.RefundedCents, 30_000)
+		wantOneCallPerKey(t, h.f, key(1), key(2), key(3))
+	})
 	t.Run("arrive_by with the lightning refund not yet paid: escalated, nobody charged", func(t *testing.T) {
 		// DESIGN §2: in_transit at arrive_by starts recovery only when the lightning
 		// refund was paid; a refund the provider has not confirmed is not charged back.

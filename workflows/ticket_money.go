@@ -85,6 +85,11 @@ func (w *ticketWorkflow) moneySucceeded(ctx workflow.Context, ref models.Refund)
 	switch {
 	case ref.Purpose == activities.PurposeRecovery && w.t.State == models.StateRecovering:
 		w.close(ctx, models.OutcomeRecovered, system, models.RoleSystem, "recovered", ref.Key, "")
+	case ref.Purpose == activities.PurposeRecovery:
+		// The goods arrived while the charge was with the provider: the buyer keeps
+		// the refund, so the charge is paid back.
+		w.note(ctx, system, models.RoleSystem, "return_recovery", "goods arrived; "+ref.Key+" paid back", "")
+		w.sendMoney(ctx, activities.PurposeRecoveryReturn, ref.AmountCents)
 	case w.t.State == models.StateRefunding && w.refundsSettled():
 		w.complete(ctx, w.pendingOutcome, system, models.RoleSystem, "refund_paid", ref.Key, "")
 	}
