@@ -4,12 +4,13 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/aftersales/aftersales/models"
 )
 
-// migration is one schema version. Its DDL is written out per dialect, so what a
-// version creates never changes with the Go structs of a later binary. Versions
+// migration is one schema version. Its DDL is written out here, not derived from the
+// Go structs, so what a version creates never changes with a later binary. Versions
 // are applied in order and recorded in schema_migrations.
 type migration struct {
 	version int
@@ -18,178 +19,124 @@ type migration struct {
 	mysql   []string
 }
 
+// table is one CREATE TABLE written once for both dialects. In columns, {time} is a
+// timestamp column type, {text} a long text type, {false} the false literal.
+type table struct {
+	name    string
+	columns string
+	indexes [][2]string // name, columns
+}
+
 // mysqlTable is appended to every MySQL CREATE TABLE. utf8mb4_bin makes string
 // comparison and ORDER BY byte-wise, like SQLite, so cursors page the same way
 // on both dialects.
 const mysqlTable = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
+// sqliteDDL renders t as a CREATE TABLE and its CREATE INDEX statements.
+func (t table) sqliteDDL() []string {
+	cols := strings.NewReplacer("{time}", "DATETIME", "{text}", "TEXT", "{false}", "0").Replace(t.columns)
+	out := []string{"CREATE TABLE " + t.name + " (" + cols + ")"}
+	for _, ix := range t.indexes {
+		out = append(out, "CREATE INDEX "+ix[0]+" ON "+t.name+" ("+ix[1]+")")
+	}
+	return out
+}
+
+// mysqlDDL renders t as one re-runnable statement with its indexes inline: MySQL
+// commits each DDL statement by itself, so a migration interrupted half-way is
+// completed by the next run.
+func (t table) mysqlDDL() string {
+	cols := strings.NewReplacer("{time}", "DATETIME(6)", "{text}", "LONGTEXT", "{false}", "FALSE").Replace(t.columns)
+	for _, ix := range t.indexes {
+		cols += ",\n\t\t\tINDEX " + ix[0] + " (" + ix[1] + ")"
+	}
+	return "CREATE TABLE IF NOT EXISTS " + t.name + " (" + cols + ")" + mysqlTable
+}
+
+// tablesMigration renders a migration that creates tables on both dialects.
+func tablesMigration(version int, name string, tables ...table) migration {
+	m := migration{version: version, name: name}
+	for _, t := range tables {
+		m.sqlite = append(m.sqlite, t.sqliteDDL()...)
+		m.mysql = append(m.mysql, t.mysqlDDL())
+	}
+	return m
+}
+
 // migrations lists every schema version in order. Append only: never edit a
 // version that has shipped.
 var migrations = []migration{
-	{
-		version: 1,
-		name:    "tickets, ticket_events, refunds, order_refund_totals, idempotency_keys",
-		sqlite: []string{
-			`CREATE TABLE tickets (
-				id VARCHAR(64) NOT NULL PRIMARY KEY,
-				order_id VARCHAR(128) NOT NULL,
-				shop_id VARCHAR(128) NOT NULL,
-				buyer_id VARCHAR(128) NOT NULL,
-				kind VARCHAR(32) NOT NULL,
-				state VARCHAR(32) NOT NULL,
-				outcome VARCHAR(32) NOT NULL DEFAULT '',
-				return_method VARCHAR(32) NOT NULL DEFAULT '',
-				reason_code VARCHAR(32) NOT NULL DEFAULT '',
-				requested_cents BIGINT NOT NULL DEFAULT 0,
-				refunded_cents BIGINT NOT NULL DEFAULT 0,
-				currency VARCHAR(8) NOT NULL DEFAULT '',
-				deadline_name VARCHAR(64) NOT NULL DEFAULT '',
-				deadline_at DATETIME NULL,
-				escalated BOOLEAN NOT NULL DEFAULT 0,
-				excluded_from_assessment BOOLEAN NOT NULL DEFAULT 0,
-				fast_reviewed BOOLEAN NOT NULL DEFAULT 0,
-				lightning_refund BOOLEAN NOT NULL DEFAULT 0,
-				seller_breach BOOLEAN NOT NULL DEFAULT 0,
-				reply_late BOOLEAN NOT NULL DEFAULT 0,
-				auto_acted BOOLEAN NOT NULL DEFAULT 0,
-				policy_version VARCHAR(64) NOT NULL DEFAULT '',
-				first_reply_at DATETIME NULL,
-				evaluation_score INTEGER NULL,
-				seq BIGINT NOT NULL,
-				created_at DATETIME NOT NULL,
-				updated_at DATETIME NOT NULL,
-				ended_at DATETIME NULL,
-				` + "`view`" + ` TEXT NOT NULL
-			)`,
-			`CREATE INDEX idx_tickets_shop_state ON tickets (shop_id, state)`,
-			`CREATE INDEX idx_tickets_deadline_at ON tickets (deadline_at)`,
-			`CREATE INDEX idx_tickets_order_id ON tickets (order_id)`,
-			`CREATE INDEX idx_tickets_created_at_id ON tickets (created_at, id)`,
-			`CREATE TABLE ticket_events (
-				ticket_id VARCHAR(64) NOT NULL REFERENCES tickets (id) ON DELETE CASCADE,
-				seq BIGINT NOT NULL,
-				at DATETIME NOT NULL,
-				actor VARCHAR(128) NOT NULL DEFAULT '',
-				role VARCHAR(16) NOT NULL DEFAULT '',
-				action VARCHAR(64) NOT NULL DEFAULT '',
-				from_state VARCHAR(32) NOT NULL DEFAULT '',
-				to_state VARCHAR(32) NOT NULL DEFAULT '',
-				note TEXT NOT NULL,
-				request_id VARCHAR(128) NOT NULL DEFAULT '',
-				PRIMARY KEY (ticket_id, seq)
-			)`,
-			`CREATE TABLE refunds (
-				refund_key VARCHAR(128) NOT NULL PRIMARY KEY,
-				ticket_id VARCHAR(64) NOT NULL DEFAULT '',
-				order_id VARCHAR(128) NOT NULL,
-				amount_cents BIGINT NOT NULL,
-				currency VARCHAR(8) NOT NULL DEFAULT '',
-				purpose VARCHAR(32) NOT NULL,
-				status VARCHAR(16) NOT NULL,
-				provider_ref VARCHAR(255) NOT NULL DEFAULT '',
-				attempts INTEGER NOT NULL DEFAULT 0,
-				created_at DATETIME NOT NULL,
-				updated_at DATETIME NOT NULL
-			)`,
-			`CREATE INDEX idx_refunds_ticket_id ON refunds (ticket_id)`,
-			`CREATE INDEX idx_refunds_order_id ON refunds (order_id)`,
-			`CREATE TABLE order_refund_totals (
-				order_id VARCHAR(128) NOT NULL PRIMARY KEY,
-				paid_cents BIGINT NOT NULL,
-				reserved_cents BIGINT NOT NULL DEFAULT 0
-			)`,
-			`CREATE TABLE idempotency_keys (
-				scope VARCHAR(160) NOT NULL,
-				idem_key VARCHAR(255) NOT NULL,
-				body_hash VARCHAR(128) NOT NULL,
-				ticket_id VARCHAR(64) NOT NULL,
-				created_at DATETIME NOT NULL,
-				PRIMARY KEY (scope, idem_key)
-			)`,
-		},
-		// MySQL commits each DDL statement by itself, so every statement is
-		// written to be re-runnable: a migration interrupted half-way is
-		// completed by the next run.
-		mysql: []string{
-			`CREATE TABLE IF NOT EXISTS tickets (
-				id VARCHAR(64) NOT NULL PRIMARY KEY,
-				order_id VARCHAR(128) NOT NULL,
-				shop_id VARCHAR(128) NOT NULL,
-				buyer_id VARCHAR(128) NOT NULL,
-				kind VARCHAR(32) NOT NULL,
-				state VARCHAR(32) NOT NULL,
-				outcome VARCHAR(32) NOT NULL DEFAULT '',
-				return_method VARCHAR(32) NOT NULL DEFAULT '',
-				reason_code VARCHAR(32) NOT NULL DEFAULT '',
-				requested_cents BIGINT NOT NULL DEFAULT 0,
-				refunded_cents BIGINT NOT NULL DEFAULT 0,
-				currency VARCHAR(8) NOT NULL DEFAULT '',
-				deadline_name VARCHAR(64) NOT NULL DEFAULT '',
-				deadline_at DATETIME(6) NULL,
-				escalated BOOLEAN NOT NULL DEFAULT FALSE,
-				excluded_from_assessment BOOLEAN NOT NULL DEFAULT FALSE,
-				fast_reviewed BOOLEAN NOT NULL DEFAULT FALSE,
-				lightning_refund BOOLEAN NOT NULL DEFAULT FALSE,
-				seller_breach BOOLEAN NOT NULL DEFAULT FALSE,
-				reply_late BOOLEAN NOT NULL DEFAULT FALSE,
-				auto_acted BOOLEAN NOT NULL DEFAULT FALSE,
-				policy_version VARCHAR(64) NOT NULL DEFAULT '',
-				first_reply_at DATETIME(6) NULL,
-				evaluation_score INT NULL,
-				seq BIGINT NOT NULL,
-				created_at DATETIME(6) NOT NULL,
-				updated_at DATETIME(6) NOT NULL,
-				ended_at DATETIME(6) NULL,
-				` + "`view`" + ` LONGTEXT NOT NULL,
-				INDEX idx_tickets_shop_state (shop_id, state),
-				INDEX idx_tickets_deadline_at (deadline_at),
-				INDEX idx_tickets_order_id (order_id),
-				INDEX idx_tickets_created_at_id (created_at, id)
-			)` + mysqlTable,
-			`CREATE TABLE IF NOT EXISTS ticket_events (
-				ticket_id VARCHAR(64) NOT NULL,
-				seq BIGINT NOT NULL,
-				at DATETIME(6) NOT NULL,
-				actor VARCHAR(128) NOT NULL DEFAULT '',
-				role VARCHAR(16) NOT NULL DEFAULT '',
-				action VARCHAR(64) NOT NULL DEFAULT '',
-				from_state VARCHAR(32) NOT NULL DEFAULT '',
-				to_state VARCHAR(32) NOT NULL DEFAULT '',
-				note TEXT NOT NULL,
-				request_id VARCHAR(128) NOT NULL DEFAULT '',
-				PRIMARY KEY (ticket_id, seq),
-				CONSTRAINT fk_ticket_events_ticket FOREIGN KEY (ticket_id) REFERENCES tickets (id) ON DELETE CASCADE
-			)` + mysqlTable,
-			`CREATE TABLE IF NOT EXISTS refunds (
-				refund_key VARCHAR(128) NOT NULL PRIMARY KEY,
-				ticket_id VARCHAR(64) NOT NULL DEFAULT '',
-				order_id VARCHAR(128) NOT NULL,
-				amount_cents BIGINT NOT NULL,
-				currency VARCHAR(8) NOT NULL DEFAULT '',
-				purpose VARCHAR(32) NOT NULL,
-				status VARCHAR(16) NOT NULL,
-				provider_ref VARCHAR(255) NOT NULL DEFAULT '',
-				attempts INT NOT NULL DEFAULT 0,
-				created_at DATETIME(6) NOT NULL,
-				updated_at DATETIME(6) NOT NULL,
-				INDEX idx_refunds_ticket_id (ticket_id),
-				INDEX idx_refunds_order_id (order_id)
-			)` + mysqlTable,
-			`CREATE TABLE IF NOT EXISTS order_refund_totals (
-				order_id VARCHAR(128) NOT NULL PRIMARY KEY,
-				paid_cents BIGINT NOT NULL,
-				reserved_cents BIGINT NOT NULL DEFAULT 0
-			)` + mysqlTable,
-			`CREATE TABLE IF NOT EXISTS idempotency_keys (
-				scope VARCHAR(160) NOT NULL,
-				idem_key VARCHAR(255) NOT NULL,
-				body_hash VARCHAR(128) NOT NULL,
-				ticket_id VARCHAR(64) NOT NULL,
-				created_at DATETIME(6) NOT NULL,
-				PRIMARY KEY (scope, idem_key)
-			)` + mysqlTable,
-		},
-	},
+	tablesMigration(1, "tickets, ticket_events, refunds, order_refund_totals, idempotency_keys",
+		table{name: "tickets", columns: `
+			id VARCHAR(64) NOT NULL PRIMARY KEY,
+			order_id VARCHAR(128) NOT NULL,
+			shop_id VARCHAR(128) NOT NULL,
+			buyer_id VARCHAR(128) NOT NULL,
+			kind VARCHAR(32) NOT NULL,
+			state VARCHAR(32) NOT NULL,
+			outcome VARCHAR(32) NOT NULL DEFAULT '',
+			return_method VARCHAR(32) NOT NULL DEFAULT '',
+			reason_code VARCHAR(32) NOT NULL DEFAULT '',
+			requested_cents BIGINT NOT NULL DEFAULT 0,
+			refunded_cents BIGINT NOT NULL DEFAULT 0,
+			currency VARCHAR(8) NOT NULL DEFAULT '',
+			deadline_name VARCHAR(64) NOT NULL DEFAULT '',
+			deadline_at {time} NULL,
+			escalated BOOLEAN NOT NULL DEFAULT {false},
+			excluded_from_assessment BOOLEAN NOT NULL DEFAULT {false},
+			fast_reviewed BOOLEAN NOT NULL DEFAULT {false},
+			lightning_refund BOOLEAN NOT NULL DEFAULT {false},
+			seller_breach BOOLEAN NOT NULL DEFAULT {false},
+			reply_late BOOLEAN NOT NULL DEFAULT {false},
+			auto_acted BOOLEAN NOT NULL DEFAULT {false},
+			policy_version VARCHAR(64) NOT NULL DEFAULT '',
+			first_reply_at {time} NULL,
+			evaluation_score INTEGER NULL,
+			seq BIGINT NOT NULL,
+			created_at {time} NOT NULL,
+			updated_at {time} NOT NULL,
+			ended_at {time} NULL,
+			` + "`view`" + ` {text} NOT NULL`,
+			indexes: [][2]string{{"idx_tickets_shop_state", "shop_id, state"}, {"idx_tickets_deadline_at", "deadline_at"},
+				{"idx_tickets_order_id", "order_id"}, {"idx_tickets_created_at_id", "created_at, id"}}},
+		table{name: "ticket_events", columns: `
+			ticket_id VARCHAR(64) NOT NULL,
+			seq BIGINT NOT NULL,
+			at {time} NOT NULL,
+			actor VARCHAR(128) NOT NULL DEFAULT '',
+			role VARCHAR(16) NOT NULL DEFAULT '',
+			action VARCHAR(64) NOT NULL DEFAULT '',
+			from_state VARCHAR(32) NOT NULL DEFAULT '',
+			to_state VARCHAR(32) NOT NULL DEFAULT '',
+			note TEXT NOT NULL,
+			request_id VARCHAR(128) NOT NULL DEFAULT '',
+			PRIMARY KEY (ticket_id, seq),
+			CONSTRAINT fk_ticket_events_ticket FOREIGN KEY (ticket_id) REFERENCES tickets (id) ON DELETE CASCADE`},
+		table{name: "refunds", columns: `
+			refund_key VARCHAR(128) NOT NULL PRIMARY KEY,
+			ticket_id VARCHAR(64) NOT NULL DEFAULT '',
+			order_id VARCHAR(128) NOT NULL,
+			amount_cents BIGINT NOT NULL,
+			currency VARCHAR(8) NOT NULL DEFAULT '',
+			purpose VARCHAR(32) NOT NULL,
+			status VARCHAR(16) NOT NULL,
+			provider_ref VARCHAR(255) NOT NULL DEFAULT '',
+			attempts INTEGER NOT NULL DEFAULT 0,
+			created_at {time} NOT NULL,
+			updated_at {time} NOT NULL`,
+			indexes: [][2]string{{"idx_refunds_ticket_id", "ticket_id"}, {"idx_refunds_order_id", "order_id"}}},
+		table{name: "order_refund_totals", columns: `
+			order_id VARCHAR(128) NOT NULL PRIMARY KEY,
+			paid_cents BIGINT NOT NULL,
+			reserved_cents BIGINT NOT NULL DEFAULT 0`},
+		table{name: "idempotency_keys", columns: `
+			scope VARCHAR(160) NOT NULL,
+			idem_key VARCHAR(255) NOT NULL,
+			body_hash VARCHAR(128) NOT NULL,
+			ticket_id VARCHAR(64) NOT NULL,
+			created_at {time} NOT NULL,
+			PRIMARY KEY (scope, idem_key)`},
+	),
 }
 
 // LatestSchemaVersion is the schema version this binary creates and understands.
