@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,5 +68,35 @@ func TestActionIdempotencyKey(t *testing.T) {
 	}
 	if replies != 1 {
 		t.Errorf("%d replies recorded for one Idempotency-Key", replies)
+	}
+}
+
+// The same payment webhook ten times at once is applied once.
+func TestSameWebhookTenTimes(t *testing.T) {
+	tk := newTicket(t, func(c *models.CreateTicket) {
+		c.Kind, c.ReturnMethod, c.ReasonCode, c.PickupAddress = models.KindRefundOnly, models.ReturnNone, models.ReasonNotReceived, ""
+		c.RequestedCents, c.BuyerCredit = 9000, 3
+		c.Order = models.OrderInfo{PaidCents: 9000, PaidAt: time.Now().UTC()}
+	})
+	ev := models.PaymentEvent{EventID: "same-" + tk.ID, TicketID: tk.ID, RefundKey: refundKey(t, tk, 1),
+		Status: models.RefundSucceeded, ProviderRef: "ref-same"}
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if code := postWebhook(t, "/v1/webhooks/payment", ev); code != http.StatusAccepted {
+				t.Errorf("webhook: %d", code)
+			}
+		})
+	}
+	wg.Wait()
+	tk = waitState(t, tk.ID, models.StateCompleted)
+	succeeded := 0
+	for _, e := range tk.Timeline {
+		if e.Action == "refund_succeeded" {
+			succeeded++
+		}
+	}
+	if succeeded != 1 || tk.RefundedCents != 9000 || len(tk.Refunds) != 1 {
+		t.Errorf("%d refund_succeeded entries, refunded %d, refunds %+v", succeeded, tk.RefundedCents, tk.Refunds)
 	}
 }
