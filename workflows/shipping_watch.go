@@ -24,9 +24,10 @@ type ShippingWatchInput struct {
 
 // Shipping watch states.
 const (
-	WatchWatching    = "watching"
-	WatchShipped     = "shipped"
-	WatchCompensated = "compensated"
+	WatchWatching     = "watching"
+	WatchShipped      = "shipped"
+	WatchCompensating = "compensating" // the deadline passed; the payment is under way
+	WatchCompensated  = "compensated"
 )
 
 // ShippingWatch is the watch as GET /v1/orders/{id}/shipping-watch shows it.
@@ -66,13 +67,13 @@ func ShippingWatchWorkflow(ctx workflow.Context, in ShippingWatchInput) (Shippin
 	}
 
 	s.CompensationCents = models.ShippingCompensation(in.PaidCents, in.SelfOperated, in.Rule)
-	s.State = WatchCompensated
 	if s.CompensationCents <= 0 {
+		s.State = WatchCompensated
 		// A 0 % (or 0 cap) rule, or an order of a few cents: nothing to pay. The
 		// ledger refuses empty movements, which would fail the whole watch.
 		return s, nil
 	}
-	s.CompensationKey = "order-" + in.OrderID + ":compensation:1"
+	s.State, s.CompensationKey = WatchCompensating, "order-"+in.OrderID+":compensation:1"
 	req := activities.MoneyRequest{Key: s.CompensationKey, Purpose: activities.PurposeCompensation,
 		TicketID: ShippingWatchWorkflowID(in.OrderID), OrderID: in.OrderID, AmountCents: s.CompensationCents,
 		Currency: in.Currency, PaidCents: in.PaidCents}
@@ -81,7 +82,7 @@ func ShippingWatchWorkflow(ctx workflow.Context, in ShippingWatchInput) (Shippin
 	if err := workflow.ExecuteActivity(actx, acts.MoveMoney, req).Get(actx, &r); err != nil {
 		return s, err
 	}
-	s.PaymentStatus = r.Status
+	s.State, s.PaymentStatus = WatchCompensated, r.Status
 	// A late "shipped" still gets recorded, but compensation stands.
 	if shipped.ReceiveAsync(nil) {
 		now := workflow.Now(ctx)
