@@ -6,7 +6,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/aftersales/aftersales/activities/providersim"
+	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
 )
 
@@ -43,7 +43,7 @@ func (s *Simulator) run(ctx context.Context, info BookingInfo, plan []step) {
 		delay = DefaultDelay
 	}
 	for _, st := range plan {
-		if providersim.Sleep(ctx, delay) != nil {
+		if webhook.Sleep(ctx, delay) != nil {
 			return
 		}
 		ev := models.CourierEvent{EventID: info.BookingID + ":" + st.typ, TicketID: info.TicketID,

@@ -6,6 +6,8 @@ package providersim
 
 import (
 	"context"
+
+	"github.com/aftersales/aftersales/activities/webhook"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -68,7 +70,7 @@ type Early struct {
 // seeded run draws the same sequence.
 func (d *Dice) Before(ctx context.Context, seed int64, e Early) error {
 	if d.Roll(seed, e.SlowRate) && e.Slow > 0 {
-		if err := Sleep(ctx, e.Slow); err != nil {
+		if err := webhook.Sleep(ctx, e.Slow); err != nil {
 			return err
 		}
 	}
@@ -76,16 +78,4 @@ func (d *Dice) Before(ctx context.Context, seed int64, e Early) error {
 		return e.Err
 	}
 	return ctx.Err()
-}
-
-// Sleep waits d, returning ctx's error early if ctx ends first.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }

@@ -2,6 +2,8 @@ package providersim
 
 import (
 	"context"
+
+	"github.com/aftersales/aftersales/activities/webhook"
 	"sync"
 	"time"
 )
@@ -47,7 +49,7 @@ func (j *Jobs) Go(f func(ctx context.Context)) context.CancelFunc {
 // ends first.
 func (j *Jobs) After(delay time.Duration, f func(ctx context.Context)) context.CancelFunc {
 	return j.Go(func(ctx context.Context) {
-		if Sleep(ctx, delay) == nil {
+		if webhook.Sleep(ctx, delay) == nil {
 			f(ctx)
 		}
 	})

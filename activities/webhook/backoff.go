@@ -29,8 +29,11 @@ func (b Backoff) Delay(n int) time.Duration {
 }
 
 // Wait sleeps Delay(n), returning ctx's error early if ctx ends first.
-func (b Backoff) Wait(ctx context.Context, n int) error {
-	t := time.NewTimer(b.Delay(n))
+func (b Backoff) Wait(ctx context.Context, n int) error { return Sleep(ctx, b.Delay(n)) }
+
+// Sleep waits d, returning ctx's error early if ctx ends first.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
