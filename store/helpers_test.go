@@ -58,10 +58,22 @@ var (
 	mysqlSharedM sync.Mutex // serialises tests when only the named database may be used
 )
 
-// freshMySQL returns a store on a database of its own, <db>_t<pid>_<n>, dropped
-// when the test ends. If the user may not create databases, it falls back to the
-// database the DSN names, emptied first, and runs such tests one at a time.
+// freshMySQL returns a store on a database of its own (see freshMySQLURL).
 func freshMySQL(t *testing.T, url string) *DB {
+	t.Helper()
+	db, err := Open(freshMySQLURL(t, url))
+	if err != nil {
+		t.Fatalf("open MySQL test database: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// freshMySQLURL returns the URL of an empty database of the test's own,
+// <db>_t<pid>_<n>, dropped when the test ends. If the user may not create
+// databases, it falls back to the database the DSN names, emptied first, and runs
+// such tests one at a time.
+func freshMySQLURL(t *testing.T, url string) string {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(strings.TrimPrefix(url, "mysql://"))
 	if err != nil {
@@ -107,12 +119,7 @@ func freshMySQL(t *testing.T, url string) *DB {
 	}
 
 	cfg.DBName = name
-	db, err := Open("mysql://" + cfg.FormatDSN())
-	if err != nil {
-		t.Fatalf("open MySQL test database: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
+	return "mysql://" + cfg.FormatDSN()
 }
 
 // base is a fixed instant with sub-millisecond digits, so tests see whether the

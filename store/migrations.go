@@ -146,10 +146,24 @@ func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }
 // worker starting together) from migrating at the same time.
 const migrateLockName = "aftersales.schema_migrations"
 
+// sqlRunner is what a migration runs its statements on: a connection (MySQL, where
+// DDL commits by itself) or a transaction (SQLite, where DDL is transactional).
+type sqlRunner interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
 // Migrate applies the pending migrations in order and returns the names of those
 // it applied ("0001 tickets, ..."); nothing when the schema is current. A
 // database recording a version this binary does not know (written by a newer
 // release) is refused with an error that says so, and nothing is changed.
+//
+// Several processes may migrate one database at once (api and worker starting
+// together): the check and the apply happen under one lock that spans processes,
+// so exactly one applies each migration and the others wait, then find the schema
+// current. On MySQL that lock is a named lock; on SQLite it is the database write
+// lock, taken at BEGIN (the store opens SQLite with _txlock=immediate) before the
+// schema version is read, and held until every pending migration has committed.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	conn, err := db.sqlDB.Conn(ctx)
 	if err != nil {
@@ -157,17 +171,36 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	}
 	defer conn.Close()
 
-	if db.dialect == DialectMySQL {
-		var got sql.NullInt64
-		if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 60)", migrateLockName).Scan(&got); err != nil {
-			return nil, dbError(err, "migrate: take the migration lock")
+	if db.dialect == DialectSQLite {
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, dbError(err, "migrate: take the database write lock")
 		}
-		if !got.Valid || got.Int64 != 1 {
-			return nil, models.Errorf(models.EUNAVAILABLE, "another process has been migrating the schema for over 60s; try again when it is done")
+		defer tx.Rollback()
+		applied, err := db.migrate(ctx, tx)
+		if err != nil {
+			return nil, err
 		}
-		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", migrateLockName)
+		if err := tx.Commit(); err != nil {
+			return nil, dbError(err, "migrate: commit")
+		}
+		return applied, nil
 	}
 
+	var got sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 60)", migrateLockName).Scan(&got); err != nil {
+		return nil, dbError(err, "migrate: take the migration lock")
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return nil, models.Errorf(models.EUNAVAILABLE, "another process has been migrating the schema for over 60s; try again when it is done")
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", migrateLockName)
+	return db.migrate(ctx, conn)
+}
+
+// migrate reads the applied versions and applies the rest, on a runner that holds
+// the migration lock.
+func (db *DB) migrate(ctx context.Context, r sqlRunner) (applied []string, err error) {
 	create := `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER NOT NULL PRIMARY KEY,
 		name VARCHAR(255) NOT NULL,
@@ -180,22 +213,21 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 			applied_at DATETIME(6) NOT NULL
 		)` + mysqlTable
 	}
-	if _, err := conn.ExecContext(ctx, create); err != nil {
+	if _, err := r.ExecContext(ctx, create); err != nil {
 		return nil, dbError(err, "migrate: create schema_migrations")
 	}
-	done, err := appliedVersions(ctx, conn)
+	done, err := appliedVersions(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkKnown(done); err != nil {
 		return nil, err
 	}
-
 	for _, m := range migrations {
 		if done[m.version] {
 			continue
 		}
-		if err := db.apply(ctx, conn, m); err != nil {
+		if err := db.apply(ctx, r, m); err != nil {
 			return applied, err
 		}
 		applied = append(applied, m.label())
@@ -205,46 +237,25 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 
 func (m migration) label() string { return fmt.Sprintf("%04d %s", m.version, m.name) }
 
-// apply runs one migration and records it. On SQLite, DDL is transactional, so
-// the migration and its record commit together.
-func (db *DB) apply(ctx context.Context, conn *sql.Conn, m migration) error {
+// apply runs one migration's statements and records it. On SQLite r is the
+// migration transaction, so the migration and its record commit together.
+func (db *DB) apply(ctx context.Context, r sqlRunner, m migration) error {
 	stmts := m.sqlite
 	if db.dialect == DialectMySQL {
 		stmts = m.mysql
 	}
-	record := func(ex interface {
-		ExecContext(context.Context, string, ...any) (sql.Result, error)
-	}) error {
-		_, err := ex.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-			m.version, m.name, dbNow())
-		return err
-	}
-	if db.dialect == DialectSQLite {
-		tx, err := conn.BeginTx(ctx, nil)
-		if err != nil {
-			return dbError(err, "migration %s: begin", m.label())
-		}
-		defer tx.Rollback()
-		for _, s := range stmts {
-			if _, err := tx.ExecContext(ctx, s); err != nil {
-				return dbError(err, "migration %s", m.label())
-			}
-		}
-		if err := record(tx); err != nil {
-			return dbError(err, "migration %s: record", m.label())
-		}
-		return dbError(tx.Commit(), "migration %s: commit", m.label())
-	}
 	for _, s := range stmts {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
+		if _, err := r.ExecContext(ctx, s); err != nil {
 			return dbError(err, "migration %s", m.label())
 		}
 	}
-	return dbError(record(conn), "migration %s: record", m.label())
+	_, err := r.ExecContext(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+		m.version, m.name, dbNow())
+	return dbError(err, "migration %s: record", m.label())
 }
 
-func appliedVersions(ctx context.Context, conn *sql.Conn) (map[int]bool, error) {
-	rows, err := conn.QueryContext(ctx, "SELECT version FROM schema_migrations")
+func appliedVersions(ctx context.Context, r sqlRunner) (map[int]bool, error) {
+	rows, err := r.QueryContext(ctx, "SELECT version FROM schema_migrations")
 	if err != nil {
 		return nil, dbError(err, "read schema_migrations")
 	}

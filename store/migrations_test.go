@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -90,4 +92,71 @@ func TestOpenSQLiteForms(t *testing.T) {
 		}
 		db.Close()
 	}
+}
+
+// TestMigrateConcurrently starts several migrators at once on one database, each
+// with a store of its own as separate processes would have (api and worker
+// starting together): all succeed, each migration is applied exactly once, and
+// the schema is whole.
+func TestMigrateConcurrently(t *testing.T) {
+	const migrators = 6
+	run := func(t *testing.T, url string) {
+		dbs := make([]*DB, migrators)
+		for i := range dbs {
+			db, err := Open(url)
+			if err != nil {
+				t.Fatalf("open %d: %v", i, err)
+			}
+			t.Cleanup(func() { db.Close() })
+			dbs[i] = db
+		}
+		start := make(chan struct{})
+		type result struct {
+			applied []string
+			err     error
+		}
+		results := make(chan result, migrators)
+		for _, db := range dbs {
+			go func() {
+				<-start
+				applied, err := db.Migrate(context.Background())
+				results <- result{applied, err}
+			}()
+		}
+		close(start)
+		count := map[string]int{}
+		for range migrators {
+			r := <-results
+			if r.err != nil {
+				t.Errorf("Migrate: %v", r.err)
+			}
+			for _, name := range r.applied {
+				count[name]++
+			}
+		}
+		for _, m := range migrations {
+			if count[m.label()] != 1 {
+				t.Errorf("migration %s was applied %d times, want once", m.label(), count[m.label()])
+			}
+		}
+		var rows int64
+		if err := dbs[0].Gorm().Table("schema_migrations").Count(&rows).Error; err != nil || rows != int64(len(migrations)) {
+			t.Errorf("schema_migrations has %d rows (%v), want %d", rows, err, len(migrations))
+		}
+		for _, db := range dbs {
+			if v, err := db.SchemaVersion(context.Background()); err != nil || v != LatestSchemaVersion() {
+				t.Errorf("SchemaVersion = %d, %v; want %d", v, err, LatestSchemaVersion())
+			}
+		}
+	}
+	t.Run("sqlite", func(t *testing.T) {
+		run(t, "sqlite:"+filepath.Join(t.TempDir(), "shared.db"))
+	})
+	t.Run("mysql", func(t *testing.T) {
+		url := os.Getenv(mysqlEnv)
+		if url == "" {
+			t.Skip("MySQL tests skipped: set AFTERSALES_TEST_MYSQL_DSN (.ci/run does)")
+		}
+		run(t, freshMySQLURL(t, url))
+	})
 }
