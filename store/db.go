@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -179,18 +180,22 @@ func (db *DB) Gorm() *gorm.DB { return db.gdb }
 // inTx runs fn in a transaction and retries the whole transaction when the
 // database aborted it for a reason that a retry cures (MySQL deadlock or lock
 // wait timeout, SQLite busy). Errors returned by fn itself are returned as they are.
+// The waits between attempts are random (full jitter, growing to 200 ms): the
+// transactions that collided must not all come back at the same moment and
+// collide again.
 func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	const attempts = 10
+	const attempts = 20
 	var err error
 	for i := 0; i < attempts; i++ {
 		err = db.gdb.WithContext(ctx).Transaction(fn)
 		if err == nil || !retryable(err) {
 			return err
 		}
+		ceiling := min(time.Duration(5<<i)*time.Millisecond, 200*time.Millisecond)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(time.Duration(i+1) * 5 * time.Millisecond):
+		case <-time.After(time.Duration(rand.Int64N(int64(ceiling)) + 1)):
 		}
 	}
 	return err

@@ -142,9 +142,12 @@ var migrations = []migration{
 // LatestSchemaVersion is the schema version this binary creates and understands.
 func LatestSchemaVersion() int { return migrations[len(migrations)-1].version }
 
-// migrateLockName is the MySQL advisory lock that keeps two processes (api and
-// worker starting together) from migrating at the same time.
-const migrateLockName = "aftersales.schema_migrations"
+// migrateLock names the MySQL advisory lock that keeps two processes (api and
+// worker starting together) from migrating one database at the same time. Named
+// locks are server-wide, so the name carries the database: migrations of other
+// databases on the same server do not queue behind it. A hash keeps it within
+// MySQL's 64-character limit on lock names.
+const migrateLock = "CONCAT('aftersales.migrate.', SHA1(DATABASE()))"
 
 // sqlRunner is what a migration runs its statements on: a connection (MySQL, where
 // DDL commits by itself) or a transaction (SQLite, where DDL is transactional).
@@ -188,13 +191,13 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 	}
 
 	var got sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 60)", migrateLockName).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK("+migrateLock+", 60)").Scan(&got); err != nil {
 		return nil, dbError(err, "migrate: take the migration lock")
 	}
 	if !got.Valid || got.Int64 != 1 {
 		return nil, models.Errorf(models.EUNAVAILABLE, "another process has been migrating the schema for over 60s; try again when it is done")
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK(?)", migrateLockName)
+	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK("+migrateLock+")")
 	return db.migrate(ctx, conn)
 }
 
