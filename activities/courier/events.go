@@ -33,7 +33,7 @@ func (s *Simulator) schedule(b *booking, events []string) {
 		plan[0], plan[1] = plan[1], plan[0]
 	}
 	info := b.info // copied under s.mu: b.info changes later (Cancelled)
-	b.cancel = s.jobs.Go(func(ctx context.Context) { s.run(ctx, info, plan) })
+	b.stop = s.jobs.Go(func(ctx context.Context) { s.run(ctx, info, plan) })
 }
 
 // run sends the plan, one step per Delay, until done or ctx ends (cancellation or Close).

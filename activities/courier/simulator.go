@@ -43,7 +43,8 @@ var _ activities.Courier = (*Simulator)(nil)
 // Idempotency-Key would. CancelPickup stops the pending events of a booking.
 // VerifyTracking knows every number except empty ones and those starting with "BAD".
 // Event ids are "<booking id>:<type>". Configure the exported fields before the first
-// call; Close stops every pending timer and waits for its goroutine.
+// call; Close stops every pending timer and waits for its goroutine. Pending and Wait
+// tell what is still to be sent.
 type Simulator struct {
 	Sender *webhook.Sender  // where events go; nothing is sent when nil
 	Mode   string           // ModeAuto (default when empty) or ModeManual
@@ -71,8 +72,8 @@ type BookingInfo struct {
 }
 
 type booking struct {
-	info   BookingInfo
-	cancel context.CancelFunc // stops its pending events; nil when none are scheduled
+	info BookingInfo
+	stop func() // stops its pending events and waits for their goroutine; nil when none are scheduled
 }
 
 func (s *Simulator) init() {
@@ -100,8 +101,8 @@ func (s *Simulator) SendToRepair(ctx context.Context, req activities.ShipmentReq
 	return s.book(ctx, req.TicketID, KindRepair, 1, "RE", "replacement_delivered")
 }
 
-// CancelPickup stops the pending events of the booking. An unknown booking, or one
-// of another ticket, is not an error.
+// CancelPickup stops the pending events of the booking: once it returns, none of them
+// is sent. An unknown booking, or one of another ticket, is not an error.
 func (s *Simulator) CancelPickup(ctx context.Context, ticketID, bookingID string) error {
 	if err := s.Faults.before(ctx); err != nil {
 		return err
@@ -112,13 +113,15 @@ func (s *Simulator) CancelPickup(ctx context.Context, ticketID, bookingID string
 		s.mu.Unlock()
 		return ErrClosed
 	}
+	var stop func()
 	if b := s.byID[bookingID]; b != nil && b.info.TicketID == ticketID && !b.info.Cancelled {
 		b.info.Cancelled = true
-		if b.cancel != nil {
-			b.cancel()
-		}
+		stop = b.stop
 	}
 	s.mu.Unlock()
+	if stop != nil {
+		stop() // outside s.mu: it waits for the booking's goroutine
+	}
 	if s.Faults.roll(s.Faults.LoseAnswerRate) {
 		return ErrAnswerLost
 	}
@@ -148,6 +151,15 @@ func (s *Simulator) Bookings(ticketID string) []BookingInfo {
 	sort.Slice(out, func(i, j int) bool { return out[i].BookingID < out[j].BookingID })
 	return out
 }
+
+// Pending is how many bookings still have events to send: scheduled, and neither all
+// sent nor cancelled (nor stopped by Close).
+func (s *Simulator) Pending() int { return s.jobs.Running() }
+
+// Wait blocks until every event scheduled so far has been sent, or its booking
+// cancelled or the simulator closed. With the default Delay that takes seconds; tests
+// use it to know that no further webhook is coming.
+func (s *Simulator) Wait() { s.jobs.Wait() }
 
 // Close stops all pending events and waits until their goroutines have returned.
 // Later calls fail with ErrClosed. Close is idempotent.

@@ -53,7 +53,8 @@ func (r *Record) receipt() activities.Receipt {
 // receipt (a repeat with another ticket, purpose, amount or currency is refused). In
 // auto mode the payment settles after Delay: it succeeds, or fails when the FailRate
 // fault fires, and the result is posted to WebhookPath through Sender. Configure the
-// exported fields before the first call; Close stops pending settlements.
+// exported fields before the first call; Close stops pending settlements. Pending and
+// Wait tell what is still to settle.
 type Simulator struct {
 	Sender *webhook.Sender // where results go; nothing is sent when nil
 	Mode   string          // ModeAuto (default when empty) or ModeManual
@@ -120,6 +121,15 @@ func (s *Simulator) Payments() int {
 	defer s.mu.Unlock()
 	return s.payments
 }
+
+// Pending is how many payments are still to settle in auto mode: their result is not
+// yet posted (nor stopped by Close).
+func (s *Simulator) Pending() int { return s.jobs.Running() }
+
+// Wait blocks until every settlement scheduled so far is done and its webhook sent, or
+// the simulator closed. With the default Delay that takes seconds; tests use it to
+// know that no further webhook is coming.
+func (s *Simulator) Wait() { s.jobs.Wait() }
 
 // Close stops pending settlements and waits for their goroutines. Later calls fail
 // with ErrClosed. Close is idempotent.

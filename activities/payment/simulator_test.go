@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"runtime"
 	"testing"
 	"time"
 
@@ -54,7 +53,8 @@ func TestSameKeyPaysOnce(t *testing.T) {
 	if ev != want {
 		t.Fatalf("event %+v, want %+v", ev, want)
 	}
-	r.None(t, 50*time.Millisecond)
+	s.Wait()
+	r.None(t)
 	led := s.Ledger("T1")
 	if len(led) != 1 || led[0].Calls != 2 || led[0].Status != models.RefundSucceeded || led[0].Purpose != "refund" || led[0].AmountCents != 500 {
 		t.Fatalf("ledger %+v", led)
@@ -167,7 +167,8 @@ func TestManualModeAndSettle(t *testing.T) {
 	s := newSim(t, r)
 	s.Mode = payment.ModeManual
 	a, _ := s.Refund(context.Background(), money("T1:refund:1", 500))
-	r.None(t, 80*time.Millisecond)
+	s.Wait()
+	r.None(t)
 	ev, err := s.Settle("T1:refund:1", models.RefundSucceeded, "")
 	if err != nil || ev.EventID != a.ProviderRef+":succeeded" || ev.Validate() != nil {
 		t.Fatalf("settle %+v %v", ev, err)
@@ -237,26 +238,23 @@ func TestLedgerHandler(t *testing.T) {
 
 func TestCloseStopsPendingSettlements(t *testing.T) {
 	r := newReceiver(t)
-	before := runtime.NumGoroutine()
 	s := &payment.Simulator{Sender: r.Sender(), Delay: time.Hour}
 	for _, k := range []string{"a", "b", "c", "d", "e"} {
 		if _, err := s.Refund(context.Background(), money(k, 1)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	during := runtime.NumGoroutine()
-	_ = s.Close()
-	deadline := time.Now().Add(2 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	if n := s.Pending(); n != 5 {
+		t.Fatalf("%d settlements pending, want 5", n)
 	}
-	if n := runtime.NumGoroutine(); n > before || during-n < 5 {
-		t.Fatalf("goroutines: %d before, %d with pending events, %d after Close", before, during, n)
+	_ = s.Close() // returns once every goroutine has; if one does not stop, the test hangs to its deadline
+	if n := s.Pending(); n != 0 {
+		t.Fatalf("%d settlements pending after Close", n)
 	}
 	if _, err := s.Refund(context.Background(), money("f", 1)); !errors.Is(err, payment.ErrClosed) {
 		t.Fatalf("after Close: %v", err)
 	}
-	r.None(t, 20*time.Millisecond)
+	r.None(t)
 }
 
 // With a LedgerFile the ledger outlives the simulator: a new one finds the key and

@@ -42,12 +42,35 @@ func TestJobsCloseStopsPendingWork(t *testing.T) {
 	j.After(time.Millisecond, func(context.Context) { ran.Add(1); close(done) })
 	<-done
 	j.After(time.Hour, func(context.Context) { ran.Add(1) })
-	cancel := j.Go(func(ctx context.Context) { <-ctx.Done() })
-	cancel()
+	stop := j.Go(func(ctx context.Context) { <-ctx.Done() })
+	stop()
 	j.Close()
 	j.Go(func(context.Context) { ran.Add(1) })
 	j.Close()
 	if n := ran.Load(); n != 1 || !j.Closed() {
 		t.Fatalf("ran %d jobs, closed %v", n, j.Closed())
+	}
+}
+
+// Running, stop and Wait are what tests and callers wait on instead of the clock: stop
+// returns only after its job has, and Wait only when no job is left.
+func TestJobsStopAndWaitWaitForTheJobs(t *testing.T) {
+	var j providersim.Jobs
+	defer j.Close()
+	release := make(chan struct{})
+	var finished atomic.Bool
+	j.Go(func(context.Context) { <-release; finished.Store(true) })
+	stop := j.Go(func(ctx context.Context) { <-ctx.Done() })
+	if n := j.Running(); n != 2 {
+		t.Fatalf("%d jobs running, want 2", n)
+	}
+	stop()
+	if n := j.Running(); n != 1 {
+		t.Fatalf("%d jobs running after stop, want 1", n)
+	}
+	close(release)
+	j.Wait()
+	if n := j.Running(); n != 0 || !finished.Load() {
+		t.Fatalf("after Wait: %d jobs running, finished %v", n, finished.Load())
 	}
 }

@@ -112,14 +112,12 @@ func TestSendHonoursContext(t *testing.T) {
 	}))
 	defer srv.Close()
 	s := &webhook.Sender{URL: srv.URL, Secret: secret, Backoff: webhook.Backoff{Min: time.Hour}}
+	// Whenever the deadline strikes (during the post or the hour-long backoff), Send
+	// must return its error; if it did not stop, the test would hang to its deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	if err := s.Send(ctx, "/x", 1); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
-	}
-	if time.Since(start) > 2*time.Second {
-		t.Fatal("Send did not stop with its context")
 	}
 }
 

@@ -1,5 +1,6 @@
 // Package providerapitest is a fake provider JSON API for tests of the provider
-// adapters: it records every request and answers as the test says.
+// adapters: it records every request and answers as the test says. Stalled is a
+// provider that never answers, for the tests of the per-attempt timeout.
 package providerapitest
 
 import (
@@ -7,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -56,4 +58,27 @@ func (p *Provider) Requests() []Request {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]Request(nil), p.reqs...)
+}
+
+// Stalled is a provider that never answers. As the http.RoundTripper of a client it
+// counts each attempt, then waits until the attempt's context ends and fails with its
+// error. An attempt is counted before it can time out, however slow the machine is,
+// which a server cannot promise: a short timeout may end an attempt before the server
+// has seen it. The zero value is ready to use.
+type Stalled struct{ attempts atomic.Int32 }
+
+// Client returns an http.Client whose requests go to s.
+func (s *Stalled) Client() *http.Client { return &http.Client{Transport: s} }
+
+// Attempts is how many requests s has received.
+func (s *Stalled) Attempts() int { return int(s.attempts.Load()) }
+
+// RoundTrip counts r and waits for its context to end.
+func (s *Stalled) RoundTrip(r *http.Request) (*http.Response, error) {
+	s.attempts.Add(1)
+	if r.Body != nil {
+		_ = r.Body.Close()
+	}
+	<-r.Context().Done()
+	return nil, r.Context().Err()
 }

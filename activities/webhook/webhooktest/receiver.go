@@ -67,30 +67,50 @@ func (r *Receiver[E]) serve(t *testing.T, w http.ResponseWriter, req *http.Reque
 	w.WriteHeader(http.StatusAccepted)
 }
 
-// Sender returns a webhook.Sender that posts to r with r's secret.
+// Sender returns a webhook.Sender that posts to r with r's secret. Its client has no
+// timeout: on a slow machine a timed-out attempt would be retried and so deliver an
+// event twice.
 func (r *Receiver[E]) Sender() *webhook.Sender {
-	return &webhook.Sender{URL: r.URL, Secret: r.Secret}
+	return &webhook.Sender{URL: r.URL, Secret: r.Secret, Client: &http.Client{}}
 }
 
-// Next waits up to five seconds for the next event; the test fails if none arrives.
+// Next returns the next event, waiting for it as long as the test may run: the test
+// fails if none has arrived shortly before its deadline (go test -timeout).
 func (r *Receiver[E]) Next(t *testing.T) E {
 	t.Helper()
 	select {
 	case ev := <-r.events:
 		return ev
-	case <-time.After(5 * time.Second):
-		t.Fatal("no webhook arrived")
+	case <-beforeDeadline(t):
+		t.Fatal("no webhook arrived before the test's deadline")
 		var zero E
 		return zero
 	}
 }
 
-// None fails the test if an event arrives within d.
-func (r *Receiver[E]) None(t *testing.T, d time.Duration) {
+// None fails the test if an event has arrived that Next has not returned. It does not
+// wait: call it once the senders are done (a simulator's Wait or Close has returned).
+// A Send returns only after r has queued its event, so by then every event sent is
+// seen.
+func (r *Receiver[E]) None(t *testing.T) {
 	t.Helper()
 	select {
 	case ev := <-r.events:
 		t.Fatalf("unexpected webhook %+v", ev)
-	case <-time.After(d):
+	default:
 	}
+}
+
+// deadlineGrace is how long before the test's deadline Next gives up, so that a
+// missing webhook fails with a message rather than the test binary's timeout panic.
+const deadlineGrace = time.Second
+
+// beforeDeadline fires deadlineGrace before t's deadline; it never fires when the
+// test has no deadline (-timeout 0).
+func beforeDeadline(t *testing.T) <-chan time.Time {
+	deadline, ok := t.Deadline()
+	if !ok {
+		return nil
+	}
+	return time.After(time.Until(deadline) - deadlineGrace)
 }
