@@ -30,30 +30,46 @@ var testSearchAttributes = map[string]enumspb.IndexedValueType{
 
 var testLogger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 
-// testPorts returns n distinct free ports on 127.0.0.1.
-func testPorts(t *testing.T, n int) []int {
+// testContext is canceled shortly before the test binary's deadline
+// (go test -timeout), so that a wait which never ends fails the test with
+// its own message instead of a timeout panic.
+func testContext(t *testing.T) context.Context {
 	t.Helper()
-	p, err := freePorts("127.0.0.1", n)
+	ctx := t.Context()
+	if deadline, ok := t.Deadline(); ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, deadline.Add(-5*time.Second))
+		t.Cleanup(cancel)
+	}
+	return ctx
+}
+
+// freePort returns a port that was free on 127.0.0.1 a moment ago, for the
+// Web UI (whose port 0 means "no UI") and where a test must know the port
+// before Start. Start holds the port again first thing.
+func freePort(t *testing.T) int {
+	t.Helper()
+	var h portHold
+	defer h.release()
+	p, err := h.take("127.0.0.1", 0, "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	return p
 }
 
-// startServer starts a dev server on dir with fresh ports and stops it at
-// the end of the test.
+// startServer starts a dev server on dir with a frontend port Start chooses
+// and stops it at the end of the test.
 func startServer(t *testing.T, dir string, withUI bool) *Server {
 	t.Helper()
-	p := testPorts(t, 2)
 	opts := Options{
 		DataDir:          dir,
-		FrontendPort:     p[0],
 		Namespace:        "default",
 		SearchAttributes: testSearchAttributes,
 		Logger:           testLogger,
 	}
 	if withUI {
-		opts.UIPort = p[1]
+		opts.UIPort = freePort(t)
 	}
 	began := time.Now()
 	s, err := Start(opts)
@@ -82,8 +98,7 @@ func newClient(t *testing.T, s *Server) client.Client {
 func TestStartNamespaceSearchAttributesAndUI(t *testing.T) {
 	s := startServer(t, t.TempDir(), true)
 	c := newClient(t, s)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	ctx := testContext(t)
 
 	if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: s.Namespace()}); err != nil {
 		t.Fatalf("namespace %s: %v", s.Namespace(), err)
@@ -116,8 +131,13 @@ func TestStartNamespaceSearchAttributesAndUI(t *testing.T) {
 
 	s.Stop()
 	s.Stop() // second call is a no-op
+	// Checked at once, not waited for: Stop returns only once the listeners
+	// are closed, so that a restart can bind the ports right away.
 	if err := CheckPortFree("127.0.0.1", portOf(t, s.FrontendAddress()), "frontend"); err != nil {
 		t.Errorf("frontend port still taken after Stop: %v", err)
+	}
+	if err := CheckPortFree("127.0.0.1", portOf(t, strings.TrimPrefix(s.UIURL(), "http://")), "UI"); err != nil {
+		t.Errorf("UI port still taken after Stop: %v", err)
 	}
 }
 
@@ -147,8 +167,7 @@ func startWorker(t *testing.T, c client.Client) worker.Worker {
 func TestRestartKeepsWorkflows(t *testing.T) {
 	dir := t.TempDir()
 	const wfID = "ticket-restart-1"
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
+	ctx := testContext(t)
 
 	s1 := startServer(t, dir, false)
 	if s1.UIURL() != "" {
@@ -165,7 +184,14 @@ func TestRestartKeepsWorkflows(t *testing.T) {
 	c1.Close()
 	s1.Stop()
 
+	// The restarted server must work on another frontend port: nothing may
+	// tie the data to the old address. Holding the old port keeps
+	// Start from choosing it again; if another process took it meanwhile,
+	// Start cannot choose it either.
+	var old portHold
+	_, _ = old.take("127.0.0.1", portOf(t, s1.FrontendAddress()), "old frontend")
 	s2 := startServer(t, dir, false)
+	old.release()
 	if s2.FrontendAddress() == s1.FrontendAddress() {
 		t.Fatalf("expected new ports, both at %s", s2.FrontendAddress())
 	}
@@ -225,8 +251,7 @@ func TestVersionGuard(t *testing.T) {
 	if err := prepareStore(Options{DataDir: dir, Namespace: "default"}, sqlConfig(filepath.Join(dir, dbFileName))); err != nil {
 		t.Fatalf("prepare store: %v", err)
 	}
-	p := testPorts(t, 1)
-	opts := Options{DataDir: dir, FrontendPort: p[0], Logger: testLogger}
+	opts := Options{DataDir: dir, Logger: testLogger}
 
 	if err := os.WriteFile(filepath.Join(dir, versionFileName), []byte("1.31.0\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -263,7 +288,6 @@ func TestPortInUse(t *testing.T) {
 	}
 	defer ln.Close()
 	taken := ln.Addr().(*net.TCPAddr).Port
-	free := testPorts(t, 1)[0]
 	dir := t.TempDir()
 
 	for _, tc := range []struct {
@@ -272,7 +296,7 @@ func TestPortInUse(t *testing.T) {
 		wantWhat     string
 	}{
 		{"frontend", taken, 0, "Temporal frontend"},
-		{"ui", free, taken, "Temporal Web UI"},
+		{"ui", 0, taken, "Temporal Web UI"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Start(Options{DataDir: dir, FrontendPort: tc.frontend, UIPort: tc.ui, Logger: testLogger})
@@ -298,6 +322,69 @@ func TestPortInUse(t *testing.T) {
 	}
 }
 
+// A port taken by another process after Start checked or chose it, just
+// before the server binds it, is an error from Start's helpers: the server's
+// Fatal must not exit the test binary. Each case leaves an idle, partly built
+// server behind (see newTemporal).
+func TestLostBindIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	opts, dialIP, err := withDefaults(Options{DataDir: dir, Logger: testLogger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqlCfg := sqlConfig(filepath.Join(dir, dbFileName))
+	if err := prepareStore(opts, sqlCfg); err != nil {
+		t.Fatal(err)
+	}
+	silent := new(slog.LevelVar)
+	silent.Set(silentLevel)
+	// take holds a port the way another process would.
+	take := func(t *testing.T, port int) {
+		var h portHold
+		if _, err := h.take(dialIP, port, "other process"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(h.release)
+	}
+
+	t.Run("caller's frontend port", func(t *testing.T) {
+		port := freePort(t)
+		take(t, port)
+		o := opts
+		o.FrontendPort = port
+		_, _, err := newTemporal(o, dialIP, sqlCfg, silent, new(portHold))
+		var pe *PortInUseError
+		if !errors.As(err, &pe) || pe.Port != port || pe.What != frontendWhat {
+			t.Fatalf("error %v, want port %d (%s) in use", err, port, frontendWhat)
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		port func(ports) int
+	}{
+		{"gRPC listener", func(p ports) int { return p.history }},
+		{"HTTP listener", func(p ports) int { return p.frontendHTTP }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, chosen, err := choosePorts(opts, dialIP)
+			if err != nil {
+				t.Fatal(err)
+			}
+			chosen.release()
+			lost := tc.port(p)
+			take(t, lost)
+			srv, err := buildTemporal(opts, dialIP, p, sqlCfg, silent)
+			if err == nil {
+				_ = srv.Stop()
+				t.Fatal("the server was built on a taken port")
+			}
+			if port, ok := lostPort(err); !ok || port != lost {
+				t.Errorf("lostPort = %d, %v, want %d, true; error: %v", port, ok, lost, err)
+			}
+		})
+	}
+}
+
 func portOf(t *testing.T, addr string) int {
 	t.Helper()
 	_, p, err := net.SplitHostPort(addr)
@@ -313,10 +400,8 @@ func portOf(t *testing.T, addr string) int {
 
 func TestRestartAddsNewSearchAttributes(t *testing.T) {
 	dir := t.TempDir()
-	p := testPorts(t, 1)
 	s1, err := Start(Options{
 		DataDir:          dir,
-		FrontendPort:     p[0],
 		SearchAttributes: map[string]enumspb.IndexedValueType{"TicketState": enumspb.INDEXED_VALUE_TYPE_KEYWORD},
 		Logger:           testLogger,
 	})
@@ -330,14 +415,12 @@ func TestRestartAddsNewSearchAttributes(t *testing.T) {
 		"SLADeadline": enumspb.INDEXED_VALUE_TYPE_DATETIME,
 		"Escalated":   enumspb.INDEXED_VALUE_TYPE_BOOL,
 	}
-	p = testPorts(t, 1)
-	s2, err := Start(Options{DataDir: dir, FrontendPort: p[0], SearchAttributes: more, Logger: testLogger})
+	s2, err := Start(Options{DataDir: dir, SearchAttributes: more, Logger: testLogger})
 	if err != nil {
 		t.Fatalf("second start: %v", err)
 	}
 	t.Cleanup(s2.Stop)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
+	ctx := testContext(t)
 	resp, err := newClient(t, s2).OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: s2.Namespace()})
 	if err != nil {
 		t.Fatal(err)
@@ -350,10 +433,10 @@ func TestRestartAddsNewSearchAttributes(t *testing.T) {
 	s2.Stop()
 
 	// The same name with another type is refused.
-	p = testPorts(t, 1)
+	port := freePort(t)
 	s3, err := Start(Options{
 		DataDir:          dir,
-		FrontendPort:     p[0],
+		FrontendPort:     port,
 		SearchAttributes: map[string]enumspb.IndexedValueType{"Escalated": enumspb.INDEXED_VALUE_TYPE_KEYWORD},
 		Logger:           testLogger,
 	})
@@ -364,8 +447,9 @@ func TestRestartAddsNewSearchAttributes(t *testing.T) {
 	if !strings.Contains(err.Error(), "Escalated") {
 		t.Errorf("error %q does not name the attribute", err)
 	}
-	// The refused start released its ports: the frontend port is free again.
-	if err := CheckPortFree("127.0.0.1", p[0], "frontend"); err != nil {
+	// The refused start released its ports: the frontend port is free again
+	// as soon as Start returns.
+	if err := CheckPortFree("127.0.0.1", port, "frontend"); err != nil {
 		t.Errorf("after a refused start: %v", err)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync/atomic"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -42,7 +43,49 @@ func filtered(l *slog.Logger, min slog.Leveler) *slog.Logger {
 
 // serverLogger adapts an *slog.Logger to the Temporal server's log.Logger.
 type serverLogger struct {
-	l *slog.Logger
+	l    *slog.Logger
+	trap *fatalTrap
+}
+
+// fatalTrap lets Start survive a Fatal the server reports while it is being
+// built. temporal.NewServer binds the services' gRPC listeners and calls
+// Fatal when one of them cannot be bound, which would exit the process. While
+// the trap is armed, Fatal panics with a *fatalError instead, which Start
+// recovers and returns as an error. Armed only around NewServer, so a Fatal
+// of a running server still exits as the server expects.
+type fatalTrap struct {
+	armed atomic.Bool
+}
+
+// fatalError is a Fatal record caught by a fatalTrap.
+type fatalError struct {
+	msg     string
+	address string // the "address" tag, e.g. the address a listener could not bind
+	err     string // the "error" tag
+}
+
+func (e *fatalError) Error() string {
+	s := e.msg
+	if e.address != "" {
+		s += " on " + e.address
+	}
+	if e.err != "" {
+		s += ": " + e.err
+	}
+	return s
+}
+
+func newFatalError(msg string, tags []tag.Tag) *fatalError {
+	e := &fatalError{msg: msg}
+	for _, t := range tags {
+		switch t.Key() {
+		case "address":
+			e.address = fmt.Sprint(t.Value())
+		case "error":
+			e.err = fmt.Sprint(t.Value())
+		}
+	}
+	return e
 }
 
 var (
@@ -51,9 +94,10 @@ var (
 )
 
 // newServerLogger passes records at level or above to l. The level is a
-// variable so that Stop can silence the server while it shuts down.
-func newServerLogger(l *slog.Logger, level slog.Leveler) serverLogger {
-	return serverLogger{l: filtered(l, level)}
+// variable so that Stop can silence the server while it shuts down; trap
+// decides what Fatal does.
+func newServerLogger(l *slog.Logger, level slog.Leveler, trap *fatalTrap) serverLogger {
+	return serverLogger{l: filtered(l, level), trap: trap}
 }
 
 func (s serverLogger) log(level slog.Level, msg string, tags []tag.Tag) {
@@ -86,8 +130,12 @@ func (s serverLogger) Panic(msg string, tags ...tag.Tag) {
 	panic(msg)
 }
 
-// Fatal logs at Error and exits the process, as the server expects.
+// Fatal logs at Error and exits the process, as the server expects; while
+// the trap is armed it panics with a *fatalError instead (see fatalTrap).
 func (s serverLogger) Fatal(msg string, tags ...tag.Tag) {
+	if s.trap != nil && s.trap.armed.Load() {
+		panic(newFatalError(msg, tags))
+	}
 	s.log(slog.LevelError, msg, tags)
 	fmt.Fprintln(os.Stderr, "temporal server fatal error:", msg)
 	os.Exit(1)
@@ -99,7 +147,7 @@ func (s serverLogger) With(tags ...tag.Tag) log.Logger {
 	for _, a := range attrs(tags) {
 		args = append(args, a)
 	}
-	return serverLogger{l: s.l.With(args...)}
+	return serverLogger{l: s.l.With(args...), trap: s.trap}
 }
 
 // SLog lets the server use the same slog logger where it wants one.

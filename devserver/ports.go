@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"syscall"
 )
@@ -27,14 +26,10 @@ func (e *PortInUseError) Error() string {
 // listener holds it, and a plain error for other bind failures (for instance
 // an IP address that is not on this machine, or a privileged port).
 func CheckPortFree(ip string, port int, what string) error {
-	ln, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
-	if err != nil {
-		if isAddrInUse(err) {
-			return &PortInUseError{Port: port, What: what}
-		}
-		return fmt.Errorf("cannot listen on %s for %s: %w", net.JoinHostPort(ip, strconv.Itoa(port)), what, err)
-	}
-	return ln.Close()
+	var h portHold
+	defer h.release()
+	_, err := h.take(ip, port, what)
+	return err
 }
 
 func isAddrInUse(err error) bool {
@@ -46,24 +41,31 @@ func isAddrInUse(err error) bool {
 		strings.Contains(msg, "Only one usage of each socket address")
 }
 
-// freePorts returns n distinct TCP ports that were free on ip a moment ago.
-// All listeners are held open until every port is chosen, so the ports are
-// distinct from each other.
-func freePorts(ip string, n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	listeners := make([]net.Listener, 0, n)
-	defer func() {
-		for _, ln := range listeners {
-			_ = ln.Close()
+// portHold keeps listeners open on the ports Start has checked or chosen, so
+// that no other process can take them, until just before the code that
+// listens on them for real (the Temporal server, the Web UI) needs them.
+type portHold struct {
+	listeners []net.Listener
+}
+
+// take listens on ip:port and returns the port; port 0 picks a free one. A
+// port held by another listener gives a *PortInUseError.
+func (h *portHold) take(ip string, port int, what string) (int, error) {
+	ln, err := net.Listen("tcp", hostPort(ip, port))
+	if err != nil {
+		if port != 0 && isAddrInUse(err) {
+			return 0, &PortInUseError{Port: port, What: what}
 		}
-	}()
-	for range n {
-		ln, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-		if err != nil {
-			return nil, fmt.Errorf("picking a free port on %s: %w", ip, err)
-		}
-		listeners = append(listeners, ln)
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+		return 0, fmt.Errorf("cannot listen on %s for %s: %w", hostPort(ip, port), what, err)
 	}
-	return ports, nil
+	h.listeners = append(h.listeners, ln)
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// release closes the held listeners, freeing their ports. Later calls do nothing.
+func (h *portHold) release() {
+	for _, ln := range h.listeners {
+		_ = ln.Close()
+	}
+	h.listeners = nil
 }
