@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,12 +33,20 @@ import (
 // read model and real HTTP, with providers in manual mode: tests post the courier
 // and payment webhooks themselves, signed like real providers do.
 type harness struct {
-	url      string
+	endpoint
 	tc       client.Client
 	db       *store.DB
 	secret   []byte
-	keys     map[string]string // "buyer", "seller", "platform", "other-seller"
 	payments providerLedger
+	cfg      api.Config // what the shared server was built from, for newShop
+	keyList  []api.Key
+}
+
+// endpoint is an API server and the keys that call it, by name: "buyer", "seller",
+// "platform", "other-seller", "other-buyer".
+type endpoint struct {
+	url  string
+	keys map[string]string
 }
 
 // providerLedger is the simulated payment provider's own record, to compare both sides.
@@ -62,7 +72,10 @@ func runWithHarness(m *testing.M) (int, error) {
 	}
 	defer os.RemoveAll(dir)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := devserver.Start(devserver.Options{DataDir: dir, FrontendPort: freePort(), Logger: logger,
+	// FrontendPort 0: the dev server chooses all its ports and holds them until it
+	// binds them, so no other test binary can take one in between (the harness
+	// choosing a port and closing it again left that window open).
+	srv, err := devserver.Start(devserver.Options{DataDir: dir, Logger: logger,
 		SearchAttributes: workflows.SearchAttributes})
 	if err != nil {
 		return 0, err
@@ -82,25 +95,26 @@ func runWithHarness(m *testing.M) (int, error) {
 		return 0, err
 	}
 
-	h = &harness{tc: tc, db: db, secret: []byte("test-webhook-secret-0123456789"), keys: map[string]string{
+	h = &harness{tc: tc, db: db, secret: []byte("test-webhook-secret-0123456789"), endpoint: endpoint{keys: map[string]string{
 		"buyer": "buyer-key-0123456789", "seller": "seller-key-0123456789",
 		"platform": "platform-key-0123456789", "other-seller": "other-seller-key-0123456789",
 		"other-buyer": "other-buyer-key-0123456789",
-	}}
-	keys, err := api.NewKeys([]api.Key{
+	}}}
+	h.keyList = []api.Key{
 		{Key: h.keys["buyer"], Role: models.RoleBuyer, Subject: "buyer-it"},
 		{Key: h.keys["other-buyer"], Role: models.RoleBuyer, Subject: "buyer-other"},
 		{Key: h.keys["seller"], Role: models.RoleSeller, Subject: "shop-it"},
 		{Key: h.keys["other-seller"], Role: models.RoleSeller, Subject: "shop-other"},
 		{Key: h.keys["platform"], Role: models.RolePlatform, Subject: "agent-it"},
-	})
+	}
+	keys, err := api.NewKeys(h.keyList)
 	if err != nil {
 		return 0, err
 	}
 	policy := models.DefaultPolicy()
 	policy.Version = "it-1"
-	a := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy, WebhookSecret: h.secret, Logger: logger})
-	hs := httptest.NewServer(a.Handler())
+	h.cfg = api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy, WebhookSecret: h.secret, Logger: logger}
+	hs := httptest.NewServer(api.New(h.cfg).Handler())
 	defer hs.Close()
 	h.url = hs.URL
 
@@ -115,17 +129,40 @@ func runWithHarness(m *testing.M) (int, error) {
 	return m.Run(), nil
 }
 
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+var shopSeq atomic.Int64
+
+// newShop gives a test a shop of its own: a fresh shop id and a server (same
+// Temporal, same read model) on which "seller" is that shop's seller. Shop-wide
+// views (reports, warnings, export) then hold only the test's own tickets, so what
+// they show and their limits do not depend on the tests run before (-count,
+// -shuffle). The id is unique in this process, whose Temporal server and read
+// model are its own.
+func newShop(t *testing.T) (string, endpoint) {
+	t.Helper()
+	id := fmt.Sprintf("shop-it-%d", shopSeq.Add(1))
+	e := endpoint{keys: maps.Clone(h.keys)}
+	e.keys["seller"] = "seller-key-" + id + "-0123456789"
+	keys, err := api.NewKeys(append(slices.Clone(h.keyList), api.Key{Key: e.keys["seller"], Role: models.RoleSeller, Subject: id}))
 	if err != nil {
-		panic(err)
+		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	cfg := h.cfg
+	cfg.Keys = keys
+	hs := httptest.NewServer(api.New(cfg).Handler())
+	t.Cleanup(hs.Close)
+	e.url = hs.URL
+	return id, e
 }
 
-// call sends a JSON request as the named key and decodes the answer into out.
+// call sends a JSON request to the shared server as the named key and decodes the
+// answer into out.
 func call(t *testing.T, method, path, key string, body any, out any, headers ...string) int {
+	t.Helper()
+	return h.call(t, method, path, key, body, out, headers...)
+}
+
+// call sends a JSON request to e as the named key and decodes the answer into out.
+func (e endpoint) call(t *testing.T, method, path, key string, body any, out any, headers ...string) int {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -135,10 +172,10 @@ func call(t *testing.T, method, path, key string, body any, out any, headers ...
 		}
 		rd = bytes.NewReader(raw)
 	}
-	req, _ := http.NewRequest(method, h.url+path, rd)
+	req, _ := http.NewRequest(method, e.url+path, rd)
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+h.keys[key])
+		req.Header.Set("Authorization", "Bearer "+e.keys[key])
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])
@@ -171,12 +208,11 @@ func postWebhook(t *testing.T, path string, body any) int {
 		"X-Signature", models.SignWebhook(h.secret, raw), "X-Timestamp", ts)
 }
 
-var eventSeq int
+var eventSeq atomic.Int64
 
 func courierEvent(t *testing.T, ticketID, typ string) {
 	t.Helper()
-	eventSeq++
-	ev := models.CourierEvent{EventID: fmt.Sprintf("it-courier-%d", eventSeq), TicketID: ticketID, Type: typ, At: time.Now().UTC()}
+	ev := models.CourierEvent{EventID: fmt.Sprintf("it-courier-%d", eventSeq.Add(1)), TicketID: ticketID, Type: typ, At: time.Now().UTC()}
 	if got := postWebhook(t, "/v1/webhooks/courier", ev); got != http.StatusAccepted {
 		t.Fatalf("courier webhook %s: status %d", typ, got)
 	}
@@ -184,8 +220,7 @@ func courierEvent(t *testing.T, ticketID, typ string) {
 
 func paymentEvent(t *testing.T, ticketID, key, status string) {
 	t.Helper()
-	eventSeq++
-	ev := models.PaymentEvent{EventID: fmt.Sprintf("it-pay-%d", eventSeq), TicketID: ticketID, RefundKey: key, Status: status, ProviderRef: "ref-" + key}
+	ev := models.PaymentEvent{EventID: fmt.Sprintf("it-pay-%d", eventSeq.Add(1)), TicketID: ticketID, RefundKey: key, Status: status, ProviderRef: "ref-" + key}
 	if got := postWebhook(t, "/v1/webhooks/payment", ev); got != http.StatusAccepted {
 		t.Fatalf("payment webhook: status %d", got)
 	}
@@ -201,31 +236,59 @@ func getTicket(t *testing.T, id string) models.Ticket {
 	return tk
 }
 
-// waitState polls the read model until the ticket reaches state (webhooks are
-// Signals, applied asynchronously).
-func waitState(t *testing.T, id string, state models.State) models.Ticket {
+// reportMargin is how long before the test binary's -timeout eventually gives up,
+// so the test fails with what it last saw instead of the binary's timeout panic.
+const reportMargin = 5 * time.Second
+
+// noDeadlineWait bounds eventually when go test runs with -timeout 0 (no
+// deadline): go test's default timeout.
+const noDeadlineWait = 10 * time.Minute
+
+// eventually waits until cond holds, polling with a short backoff, and fails the
+// test if it never does. It is for effects the product applies asynchronously
+// (webhook Signals, visibility indexing) with no promised time bound, so the only
+// bound is the test's own deadline: a fixed wall-clock bound is a guess that a
+// loaded machine misses. cond reports whether it holds and what it saw, for the
+// failure message.
+func eventually(t *testing.T, what string, cond func() (bool, string)) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		tk := getTicket(t, id)
-		if tk.State == state {
-			return tk
+	deadline, ok := t.Deadline()
+	if ok {
+		deadline = deadline.Add(-reportMargin)
+	} else {
+		deadline = time.Now().Add(noDeadlineWait)
+	}
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 250*time.Millisecond) {
+		done, saw := cond()
+		if done {
+			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ticket %s: state %s, want %s; timeline %+v", id, tk.State, state, tk.Timeline)
+		if !time.Now().Before(deadline) {
+			t.Fatalf("%s: not by the test deadline; last seen: %s", what, saw)
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(min(wait, time.Until(deadline)))
 	}
 }
 
-var orderSeq int
+// waitState waits until the read model shows the ticket in state (webhooks are
+// Signals, applied asynchronously).
+func waitState(t *testing.T, id string, state models.State) models.Ticket {
+	t.Helper()
+	var tk models.Ticket
+	eventually(t, fmt.Sprintf("ticket %s reaches %s", id, state), func() (bool, string) {
+		tk = getTicket(t, id)
+		return tk.State == state, fmt.Sprintf("state %s, timeline %+v", tk.State, tk.Timeline)
+	})
+	return tk
+}
+
+var orderSeq atomic.Int64
 
 // newTicket creates a ticket as the buyer and returns it.
 func newTicket(t *testing.T, mutate func(*models.CreateTicket)) models.Ticket {
 	t.Helper()
-	orderSeq++
 	c := models.CreateTicket{
-		OrderID: fmt.Sprintf("order-it-%d-%d", time.Now().UnixNano(), orderSeq), ShopID: "shop-it", BuyerID: "buyer-it",
+		OrderID: fmt.Sprintf("order-it-%d-%d", time.Now().UnixNano(), orderSeq.Add(1)), ShopID: "shop-it", BuyerID: "buyer-it",
 		Kind: models.KindReturnRefund, ReasonCode: models.ReasonNoReason, Reason: "changed my mind",
 		ReturnMethod: models.ReturnPickup, RequestedCents: 129900, Currency: "CNY",
 		Order:         models.OrderInfo{PaidCents: 129900, PaidAt: time.Now().Add(-72 * time.Hour).UTC(), Shipped: true, Delivered: true},

@@ -7,28 +7,32 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/store"
 )
 
+// The reports run in a shop of their own: the warnings list is capped at 50, so in a
+// shared shop enough earlier tickets (-count, -shuffle) would push this one out.
 func TestReportsAndExport(t *testing.T) {
-	tk := newTicket(t, nil)
+	shop, seller := newShop(t)
+	tk := newTicket(t, func(c *models.CreateTicket) { c.ShopID = shop })
 	var sla store.SLAReport
-	if code := call(t, http.MethodGet, "/v1/reports/sla", "seller", nil, &sla); code != http.StatusOK {
+	if code := seller.call(t, http.MethodGet, "/v1/reports/sla", "seller", nil, &sla); code != http.StatusOK {
 		t.Fatalf("sla: %d", code)
 	}
-	if sla.ShopID != "shop-it" || sla.Total < 1 {
+	if sla.ShopID != shop || sla.Total < 1 {
 		t.Errorf("seller's SLA report: shop %q total %d", sla.ShopID, sla.Total)
 	}
 	var e apiError
-	if code := call(t, http.MethodGet, "/v1/reports/sla?from=yesterday", "seller", nil, &e); code != http.StatusUnprocessableEntity || !strings.Contains(e.Error.Message, "from") {
+	if code := seller.call(t, http.MethodGet, "/v1/reports/sla?from=yesterday", "seller", nil, &e); code != http.StatusUnprocessableEntity || !strings.Contains(e.Error.Message, "from") {
 		t.Errorf("bad from: %d %q", code, e.Error.Message)
 	}
-	if code := call(t, http.MethodGet, "/v1/reports/sla", "buyer", nil, nil); code != http.StatusForbidden {
+	if code := seller.call(t, http.MethodGet, "/v1/reports/sla", "buyer", nil, nil); code != http.StatusForbidden {
 		t.Errorf("buyer reading the SLA report: %d", code)
 	}
 
 	var w store.Warnings
-	if code := call(t, http.MethodGet, "/v1/reports/warnings?within=72h", "seller", nil, &w); code != http.StatusOK {
+	if code := seller.call(t, http.MethodGet, "/v1/reports/warnings?within=72h", "seller", nil, &w); code != http.StatusOK {
 		t.Fatalf("warnings: %d", code)
 	}
 	found := false
@@ -39,8 +43,8 @@ func TestReportsAndExport(t *testing.T) {
 		t.Errorf("ticket %s due within 72h not in warnings %+v", tk.ID, w.DueSoon)
 	}
 
-	req, _ := http.NewRequest(http.MethodGet, h.url+"/v1/tickets/export.csv?state=pending_review", nil)
-	req.Header.Set("Authorization", "Bearer "+h.keys["seller"])
+	req, _ := http.NewRequest(http.MethodGet, seller.url+"/v1/tickets/export.csv?state=pending_review", nil)
+	req.Header.Set("Authorization", "Bearer "+seller.keys["seller"])
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +58,7 @@ func TestReportsAndExport(t *testing.T) {
 		t.Errorf("export misses %s: %d rows", tk.ID, len(rows))
 	}
 	for _, r := range rows[1:] {
-		if r[2] != "shop-it" {
+		if r[2] != shop {
 			t.Errorf("seller export holds shop %s", r[2])
 		}
 	}

@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -43,25 +42,21 @@ func TestCreateReadListAndSearchAttributes(t *testing.T) {
 	// The ticket is findable in visibility by what an operator types in the Web UI.
 	query := fmt.Sprintf(`WorkflowId = %q AND TicketState = "pending_review" AND ShopID = "shop-it" AND OrderID = %q AND ExecutionStatus = "Running"`,
 		workflows.TicketWorkflowID(tk.ID), tk.OrderID)
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		res, err := h.tc.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+	// Visibility is indexed asynchronously.
+	var res *workflowservice.ListWorkflowExecutionsResponse
+	eventually(t, "ticket visible with "+query, func() (bool, string) {
+		var err error
+		res, err = h.tc.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		if err != nil {
 			t.Fatalf("visibility query: %v", err)
 		}
-		if len(res.Executions) == 1 {
-			sa := res.Executions[0].GetSearchAttributes().GetIndexedFields()
-			for _, k := range []string{"TicketKind", "SLADeadline", "Escalated"} {
-				if sa[k] == nil {
-					t.Errorf("search attribute %s missing", k)
-				}
-			}
-			break
+		return len(res.Executions) == 1, fmt.Sprintf("%d executions", len(res.Executions))
+	})
+	sa := res.Executions[0].GetSearchAttributes().GetIndexedFields()
+	for _, k := range []string{"TicketKind", "SLADeadline", "Escalated"} {
+		if sa[k] == nil {
+			t.Errorf("search attribute %s missing", k)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("ticket not visible with %s", query)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 
