@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 
 	"github.com/labstack/echo/v4"
 
@@ -85,14 +86,14 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 			rt.Stop()
 		}
 	}()
-	host, port, err := net.SplitHostPort(d.http)
+	// The API's port is bound first and held, so nothing can take it while the
+	// rest starts; port 0 picks a free one (rt.apiURL tells which).
+	apiListener, err := listenAPI(d.http)
 	if err != nil {
-		return rt, fmt.Errorf("--http %q: want host:port such as 127.0.0.1:8080", d.http)
-	}
-	httpPort, _ := strconv.Atoi(port)
-	if err := portFree(host, httpPort, "API", "--http"); err != nil {
 		return rt, err
 	}
+	rt.stop = append(rt.stop, func() { apiListener.Close() })
+	rt.apiURL = "http://" + apiListener.Addr().String()
 	policy, err := loadPolicy(d.policyFile)
 	if err != nil {
 		return rt, err
@@ -141,7 +142,6 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	}
 	rt.stop = append(rt.stop, tc.Close)
 
-	rt.apiURL = "http://" + d.http
 	d.providers.webhookURL = rt.apiURL
 	d.providers.simLedgerFile = filepath.Join(d.dataDir, "sim-payments.json")
 	courier, payment, closeProviders, err := d.providers.build(secret, logger)
@@ -159,16 +159,12 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	if h := d.providers.simPayments; h != nil {
 		a.Echo().GET("/sim/payments", echo.WrapHandler(h))
 	}
-	l, err := net.Listen("tcp", d.http)
-	if err != nil {
-		return rt, fmt.Errorf("API on %s (--http): %w", d.http, err)
-	}
 	actx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := a.Serve(actx, l); err != nil {
-			rt.served <- fmt.Errorf("API on %s: %w", d.http, err)
+		if err := a.Serve(actx, apiListener); err != nil {
+			rt.served <- fmt.Errorf("API on %s: %w", apiListener.Addr(), err)
 		}
 	}()
 	rt.stop = append(rt.stop, func() { cancel(); <-done })
@@ -196,14 +192,25 @@ func (rt *devRuntime) print(out *os.File) {
 	fmt.Fprintf(out, "Stop with Ctrl-C; a restart on the same --data-dir resumes every ticket.\n")
 }
 
-// portFree checks a port and names the flag that changes it.
-func portFree(host string, port int, what, flagName string) error {
-	err := devserver.CheckPortFree(host, port, what)
-	var inUse *devserver.PortInUseError
-	if errors.As(err, &inUse) {
-		return fmt.Errorf("%v: change it with %s", err, flagName)
+// listenAPI binds the API address; a taken port is refused in one line that names
+// the flag which changes it.
+func listenAPI(addr string) (net.Listener, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("--http %q: want host:port such as 127.0.0.1:8080", addr)
 	}
-	return err
+	n, err := strconv.Atoi(port)
+	if err != nil || n < 0 || n > 65535 {
+		return nil, fmt.Errorf("--http %q: the port must be a number from 0 to 65535", addr)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("%v: change it with --http", &devserver.PortInUseError{Port: n, What: "API"})
+		}
+		return nil, fmt.Errorf("API on %s (--http): %w", net.JoinHostPort(host, port), err)
+	}
+	return l, nil
 }
 
 // withFlag adds the flag to change to a taken-port error from the embedded server.

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/aftersales/aftersales/api"
 	"github.com/aftersales/aftersales/models"
+	"github.com/aftersales/aftersales/store"
 )
 
 func freePort(t *testing.T) int {
@@ -27,11 +29,13 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
+// testDevFlags runs the dev runtime on ports it picks itself (the API and the
+// Temporal frontend on port 0) and without the Web UI, whose server cannot be
+// given a bound listener: tests that look at the UI set uiPort.
 func testDevFlags(t *testing.T, dir string) devFlags {
 	var d devFlags
 	d.dataDir = dir
-	d.http = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	d.temporalPort, d.uiPort = freePort(t), freePort(t)
+	d.http = "127.0.0.1:0"
 	d.providers.courier, d.providers.payment, d.providers.sim = "sim", "sim", "manual"
 	return d
 }
@@ -62,16 +66,21 @@ func request(t *testing.T, method, url, key string, body any, out any) int {
 }
 
 // TestDevRestartResumesTickets starts the whole dev runtime, creates a ticket,
-// stops everything, starts again on the same data dir, finds the ticket with its
-// review timer still armed, and sees that timer fire after the restart.
+// stops everything before its review deadline, finds the ticket in the read model
+// still pending with that deadline, lets the deadline pass while nothing runs,
+// starts again on the same data dir and sees the timer armed before the stop fire
+// after the restart, under the ticket's own policy.
 func TestDevRestartResumesTickets(t *testing.T) {
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "policy.yaml")
-	if err := os.WriteFile(policy, []byte("version: restart-test\nreview_timeout: 8s\n"), 0o644); err != nil {
+	// review_by must not pass between the create and the worker's stop; the
+	// test only waits for it when the runtime is down.
+	if err := os.WriteFile(policy, []byte("version: restart-test\nreview_timeout: 15s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d := testDevFlags(t, dir)
 	d.policyFile = policy
+	d.uiPort = freePort(t)
 	rt, err := startDev(context.Background(), d)
 	if err != nil {
 		t.Fatalf("first start: %v", err)
@@ -86,34 +95,44 @@ func TestDevRestartResumesTickets(t *testing.T) {
 		ReasonCode: models.ReasonNoReason, ReturnMethod: models.ReturnSelfShip, RequestedCents: 99900,
 		Order: models.OrderInfo{PaidCents: 99900, PaidAt: time.Now().UTC()},
 	}, &tk)
-	if code != http.StatusCreated || tk.State != models.StatePendingReview {
-		t.Fatalf("create: %d %s", code, tk.State)
+	if code != http.StatusCreated || tk.State != models.StatePendingReview || tk.Deadline == nil {
+		t.Fatalf("create: %d %s %+v", code, tk.State, tk.Deadline)
 	}
 	rt.Stop()
 
-	rt, err = startDev(context.Background(), d) // same data dir, same ports, built-in policy
+	// What the stopped runtime left behind: the ticket still pending review.
+	db, err := store.Open("sqlite:" + filepath.Join(dir, "aftersales.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored, err := db.GetTicket(context.Background(), tk.ID)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.State != models.StatePendingReview || stored.Deadline == nil || !stored.Deadline.At.Equal(tk.Deadline.At) {
+		t.Fatalf("after stop: %s %+v, want pending_review with review_by %s (did the runtime take 15 s to stop?)",
+			stored.State, stored.Deadline, tk.Deadline.At)
+	}
+
+	rt, err = startDev(context.Background(), d) // same data dir, built-in policy
 	if err != nil {
 		t.Fatalf("second start: %v", err)
 	}
 	defer rt.Stop()
 	var again models.Ticket
-	if code := request(t, http.MethodGet, rt.apiURL+"/v1/tickets/"+tk.ID, seller, nil, &again); code != http.StatusOK {
-		t.Fatalf("GET after restart: %d", code)
-	}
-	if again.State != models.StatePendingReview || again.Deadline == nil || !again.Deadline.At.Equal(tk.Deadline.At) {
-		t.Fatalf("after restart: %s %+v, want pending_review with review_by %s", again.State, again.Deadline, tk.Deadline.At)
-	}
-	// The timer armed before the restart fires after it, under the ticket's own policy.
-	deadline := time.Now().Add(60 * time.Second)
-	for again.State == models.StatePendingReview {
-		if time.Now().After(deadline) {
-			t.Fatalf("review_by never fired after the restart: %+v", again)
+	waitFor(t, rt.served, "review_by fires after the restart", func() (bool, string) {
+		if code := request(t, http.MethodGet, rt.apiURL+"/v1/tickets/"+tk.ID, seller, nil, &again); code != http.StatusOK {
+			return false, fmt.Sprintf("GET %d", code)
 		}
-		time.Sleep(200 * time.Millisecond)
-		request(t, http.MethodGet, rt.apiURL+"/v1/tickets/"+tk.ID, seller, nil, &again)
-	}
+		return again.State != models.StatePendingReview, string(again.State)
+	})
 	if again.State != models.StateAwaitingBuyerShipment || !again.Flags.AutoActed || again.PolicyVersion != "restart-test" {
 		t.Errorf("after review_by: %s auto_acted %v policy %s", again.State, again.Flags.AutoActed, again.PolicyVersion)
+	}
+	i := slices.IndexFunc(again.Timeline, func(e models.Event) bool { return e.Action == "auto_approve" })
+	if i < 0 || again.Timeline[i].At.Before(tk.Deadline.At) {
+		t.Errorf("auto_approve missing or before review_by %s: %+v", tk.Deadline.At, again.Timeline)
 	}
 }
 
@@ -170,29 +189,25 @@ func TestDevRefusesABusyDataDir(t *testing.T) {
 // SIGINT does: it returns without error and frees its ports.
 func TestRunDevStopsOnSignal(t *testing.T) {
 	d := testDevFlags(t, t.TempDir())
+	// Given ports, as a user gives them, so the test knows what must be freed.
+	d.http = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	d.temporalPort, d.uiPort = freePort(t), freePort(t)
 	args := []string{"--data-dir", d.dataDir, "--http", d.http, "--temporal-port", fmt.Sprint(d.temporalPort),
 		"--ui-port", fmt.Sprint(d.uiPort), "--sim", "manual"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- runDev(ctx, args) }()
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if res, err := http.Get("http://" + d.http + "/healthz"); err == nil {
-			res.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("dev never answered /healthz")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	cancel()
-	select {
-	case err := <-done:
+	waitFor(t, done, "dev answers /healthz", func() (bool, string) {
+		res, err := http.Get("http://" + d.http + "/healthz")
 		if err != nil {
-			t.Fatalf("runDev: %v", err)
+			return false, err.Error()
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("runDev did not stop")
+		res.Body.Close()
+		return true, ""
+	})
+	cancel()
+	if err := <-done; err != nil { // the test's own deadline bounds a runDev that never stops
+		t.Fatalf("runDev: %v", err)
 	}
 	for _, addr := range []string{d.http, fmt.Sprintf("127.0.0.1:%d", d.temporalPort), fmt.Sprintf("127.0.0.1:%d", d.uiPort)} {
 		l, err := net.Listen("tcp", addr)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -56,8 +57,12 @@ func runFaultCase(t *testing.T, fc faultCase, seed int64) {
 		t.Fatal(err)
 	}
 	d := testDevFlags(t, dir)
-	// The providers outlive the runtime, as real ones do across our restarts.
-	sender := &webhook.Sender{URL: "http://" + d.http, Secret: secret, Tries: 20}
+	// The providers outlive the runtime, as real ones do across our restarts, and
+	// reach it through a front whose address does not change when it restarts.
+	// Like a real provider they retry a webhook for as long as they run (until
+	// the simulators close), not for a fixed budget a slow restart could outlast.
+	webhooks := newFront(t)
+	sender := &webhook.Sender{URL: webhooks.URL, Secret: secret, Tries: math.MaxInt}
 	cour := &courier.Simulator{Sender: sender, Delay: 100 * time.Millisecond, Faults: courier.Faults{Seed: seed}}
 	pay := &payment.Simulator{Sender: sender, Delay: 100 * time.Millisecond, Faults: payment.Faults{Seed: seed}}
 	if fc.courier != nil {
@@ -75,6 +80,7 @@ func runFaultCase(t *testing.T, fc faultCase, seed int64) {
 		t.Fatal(err)
 	}
 	defer func() { rt.Stop() }()
+	webhooks.point(t, rt.apiURL)
 	buyer, platform := keyOf(rt.keys, models.RoleBuyer), keyOf(rt.keys, models.RolePlatform)
 
 	var ids []string
@@ -93,45 +99,68 @@ func runFaultCase(t *testing.T, fc faultCase, seed int64) {
 		ids = append(ids, tk.ID)
 	}
 	if fc.crash {
-		time.Sleep(150 * time.Millisecond) // let refunds get under way
+		// Crash with money in flight: once the provider has taken a payment and
+		// before every refund is confirmed (should all have ended first, the
+		// case is a plain restart, and says so).
+		var open int
+		waitFor(t, rt.served, "a payment made and a refund still unconfirmed", func() (bool, string) {
+			open = 0
+			for _, id := range ids {
+				var tk models.Ticket
+				request(t, http.MethodGet, rt.apiURL+"/v1/tickets/"+id, platform, nil, &tk)
+				if tk.State != models.StateCompleted {
+					open++
+				}
+			}
+			return (pay.Payments() > 0 && open > 0) || open == 0, fmt.Sprintf("%d payments, %d tickets open", pay.Payments(), open)
+		})
+		t.Logf("crash with %d payments made and %d of %d tickets open", pay.Payments(), open, len(ids))
+		webhooks.point(t, "")
 		rt.Stop()
 		if rt, err = startDev(context.Background(), d); err != nil {
 			t.Fatalf("restart: %v", err)
 		}
+		webhooks.point(t, rt.apiURL)
 	}
 
-	final := waitAllEnded(t, rt.apiURL, platform, ids)
+	final := waitAllEnded(t, rt, platform, ids)
 	checkMoney(t, fc, final, pay, cour.Faults.Injected()+pay.Faults.Injected())
 }
 
-// waitAllEnded polls until every ticket is completed or escalated.
-func waitAllEnded(t *testing.T, url, key string, ids []string) map[string]models.Ticket {
+// waitAllEnded polls until every ticket is completed or escalated; a ticket
+// that never ends is reported with its timeline.
+func waitAllEnded(t *testing.T, rt *devRuntime, key string, ids []string) map[string]models.Ticket {
 	t.Helper()
 	out := map[string]models.Ticket{}
-	deadline := time.Now().Add(3 * time.Minute)
-	for len(out) < len(ids) {
+	last := map[string]models.Ticket{}
+	defer func() {
+		if len(out) == len(ids) {
+			return
+		}
 		for _, id := range ids {
+			if _, ok := out[id]; !ok {
+				tk := last[id]
+				t.Logf("stuck %s in %s: refunds %+v", id, tk.State, tk.Refunds)
+				for _, e := range tk.Timeline {
+					t.Logf("  %d %s %s %s→%s %s", e.Seq, e.At.Format("15:04:05.000"), e.Action, e.From, e.To, e.Note)
+				}
+			}
+		}
+	}()
+	waitFor(t, rt.served, "every ticket ended", func() (bool, string) {
+		for _, id := range ids {
+			if _, ok := out[id]; ok {
+				continue
+			}
 			var tk models.Ticket
-			request(t, http.MethodGet, url+"/v1/tickets/"+id, key, nil, &tk)
+			request(t, http.MethodGet, rt.apiURL+"/v1/tickets/"+id, key, nil, &tk)
+			last[id] = tk
 			if tk.State == models.StateCompleted || tk.State == models.StateEscalated {
 				out[id] = tk
 			}
 		}
-		if time.Now().After(deadline) {
-			for _, id := range ids {
-				if _, ok := out[id]; !ok {
-					var tk models.Ticket
-					request(t, http.MethodGet, url+"/v1/tickets/"+id, key, nil, &tk)
-					t.Logf("stuck %s in %s: refunds %+v", id, tk.State, tk.Refunds)
-					for _, e := range tk.Timeline {
-						t.Logf("  %d %s %s %s→%s %s", e.Seq, e.At.Format("15:04:05.000"), e.Action, e.From, e.To, e.Note)
-					}
-				}
-			}
-			t.Fatalf("%d of %d tickets ended", len(out), len(ids))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(out) == len(ids), fmt.Sprintf("%d of %d tickets ended", len(out), len(ids))
+	})
 	return out
 }
 

@@ -54,7 +54,11 @@ func (c *commonFlags) connect(ctx context.Context, logger *slog.Logger) (*store.
 }
 
 // runAPI serves the HTTP API against an external Temporal and database.
-func runAPI(ctx context.Context, args []string) error {
+func runAPI(ctx context.Context, args []string) error { return serveAPI(ctx, args, nil) }
+
+// serveAPI is runAPI; listening, when not nil, is told the bound address once the
+// listener is up (with --http on port 0 that is how a caller learns the port).
+func serveAPI(ctx context.Context, args []string, listening func(net.Addr)) error {
 	fs := flag.NewFlagSet("api", flag.ContinueOnError)
 	var c commonFlags
 	c.register(fs)
@@ -89,7 +93,10 @@ func runAPI(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", *addr, err)
 	}
-	logger.Info("api listening", "addr", *addr, "policy", policy.Version)
+	logger.Info("api listening", "addr", l.Addr().String(), "policy", policy.Version)
+	if listening != nil {
+		listening(l.Addr())
+	}
 	return srv.Serve(ctx, l)
 }
 

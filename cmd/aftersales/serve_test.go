@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ import (
 // topology in one test. A refund-only ticket goes from creation to refunded.
 func TestAPIAndWorkerCommands(t *testing.T) {
 	dir := t.TempDir()
-	srv, err := devserver.Start(devserver.Options{DataDir: filepath.Join(dir, "temporal"), FrontendPort: freePort(t),
+	srv, err := devserver.Start(devserver.Options{DataDir: filepath.Join(dir, "temporal"),
 		SearchAttributes: workflows.SearchAttributes, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -44,20 +45,35 @@ func TestAPIAndWorkerCommands(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte("serve-test-webhook-secret-0123\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	common := []string{"--temporal-address", srv.FrontendAddress(), "--temporal-namespace", srv.Namespace(),
 		"--database-url", dbURL, "--webhook-secret-file", secretFile, "--migrate"}
 
+	// Both start at once and both migrate, as a pair of units or containers does.
+	// The API picks its port; the worker's simulated providers call it through a
+	// front that is pointed at the API once it listens.
+	webhooks := newFront(t)
+	listening := make(chan string, 1)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 2)
-	go func() {
-		done <- runWorker(ctx, append(common, "--webhook-url", "http://"+addr, "--sim-delay", "100ms"))
-	}()
-	go func() { done <- runAPI(ctx, append(common, "--http", addr, "--keys", keysFile)) }()
+	results, failed := make(chan error, 2), make(chan error, 2)
+	run := func(name string, cmd func() error) {
+		err := cmd()
+		if err != nil {
+			err = fmt.Errorf("%s: %w", name, err)
+			failed <- err
+		}
+		results <- err
+	}
+	go run("worker", func() error {
+		return runWorker(ctx, append(common, "--webhook-url", webhooks.URL, "--sim-delay", "100ms"))
+	})
+	go run("api", func() error {
+		return serveAPI(ctx, append(common, "--http", "127.0.0.1:0", "--keys", keysFile),
+			func(a net.Addr) { listening <- "http://" + a.String() })
+	})
 	stop := func() {
 		cancel()
 		for range 2 {
-			if err := <-done; err != nil {
+			if err := <-results; err != nil {
 				t.Errorf("command returned %v", err)
 			}
 		}
@@ -68,19 +84,21 @@ func TestAPIAndWorkerCommands(t *testing.T) {
 		}
 	}()
 
-	base := "http://" + addr
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if res, err := http.Get(base + "/readyz"); err == nil {
-			res.Body.Close()
-			if res.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("api never became ready")
-		}
-		time.Sleep(100 * time.Millisecond)
+	var base string
+	select {
+	case base = <-listening:
+	case err := <-failed:
+		t.Fatalf("before the api listened: %v", err)
 	}
+	webhooks.point(t, base)
+	waitFor(t, failed, "api ready", func() (bool, string) {
+		res, err := http.Get(base + "/readyz")
+		if err != nil {
+			return false, err.Error()
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, res.Status
+	})
 	var tk models.Ticket
 	code := request(t, http.MethodPost, base+"/v1/tickets", keys[0].Key, models.CreateTicket{
 		OrderID: fmt.Sprintf("serve-%d", time.Now().UnixNano()), ShopID: "shop-s", BuyerID: "buyer-s",
@@ -90,13 +108,10 @@ func TestAPIAndWorkerCommands(t *testing.T) {
 	if code != http.StatusCreated || tk.State != models.StateRefunding || !tk.Flags.FastReviewed {
 		t.Fatalf("create: %d %s", code, tk.State)
 	}
-	for deadline := time.Now().Add(30 * time.Second); tk.State != models.StateCompleted; {
-		if time.Now().After(deadline) {
-			t.Fatalf("ticket stayed %s: %+v", tk.State, tk.Timeline)
-		}
-		time.Sleep(100 * time.Millisecond)
+	waitFor(t, failed, "ticket completed", func() (bool, string) {
 		request(t, http.MethodGet, base+"/v1/tickets/"+tk.ID, keys[1].Key, nil, &tk)
-	}
+		return tk.State == models.StateCompleted, fmt.Sprintf("%s %+v", tk.State, tk.Timeline)
+	})
 	if tk.Outcome != models.OutcomeRefunded || tk.RefundedCents != 3000 {
 		t.Errorf("outcome %s refunded %d", tk.Outcome, tk.RefundedCents)
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,26 +18,32 @@ import (
 	"github.com/aftersales/aftersales/models"
 )
 
-// step is the deadline every state gets in the tour: long enough for a few HTTP
-// calls on a busy machine, short enough to wait for.
-const step = 4 * time.Second
+// The tour runs on real timers, so each deadline is either a window in which the
+// test acts or a wait the test sits out. A state in which some row acts (or
+// reads the running deadline) gets actWindow: one round trip (a poll, an update
+// or a webhook) must fit in it, which a loaded machine does with room to spare.
+// A state the rows only wait through gets the short waitWindow.
+const (
+	actWindow  = 15 * time.Second
+	waitWindow = 4 * time.Second
+)
 
 const tourPolicy = `version: tour
-review_timeout: 4s
+review_timeout: 15s
 offer_response_timeout: 4s
 appeal_timeout: 4s
-pickup_timeout: 4s
+pickup_timeout: 15s
 pickup_attempts: 2
-buyer_ship_timeout: 4s
-transit_timeout: 4s
-inspect_timeout: 4s
-refund_timeout: 4s
+buyer_ship_timeout: 15s
+transit_timeout: 15s
+inspect_timeout: 15s
+refund_timeout: 15s
 replacement_confirm_timeout: 4s
-repair_timeout: 4s
-evidence_timeout: 4s
+repair_timeout: 15s
+evidence_timeout: 15s
 arbiter_timeout: 4s
-recover_timeout: 4s
-evaluation_window: 6s
+recover_timeout: 15s
+evaluation_window: 15s
 fast_review: {enabled: false}
 `
 
@@ -90,15 +97,15 @@ func TestEveryStateOverHTTP(t *testing.T) {
 		{"repair_by escalates", tourRepair},
 		{"swap on delivery", tourSwap},
 	}
-	// The group returns only when its parallel rows are done, before rt stops.
-	t.Run("rows", func(t *testing.T) {
-		for _, r := range rows {
-			t.Run(r.name, func(t *testing.T) {
-				t.Parallel()
-				r.run(t, tr)
-			})
-		}
-	})
+	// The rows run at once, each in a goroutine of its own rather than with
+	// t.Parallel: they spend their time waiting for timers, and go test would run
+	// only -parallel (GOMAXPROCS, 2 here) of them at a time. All return before
+	// rt stops.
+	var wg sync.WaitGroup
+	for _, r := range rows {
+		wg.Go(func() { t.Run(r.name, func(t *testing.T) { r.run(t, tr) }) })
+	}
+	wg.Wait()
 }
 
 func (tr *tour) create(t *testing.T, c models.CreateTicket) models.Ticket {
@@ -156,21 +163,23 @@ func (tr *tour) expect(t *testing.T, tk models.Ticket, state models.State, deadl
 	}
 }
 
-// await polls until the ticket is in state (after a webhook or a deadline).
+// await polls until the ticket is in state (after a webhook or a deadline),
+// bounded by the test's deadline; a dead API ends it at once.
 func (tr *tour) await(t *testing.T, id string, state models.State) models.Ticket {
 	t.Helper()
-	limit := time.Now().Add(6 * step)
-	for {
-		var tk models.Ticket
+	return tr.awaitThat(t, id, string(state), func(tk models.Ticket) bool { return tk.State == state })
+}
+
+// awaitThat polls until the ticket satisfies ok.
+func (tr *tour) awaitThat(t *testing.T, id, what string, ok func(models.Ticket) bool) models.Ticket {
+	t.Helper()
+	var tk models.Ticket
+	waitFor(t, tr.rt.served, "ticket "+id+": "+what, func() (bool, string) {
+		tk = models.Ticket{}
 		request(t, http.MethodGet, tr.rt.apiURL+"/v1/tickets/"+id, tr.keys[models.RolePlatform], nil, &tk)
-		if tk.State == state {
-			return tk
-		}
-		if time.Now().After(limit) {
-			t.Fatalf("ticket %s stayed %s, want %s", id, tk.State, state)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return ok(tk), fmt.Sprintf("%s, flags %+v", tk.State, tk.Flags)
+	})
+	return tk
 }
 
 func hasAction(tk models.Ticket, action string) bool {
@@ -184,9 +193,10 @@ func tourReviewAndRefund(t *testing.T, tr *tour) {
 		t.Errorf("no auto_approve: %+v", tk.Timeline)
 	}
 	tr.expect(t, tk, models.StateRefunding, "refund_by")
-	for !tk.Flags.SellerBreach { // refund_by passed with no confirmation: forced, breach recorded
-		time.Sleep(100 * time.Millisecond)
-		tk = tr.await(t, tk.ID, models.StateRefunding)
+	// refund_by passed with no confirmation: forced, breach recorded.
+	tk = tr.awaitThat(t, tk.ID, "seller breach", func(tk models.Ticket) bool { return tk.Flags.SellerBreach })
+	if !hasAction(tk, "force_refund") {
+		t.Errorf("breach without force_refund: %+v", tk.Timeline)
 	}
 	tk = tr.await(t, tk.ID, models.StateEscalated) // missed again: the platform intervenes
 	tr.expect(t, tk, models.StateEscalated, "evidence_by")
@@ -246,11 +256,9 @@ func tourLightningRecovery(t *testing.T, tr *tour) {
 		PickupAddress: "1 Road", BuyerCredit: 3})
 	tr.act(t, models.RoleSeller, tk.ID, "approve", map[string]any{})
 	tr.courier(t, tk.ID, models.CourierPickedUp)
-	tk = tr.await(t, tk.ID, models.StateInTransit)
-	for len(tk.Refunds) == 0 {
-		time.Sleep(50 * time.Millisecond)
-		tk = tr.await(t, tk.ID, models.StateInTransit)
-	}
+	tk = tr.awaitThat(t, tk.ID, "in transit with the lightning refund sent", func(tk models.Ticket) bool {
+		return tk.State == models.StateInTransit && len(tk.Refunds) > 0
+	})
 	if !tk.Flags.LightningRefund {
 		t.Fatalf("no lightning refund: %+v", tk.Flags)
 	}
@@ -316,21 +324,16 @@ func tourSwap(t *testing.T, tr *tour) {
 	if tk.Outcome != models.OutcomeSwapped {
 		t.Errorf("outcome %s", tk.Outcome)
 	}
-	// Past evaluation_window the ticket's workflow has finished: a clear 409.
-	time.Sleep(time.Until(tk.EndedAt.Add(7 * time.Second)))
-	limit := time.Now().Add(30 * time.Second)
-	for {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		code := request(t, http.MethodPost, tr.rt.apiURL+"/v1/tickets/"+tk.ID+"/evaluate", tr.keys[models.RoleBuyer],
-			map[string]any{"score": 4}, &e)
-		if code == http.StatusConflict && strings.Contains(e.Error.Message, "evaluation window") {
-			break
-		}
-		if time.Now().After(limit) {
-			t.Fatalf("evaluate after the window: %d %+v", code, e)
-		}
-		time.Sleep(500 * time.Millisecond)
+	// Past evaluation_window an evaluation is refused with a clear 409, whether
+	// the ticket's workflow has seen its window close yet or has finished. The
+	// sleep waits for a wall-clock instant (the window's end), not for an event.
+	time.Sleep(time.Until(tk.EndedAt.Add(actWindow + time.Second)))
+	var e struct {
+		Error struct{ Code, Message string } `json:"error"`
+	}
+	code := request(t, http.MethodPost, tr.rt.apiURL+"/v1/tickets/"+tk.ID+"/evaluate", tr.keys[models.RoleBuyer],
+		map[string]any{"score": 4}, &e)
+	if code != http.StatusConflict || !strings.Contains(e.Error.Message, "evaluation window") {
+		t.Fatalf("evaluate after the window: %d %+v", code, e)
 	}
 }
