@@ -184,7 +184,7 @@ func (db *DB) Gorm() *gorm.DB { return db.gdb }
 // transactions that collided must not all come back at the same moment and
 // collide again.
 func (db *DB) inTx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	const attempts = 20
+	const attempts = 10
 	var err error
 	for i := 0; i < attempts; i++ {
 		err = db.gdb.WithContext(ctx).Transaction(fn)

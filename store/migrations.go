@@ -204,19 +204,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 // migrate reads the applied versions and applies the rest, on a runner that holds
 // the migration lock.
 func (db *DB) migrate(ctx context.Context, r sqlRunner) (applied []string, err error) {
-	create := `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER NOT NULL PRIMARY KEY,
-		name VARCHAR(255) NOT NULL,
-		applied_at DATETIME NOT NULL
-	)`
-	if db.dialect == DialectMySQL {
-		create = `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version INT NOT NULL PRIMARY KEY,
-			name VARCHAR(255) NOT NULL,
-			applied_at DATETIME(6) NOT NULL
-		)` + mysqlTable
-	}
-	if _, err := r.ExecContext(ctx, create); err != nil {
+	if _, err := r.ExecContext(ctx, db.schemaMigrationsDDL()); err != nil {
 		return nil, dbError(err, "migrate: create schema_migrations")
 	}
 	done, err := appliedVersions(ctx, r)
@@ -236,6 +224,22 @@ func (db *DB) migrate(ctx context.Context, r sqlRunner) (applied []string, err e
 		applied = append(applied, m.label())
 	}
 	return applied, nil
+}
+
+// schemaMigrationsDDL creates the table that records the applied versions.
+func (db *DB) schemaMigrationsDDL() string {
+	if db.dialect == DialectMySQL {
+		return `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INT NOT NULL PRIMARY KEY,
+			name VARCHAR(255) NOT NULL,
+			applied_at DATETIME(6) NOT NULL
+		)` + mysqlTable
+	}
+	return `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER NOT NULL PRIMARY KEY,
+		name VARCHAR(255) NOT NULL,
+		applied_at DATETIME NOT NULL
+	)`
 }
 
 func (m migration) label() string { return fmt.Sprintf("%04d %s", m.version, m.name) }
