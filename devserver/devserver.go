@@ -266,7 +266,9 @@ func choosePorts(opts Options, dialIP string) (ports, *portHold, error) {
 
 // buildTemporal calls temporal.NewServer with the logger's fatalTrap armed,
 // so that a Fatal while the services are built returns as a *fatalError
-// instead of exiting.
+// instead of exiting. Only a Fatal on this goroutine can be recovered: the
+// services bind their listeners here, inside NewServer; a Fatal on another
+// goroutine while the trap is armed still ends the process, as it did before.
 func buildTemporal(opts Options, dialIP string, p ports, sqlCfg *config.SQL, logLevel *slog.LevelVar) (srv temporal.Server, err error) {
 	trap := new(fatalTrap)
 	options := []temporal.ServerOption{
@@ -294,7 +296,7 @@ func buildTemporal(opts Options, dialIP string, p ports, sqlCfg *config.SQL, log
 // taken, and which one. A gRPC listener reports it through Fatal (a
 // *fatalError with the address); the frontend's HTTP listener as an error.
 func lostPort(err error) (int, bool) {
-	if !isAddrInUse(err) {
+	if !IsAddrInUse(err) {
 		return 0, false
 	}
 	var addr string
@@ -325,7 +327,9 @@ func (s *Server) ready(ctx context.Context, opts Options) error {
 func (s *Server) dial(ctx context.Context, opts Options) (client.Client, error) {
 	var lastErr error
 	for {
-		attemptCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		// Each attempt gets long enough for a loaded machine; a refused
+		// connection (not listening yet) still fails at once and is retried.
+		attemptCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		c, err := client.DialContext(attemptCtx, client.Options{
 			HostPort:  s.frontendAddr,
 			Namespace: s.namespace,

@@ -339,17 +339,18 @@ func TestLostBindIsAnError(t *testing.T) {
 	silent := new(slog.LevelVar)
 	silent.Set(silentLevel)
 	// take holds a port the way another process would.
-	take := func(t *testing.T, port int) {
+	take := func(t *testing.T, port int) int {
 		var h portHold
-		if _, err := h.take(dialIP, port, "other process"); err != nil {
+		port, err := h.take(dialIP, port, "other process")
+		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(h.release)
+		return port
 	}
 
 	t.Run("caller's frontend port", func(t *testing.T) {
-		port := freePort(t)
-		take(t, port)
+		port := take(t, 0)
 		o := opts
 		o.FrontendPort = port
 		_, _, err := newTemporal(o, dialIP, sqlCfg, silent, new(portHold))
@@ -432,7 +433,7 @@ func TestRestartAddsNewSearchAttributes(t *testing.T) {
 	}
 	s2.Stop()
 
-	// The same name with another type is refused.
+	// The same name with another type is refused, and frees the port it was given.
 	port := freePort(t)
 	s3, err := Start(Options{
 		DataDir:          dir,

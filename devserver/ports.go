@@ -32,7 +32,9 @@ func CheckPortFree(ip string, port int, what string) error {
 	return err
 }
 
-func isAddrInUse(err error) bool {
+// IsAddrInUse reports whether err is a listen that failed because another socket
+// holds the address (EADDRINUSE, or its Windows message).
+func IsAddrInUse(err error) bool {
 	if errors.Is(err, syscall.EADDRINUSE) {
 		return true
 	}
@@ -53,7 +55,7 @@ type portHold struct {
 func (h *portHold) take(ip string, port int, what string) (int, error) {
 	ln, err := net.Listen("tcp", hostPort(ip, port))
 	if err != nil {
-		if port != 0 && isAddrInUse(err) {
+		if port != 0 && IsAddrInUse(err) {
 			return 0, &PortInUseError{Port: port, What: what}
 		}
 		return 0, fmt.Errorf("cannot listen on %s for %s: %w", hostPort(ip, port), what, err)
