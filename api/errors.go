@@ -54,6 +54,9 @@ func domainError(err error) error {
 		return models.Errorf(models.ECONFLICT, "the process has ended and takes no more messages")
 	case errors.As(err, &started):
 		return models.Errorf(models.ECONFLICT, "already started")
+	case errors.Is(err, context.Canceled):
+		// The caller hung up; nothing is wrong with the server.
+		return models.Errorf(models.EUNAVAILABLE, "the request was cancelled before it finished; retry with the same Idempotency-Key")
 	case errors.As(err, &unavail), errors.Is(err, context.DeadlineExceeded):
 		return models.Errorf(models.EUNAVAILABLE, "the workflow service did not answer in time; retry with the same Idempotency-Key")
 	}

@@ -277,6 +277,9 @@ func waitState(t *testing.T, id string, state models.State) models.Ticket {
 	var tk models.Ticket
 	eventually(t, fmt.Sprintf("ticket %s reaches %s", id, state), func() (bool, string) {
 		tk = getTicket(t, id)
+		if tk.State.Terminal() && tk.State != state { // it never will: fail now, not at the deadline
+			t.Fatalf("ticket %s ended %s (%s), want %s; timeline %+v", id, tk.State, tk.Outcome, state, tk.Timeline)
+		}
 		return tk.State == state, fmt.Sprintf("state %s, timeline %+v", tk.State, tk.Timeline)
 	})
 	return tk

@@ -147,6 +147,16 @@ func TestShippingCompensation(t *testing.T) {
 	if code := call(t, http.MethodPost, "/v1/orders/"+shipped+"/shipping-watch", "seller", body, nil); code != http.StatusCreated {
 		t.Fatalf("start watch: %d", code)
 	}
+	// Another shop's seller cannot tell the watch the order shipped: 404, and the
+	// watch still watches (it would otherwise end and the buyer lose the compensation).
+	_, other := newShop(t)
+	if code := other.call(t, http.MethodPost, "/v1/orders/"+shipped+"/shipped", "seller", nil, nil); code != http.StatusNotFound {
+		t.Errorf("another shop's shipped: %d, want 404", code)
+	}
+	w = workflows.ShippingWatch{}
+	if code := call(t, http.MethodGet, "/v1/orders/"+shipped+"/shipping-watch", "seller", nil, &w); code != http.StatusOK || w.State != workflows.WatchWatching {
+		t.Errorf("after another shop's shipped: %d %+v, want watching", code, w)
+	}
 	// The answer to "shipped" is the watch as the signal left it: ended, shipped.
 	w = workflows.ShippingWatch{}
 	if code := call(t, http.MethodPost, "/v1/orders/"+shipped+"/shipped", "seller", nil, &w); code != http.StatusOK {

@@ -10,6 +10,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/workflows"
@@ -65,7 +66,8 @@ func (s *Server) startShippingWatch(c echo.Context) error {
 		ShipDeadline: s.policy.ShipDeadline, Rule: s.policy.ShippingCompensation}
 	opts := client.StartWorkflowOptions{ID: workflows.ShippingWatchWorkflowID(orderID), TaskQueue: workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		Memo:                     map[string]any{watchShopMemo: req.ShopID}}
 	if _, err := s.temporal.ExecuteWorkflow(c.Request().Context(), opts, workflows.ShippingWatchWorkflow, in); err != nil {
 		return domainError(err)
 	}
@@ -118,37 +120,57 @@ func (s *Server) loadWatch(c echo.Context) (workflows.ShippingWatch, bool, error
 	return w, running, nil
 }
 
+// watchShopMemo is the memo key holding a watch's shop, so the shop can be checked
+// from the server's own record of the run: that needs no worker, where a query does.
+const watchShopMemo = "shop_id"
+
 // orderShipped tells the watch the order shipped and answers with the watch as the
-// signal left it. A watch still waiting for the shipment ends on the signal, so the
-// answer is its result: the handler waits for the run to end for as long as the
-// request lasts (the caller hanging up ends the wait), not for a fixed time that a
-// loaded server can miss and then answer "watching". A watch past its deadline is
-// paying compensation, whose end may wait on the payment provider, so it is answered
-// as it stands; it records the late shipment when it ends. Only when the deadline
-// passes in the instant before the signal arrives does the wait include that
-// payment, and then for at most shippedWait.
+// signal left it. The caller's shop is checked before the signal, against the
+// watch's memo (a query, for a watch started without one), and the signal is
+// durable once sent, even with no worker running. A watch still waiting for the
+// shipment ends on the signal, so the answer is its result: the handler waits for
+// the run to end rather than a fixed time a loaded server can miss and then answer
+// "watching". A watch that is paying compensation (its deadline passed) records the
+// late shipment when it ends; its end can wait on the payment provider, so the wait
+// is bounded by shippedWait and then the watch is answered as it stands.
 func (s *Server) orderShipped(c echo.Context) error {
-	if _, err := allow(c, models.RoleSeller, models.RolePlatform, models.RoleAdmin); err != nil {
-		return err
-	}
-	w, running, err := s.loadWatch(c) // also refuses another shop's watch before signalling it
+	p, err := allow(c, models.RoleSeller, models.RolePlatform, models.RoleAdmin)
 	if err != nil {
 		return err
 	}
-	if !running {
-		return c.JSON(http.StatusOK, w) // an ended watch just shows its result
-	}
-	ctx, id := c.Request().Context(), workflows.ShippingWatchWorkflowID(c.Param("order_id"))
-	err = s.temporal.SignalWorkflow(ctx, id, "", workflows.SignalShipped, nil)
+	ctx, orderID := c.Request().Context(), c.Param("order_id")
+	id := workflows.ShippingWatchWorkflowID(orderID)
+	desc, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return models.Errorf(models.ENOTFOUND, "no shipping watch for order %s; start one with POST", orderID)
+	} else if err != nil {
+		return domainError(err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	var shop string
+	if f := info.GetMemo().GetFields()[watchShopMemo]; f != nil {
+		if err := converter.GetDefaultDataConverter().FromPayload(f, &shop); err != nil {
+			return err
+		}
+	} else if w, _, err := s.loadWatch(c); err != nil {
+		return err
+	} else {
+		shop = w.ShopID
+	}
+	if _, err := shopScope(p, shop); err != nil {
+		return models.Errorf(models.ENOTFOUND, "no shipping watch for order %s", orderID)
+	}
+	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return s.respondWatch(c, http.StatusOK) // an ended watch just shows its result
+	}
+	err = s.temporal.SignalWorkflow(ctx, id, "", workflows.SignalShipped, nil)
 	if err != nil && !errors.As(err, &nf) { // NotFound: it ended meanwhile; its result follows
 		return domainError(err)
 	}
-	if w.State != workflows.WatchWatching {
-		return s.respondWatch(c, http.StatusOK)
-	}
 	wctx, cancel := context.WithTimeout(ctx, shippedWait)
 	defer cancel()
+	var w workflows.ShippingWatch
 	if err := s.temporal.GetWorkflow(wctx, id, "").Get(wctx, &w); err != nil {
 		if wctx.Err() != nil && ctx.Err() == nil {
 			return s.respondWatch(c, http.StatusOK) // still paying: answer it as it stands
