@@ -5,12 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strconv"
-	"syscall"
 
 	"github.com/labstack/echo/v4"
 
@@ -55,7 +55,10 @@ type devRuntime struct {
 }
 
 // runDev starts everything, prints where it is, and stops cleanly on a signal.
-func runDev(ctx context.Context, args []string) error {
+func runDev(ctx context.Context, args []string) error { return dev(ctx, args, os.Stdout) }
+
+// dev is runDev printing to out.
+func dev(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	var d devFlags
 	d.register(fs)
@@ -66,12 +69,12 @@ func runDev(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rt.print(os.Stdout)
+	rt.print(out)
 	select {
 	case <-ctx.Done():
 	case err = <-rt.served:
 	}
-	fmt.Fprintln(os.Stdout, "stopping…")
+	fmt.Fprintln(out, "stopping…")
 	rt.Stop()
 	return err
 }
@@ -93,7 +96,7 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 		return rt, err
 	}
 	rt.stop = append(rt.stop, func() { apiListener.Close() })
-	rt.apiURL = "http://" + apiListener.Addr().String()
+	rt.apiURL = "http://" + dialAddr(apiListener.Addr())
 	policy, err := loadPolicy(d.policyFile)
 	if err != nil {
 		return rt, err
@@ -179,7 +182,7 @@ func (rt *devRuntime) Stop() {
 	rt.stop = nil
 }
 
-func (rt *devRuntime) print(out *os.File) {
+func (rt *devRuntime) print(out io.Writer) {
 	fmt.Fprintf(out, "aftersales dev is running\n")
 	fmt.Fprintf(out, "  API              %s   (OpenAPI: %s/openapi.json)\n", rt.apiURL, rt.apiURL)
 	fmt.Fprintf(out, "  Temporal Web UI  %s/namespaces/%s/workflows\n", rt.server.UIURL(), rt.server.Namespace())
@@ -190,6 +193,16 @@ func (rt *devRuntime) print(out *os.File) {
 	}
 	fmt.Fprintf(out, "  webhook secret   %s\n", rt.secretPth)
 	fmt.Fprintf(out, "Stop with Ctrl-C; a restart on the same --data-dir resumes every ticket.\n")
+}
+
+// dialAddr is where a local client reaches a listener: loopback for one bound on
+// every interface ("--http :8080" is served at http://127.0.0.1:8080).
+func dialAddr(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(tcp.Port))
 }
 
 // listenAPI binds the API address; a taken port is refused in one line that names
@@ -205,7 +218,7 @@ func listenAPI(addr string) (net.Listener, error) {
 	}
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
+		if devserver.IsAddrInUse(err) {
 			return nil, fmt.Errorf("%v: change it with --http", &devserver.PortInUseError{Port: n, What: "API"})
 		}
 		return nil, fmt.Errorf("API on %s (--http): %w", net.JoinHostPort(host, port), err)

@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -67,14 +69,14 @@ func request(t *testing.T, method, url, key string, body any, out any) int {
 
 // TestDevRestartResumesTickets starts the whole dev runtime, creates a ticket,
 // stops everything before its review deadline, finds the ticket in the read model
-// still pending with that deadline, lets the deadline pass while nothing runs,
+// still pending with that deadline, waits (stopped) until the deadline has passed,
 // starts again on the same data dir and sees the timer armed before the stop fire
 // after the restart, under the ticket's own policy.
 func TestDevRestartResumesTickets(t *testing.T) {
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "policy.yaml")
-	// review_by must not pass between the create and the worker's stop; the
-	// test only waits for it when the runtime is down.
+	// review_by must not pass between the create and the worker's stop (15 s
+	// for one create and a stop); it passes while the runtime is down.
 	if err := os.WriteFile(policy, []byte("version: restart-test\nreview_timeout: 15s\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +117,8 @@ func TestDevRestartResumesTickets(t *testing.T) {
 			stored.State, stored.Deadline, tk.Deadline.At)
 	}
 
+	time.Sleep(time.Until(tk.Deadline.At))      // a wall-clock instant: the timer is overdue at the restart
+	d.uiPort = 0                                // the first run's UI port is not held across the stop
 	rt, err = startDev(context.Background(), d) // same data dir, built-in policy
 	if err != nil {
 		t.Fatalf("second start: %v", err)
@@ -186,30 +190,38 @@ func TestDevRefusesABusyDataDir(t *testing.T) {
 }
 
 // TestRunDevStopsOnSignal runs the command as main does and ends its context, as
-// SIGINT does: it returns without error and frees its ports.
+// SIGINT does: it returns without error and frees the ports it printed.
 func TestRunDevStopsOnSignal(t *testing.T) {
 	d := testDevFlags(t, t.TempDir())
-	// Given ports, as a user gives them, so the test knows what must be freed.
-	d.http = fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	d.temporalPort, d.uiPort = freePort(t), freePort(t)
-	args := []string{"--data-dir", d.dataDir, "--http", d.http, "--temporal-port", fmt.Sprint(d.temporalPort),
+	// The Web UI binds a port given by number; the others are picked by the
+	// runtime (port 0) and read from what it prints.
+	d.uiPort = freePort(t)
+	args := []string{"--data-dir", d.dataDir, "--http", "127.0.0.1:0", "--temporal-port", "0",
 		"--ui-port", fmt.Sprint(d.uiPort), "--sim", "manual"}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- runDev(ctx, args) }()
-	waitFor(t, done, "dev answers /healthz", func() (bool, string) {
-		res, err := http.Get("http://" + d.http + "/healthz")
-		if err != nil {
-			return false, err.Error()
+	out := &lockedBuffer{}
+	go func() { done <- dev(ctx, args, out) }()
+	printed := regexp.MustCompile(`(?m)^  API +http://(\S+) .*\n(?s:.*)^  Temporal Web UI +http://(\S+)/namespaces.*\n^  Temporal gRPC +(\S+) `)
+	var addrs []string
+	waitFor(t, done, "dev prints its addresses", func() (bool, string) {
+		m := printed.FindStringSubmatch(out.String())
+		if m == nil {
+			return false, out.String()
 		}
-		res.Body.Close()
+		addrs = m[1:]
 		return true, ""
 	})
+	res, err := http.Get("http://" + addrs[0] + "/healthz")
+	if err != nil {
+		t.Fatalf("dev printed API %s but does not answer: %v", addrs[0], err)
+	}
+	res.Body.Close()
 	cancel()
 	if err := <-done; err != nil { // the test's own deadline bounds a runDev that never stops
 		t.Fatalf("runDev: %v", err)
 	}
-	for _, addr := range []string{d.http, fmt.Sprintf("127.0.0.1:%d", d.temporalPort), fmt.Sprintf("127.0.0.1:%d", d.uiPort)} {
+	for _, addr := range addrs {
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			t.Errorf("%s still taken after stop: %v", addr, err)
@@ -217,4 +229,22 @@ func TestRunDevStopsOnSignal(t *testing.T) {
 		}
 		l.Close()
 	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader at a time.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -80,7 +80,9 @@ func runFaultCase(t *testing.T, fc faultCase, seed int64) {
 		t.Fatal(err)
 	}
 	defer func() { rt.Stop() }()
-	webhooks.point(t, rt.apiURL)
+	if !fc.crash {
+		webhooks.point(t, rt.apiURL)
+	}
 	buyer, platform := keyOf(rt.keys, models.RoleBuyer), keyOf(rt.keys, models.RolePlatform)
 
 	var ids []string
@@ -99,23 +101,12 @@ func runFaultCase(t *testing.T, fc faultCase, seed int64) {
 		ids = append(ids, tk.ID)
 	}
 	if fc.crash {
-		// Crash with money in flight: once the provider has taken a payment and
-		// before every refund is confirmed (should all have ended first, the
-		// case is a plain restart, and says so).
-		var open int
-		waitFor(t, rt.served, "a payment made and a refund still unconfirmed", func() (bool, string) {
-			open = 0
-			for _, id := range ids {
-				var tk models.Ticket
-				request(t, http.MethodGet, rt.apiURL+"/v1/tickets/"+id, platform, nil, &tk)
-				if tk.State != models.StateCompleted {
-					open++
-				}
-			}
-			return (pay.Payments() > 0 && open > 0) || open == 0, fmt.Sprintf("%d payments, %d tickets open", pay.Payments(), open)
+		// Crash with money in flight: the front holds every webhook back (the
+		// providers retry them), so once the provider has made a payment, its
+		// confirmation cannot have reached the ticket before the crash.
+		waitFor(t, rt.served, "a payment made", func() (bool, string) {
+			return pay.Payments() > 0, fmt.Sprintf("%d payments", pay.Payments())
 		})
-		t.Logf("crash with %d payments made and %d of %d tickets open", pay.Payments(), open, len(ids))
-		webhooks.point(t, "")
 		rt.Stop()
 		if rt, err = startDev(context.Background(), d); err != nil {
 			t.Fatalf("restart: %v", err)
@@ -155,8 +146,11 @@ func waitAllEnded(t *testing.T, rt *devRuntime, key string, ids []string) map[st
 			var tk models.Ticket
 			request(t, http.MethodGet, rt.apiURL+"/v1/tickets/"+id, key, nil, &tk)
 			last[id] = tk
-			if tk.State == models.StateCompleted || tk.State == models.StateEscalated {
+			switch tk.State {
+			case models.StateCompleted, models.StateEscalated:
 				out[id] = tk
+			case models.StateClosed: // never completes: fail now, not at the test's deadline
+				t.Fatalf("%s closed (%s): %+v", id, tk.Outcome, tk.Timeline)
 			}
 		}
 		return len(out) == len(ids), fmt.Sprintf("%d of %d tickets ended", len(out), len(ids))

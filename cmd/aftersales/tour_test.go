@@ -28,24 +28,25 @@ const (
 	waitWindow = 4 * time.Second
 )
 
-const tourPolicy = `version: tour
-review_timeout: 15s
-offer_response_timeout: 4s
-appeal_timeout: 4s
-pickup_timeout: 15s
+// tourPolicy gives every deadline actWindow or waitWindow (see above).
+var tourPolicy = fmt.Sprintf(`version: tour
+review_timeout: %[1]s
+offer_response_timeout: %[2]s
+appeal_timeout: %[2]s
+pickup_timeout: %[1]s
 pickup_attempts: 2
-buyer_ship_timeout: 15s
-transit_timeout: 15s
-inspect_timeout: 15s
-refund_timeout: 15s
-replacement_confirm_timeout: 4s
-repair_timeout: 15s
-evidence_timeout: 15s
-arbiter_timeout: 4s
-recover_timeout: 15s
-evaluation_window: 15s
+buyer_ship_timeout: %[1]s
+transit_timeout: %[1]s
+inspect_timeout: %[1]s
+refund_timeout: %[1]s
+replacement_confirm_timeout: %[2]s
+repair_timeout: %[1]s
+evidence_timeout: %[1]s
+arbiter_timeout: %[2]s
+recover_timeout: %[1]s
+evaluation_window: %[1]s
 fast_review: {enabled: false}
-`
+`, actWindow, waitWindow)
 
 // tour drives tickets through every row of the state table over HTTP on the dev
 // runtime, with a short-deadline policy file and the providers in manual mode.
@@ -177,7 +178,13 @@ func (tr *tour) awaitThat(t *testing.T, id, what string, ok func(models.Ticket) 
 	waitFor(t, tr.rt.served, "ticket "+id+": "+what, func() (bool, string) {
 		tk = models.Ticket{}
 		request(t, http.MethodGet, tr.rt.apiURL+"/v1/tickets/"+id, tr.keys[models.RolePlatform], nil, &tk)
-		return ok(tk), fmt.Sprintf("%s, flags %+v", tk.State, tk.Flags)
+		if ok(tk) {
+			return true, ""
+		}
+		if tk.State.Terminal() { // it never will: fail now, not at the test's deadline
+			t.Fatalf("ticket %s ended %s (%s) before %s; timeline %+v", id, tk.State, tk.Outcome, what, tk.Timeline)
+		}
+		return false, fmt.Sprintf("%s, flags %+v", tk.State, tk.Flags)
 	})
 	return tk
 }
@@ -327,7 +334,7 @@ func tourSwap(t *testing.T, tr *tour) {
 	// Past evaluation_window an evaluation is refused with a clear 409, whether
 	// the ticket's workflow has seen its window close yet or has finished. The
 	// sleep waits for a wall-clock instant (the window's end), not for an event.
-	time.Sleep(time.Until(tk.EndedAt.Add(actWindow + time.Second)))
+	time.Sleep(time.Until(tk.EndedAt.Add(actWindow + time.Second))) // evaluation_window is actWindow
 	var e struct {
 		Error struct{ Code, Message string } `json:"error"`
 	}
