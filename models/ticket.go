@@ -38,7 +38,16 @@ type Ticket struct {
 	Escalation          *Escalation `json:"escalation,omitempty"`
 	FirstReplyAt        *time.Time  `json:"first_reply_at,omitempty"`
 	Evaluation          *Evaluation `json:"evaluation,omitempty"`
-	Refunds             []Refund    `json:"refunds"`
+	Refunds             Money       `json:"refunds"`
+	// RefundCapCents is what the ticket may refund: the requested amount, the
+	// accepted offer, the inspection's amount or the verdict's.
+	RefundCapCents int64 `json:"refund_cap_cents,omitempty"`
+	// PendingOutcome is the outcome the ticket ends with once its money settles.
+	PendingOutcome Outcome `json:"pending_outcome,omitempty"`
+	// BuyerFlagged is the platform's risk flag on the buyer when the ticket began.
+	BuyerFlagged bool `json:"buyer_flagged,omitempty"`
+	Replies      int  `json:"replies,omitempty"`     // the seller's replies so far
+	Escalations  int  `json:"escalations,omitempty"` // platform interventions so far
 	// DelayReports lists the states in which the seller already reported a delay.
 	DelayReports []State `json:"delay_reports,omitempty"`
 
@@ -99,6 +108,8 @@ type Logistics struct {
 	TrackingNo     string `json:"tracking_no,omitempty"`
 	ReplacementNo  string `json:"replacement_tracking_no,omitempty"`
 	RepairOrder    string `json:"repair_order,omitempty"`
+	// Returned: the goods really came back (delivered, confirmed or swapped).
+	Returned bool `json:"returned,omitempty"`
 }
 
 // Inspection is the seller's verdict on the returned goods.
@@ -118,6 +129,8 @@ type Escalation struct {
 	Evidence    []Note    `json:"evidence"`
 	Verdict     string    `json:"verdict,omitempty"`
 	RefundCents int64     `json:"refund_cents,omitempty"`
+	// ClaimCents is what the buyer could still be awarded when it began.
+	ClaimCents int64 `json:"claim_cents,omitempty"`
 }
 
 // Note is one piece of evidence.

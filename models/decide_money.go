@@ -1,0 +1,315 @@
+package models
+
+import "fmt"
+
+// The money rules of DESIGN.md §2, as the decision applies them:
+//   - a ticket refunds at most RefundCapCents (the requested amount, the accepted
+//     offer, the inspection's amount or the verdict's), and the ledger caps what
+//     all tickets of one order refund at what was paid;
+//   - a key reported failed is looked up before another key is issued, and only
+//     a key the provider confirms void is replaced;
+//   - a success for a key given up on is recorded, and an overpayment is charged
+//     back;
+//   - a verdict is capped by what is still refundable, counting money in flight;
+//   - a ticket never ends with money in flight (see end in decide.go);
+//   - a recovery charge is repaid only when the goods really arrived.
+
+// refund moves the ticket to refunding to pay amount; it ends with outcome once
+// the provider confirms.
+func (d *decision) refund(amount int64, outcome Outcome, who string, role Role, rid string) {
+	d.t.RefundCapCents = d.t.Refunds.Paid(PurposeRefund) + d.t.Refunds.InFlight(PurposeRefund) + amount
+	d.t.PendingOutcome = outcome
+	d.transition(StateRefunding, who, role, "refund", fmt.Sprintf("%d cents", amount), rid)
+	d.settle()
+}
+
+// sendMoney starts the ticket's next money movement under a fresh key.
+func (d *decision) sendMoney(purpose string, amount int64) {
+	key := RefundKey(d.t.ID, len(d.t.Refunds)+1)
+	d.t.Refunds = append(d.t.Refunds, Refund{Key: key, AmountCents: amount, Purpose: purpose, Status: RefundPending})
+	d.do(Effect{Kind: EffectMoveMoney, Key: key, Purpose: purpose, AmountCents: amount})
+}
+
+// lightningRefund pays an eligible return as soon as the goods are on their way (闪电退款).
+func (d *decision) lightningRefund() {
+	if d.t.Flags.LightningRefund || d.t.Refunds.Busy() || !LightningEligible(d.t, d.p, d.t.BuyerFlagged) {
+		return
+	}
+	d.t.Flags.LightningRefund = true
+	d.t.RefundCapCents = d.t.RequestedCents
+	d.system("lightning_refund", fmt.Sprintf("%d cents before arrival", d.t.RequestedCents))
+	d.sendMoney(PurposeRefund, d.t.RequestedCents)
+}
+
+// settle moves a refunding ticket on once nothing is in flight: it pays what is
+// still owed under a new key (up to refund_attempts keys the provider voided),
+// or ends with the outcome the ticket waits for.
+func (d *decision) settle() {
+	if d.t.State != StateRefunding || d.t.Refunds.Busy() {
+		return
+	}
+	owed := d.t.RefundCapCents - d.t.Refunds.Paid(PurposeRefund)
+	if owed > 0 && paysMoney(d.t.PendingOutcome) {
+		if d.t.Refunds.Voided() >= d.p.RefundAttempts {
+			d.escalate(system, RoleSystem, fmt.Sprintf("refund failed %d times", d.t.Refunds.Voided()), "")
+			return
+		}
+		d.sendMoney(PurposeRefund, owed)
+		return
+	}
+	d.end(d.t.PendingOutcome, system, RoleSystem, "refund_paid")
+}
+
+// paysMoney: the outcomes a refunding ticket pays the buyer for.
+func paysMoney(o Outcome) bool {
+	return o == OutcomeRefunded || o == OutcomePartiallyRefunded || o == OutcomePriceProtected || o == OutcomeCompensated
+}
+
+// stillRefundable is what a verdict may still award: what the order paid less what
+// this ticket refunded or has in flight (the ledger caps the order across tickets).
+func (d *decision) stillRefundable() int64 {
+	n := d.t.Order.PaidCents - d.t.Refunds.Paid(PurposeRefund) - d.t.Refunds.InFlight(PurposeRefund)
+	return max(n, 0)
+}
+
+// payment applies a provider's webhook for a key the ticket holds.
+func (d *decision) payment(ev PaymentEvent) error {
+	if d.t.Refunds.Find(ev.RefundKey) < 0 {
+		return Errorf(ENOTFOUND, "ticket %s has no money movement %s", d.t.ID, ev.RefundKey)
+	}
+	if !d.moneyStatus(ev.RefundKey, ev.Status, ev.ProviderRef, ev.Reason) {
+		return Errorf(ECONFLICT, "movement %s is already %s", ev.RefundKey, d.t.Refunds[d.t.Refunds.Find(ev.RefundKey)].Status)
+	}
+	return nil
+}
+
+// moneyStatus records a status the provider reported for key (an answer, a
+// webhook or a lookup) and what follows from it. It reports whether anything
+// changed: a status that does not rank above the recorded one changes nothing.
+func (d *decision) moneyStatus(key, status, providerRef, reason string) bool {
+	i := d.t.Refunds.Find(key)
+	next, changed := NextMoneyStatus(d.t.Refunds[i].Status, status)
+	if !changed {
+		return false
+	}
+	r := &d.t.Refunds[i]
+	r.Status = next
+	if providerRef != "" {
+		r.ProviderRef = providerRef
+	}
+	d.t.RefundedCents = d.t.Refunds.Refunded()
+	m := *r
+	switch next {
+	case RefundSent:
+		d.system(m.Purpose+"_sent", m.Key)
+	case RefundFailed:
+		// Not given up yet: the provider is asked by key whether it will still pay.
+		d.system(m.Purpose+"_failed", m.Key+": "+reason)
+		d.do(Effect{Kind: EffectLookupMoney, Key: m.Key, Purpose: m.Purpose, AmountCents: m.AmountCents})
+	case RefundVoid:
+		d.system(m.Purpose+"_void", m.Key+": the provider will not pay it")
+		d.moneyVoid(m)
+	case RefundSucceeded:
+		d.system(m.Purpose+"_succeeded", fmt.Sprintf("%s %d cents", m.Key, m.AmountCents))
+		d.moneySucceeded(m)
+	}
+	return true
+}
+
+func (d *decision) moneyVoid(m Refund) {
+	if m.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund {
+		d.t.Flags.LightningRefund = false // the return goes on; inspection decides
+		d.t.RefundCapCents = 0
+		return
+	}
+	d.settle()
+}
+
+func (d *decision) moneySucceeded(m Refund) {
+	switch m.Purpose {
+	case PurposeRefund:
+		charged := d.t.Refunds.Paid(PurposeOverpaid) + d.t.Refunds.InFlight(PurposeOverpaid)
+		if over := d.t.Refunds.Paid(PurposeRefund) - d.t.RefundCapCents - charged; over > 0 {
+			// A key given up on paid after all: charge the excess back.
+			d.system("overpaid", fmt.Sprintf("%d cents over the %d the ticket may refund", over, d.t.RefundCapCents))
+			d.sendMoney(PurposeOverpaid, over)
+		}
+	case PurposeRecovery:
+		switch {
+		case d.t.Logistics.Returned:
+			// The goods arrived after all: the buyer keeps the refund.
+			d.system("repay_recovery", "goods arrived; "+m.Key+" paid back")
+			d.sendMoney(PurposeRepayment, m.AmountCents)
+		case d.t.State == StateRecovering:
+			d.t.Outcome = OutcomeRecovered
+			d.transition(StateClosed, system, RoleSystem, "recovered", m.Key, "")
+			return
+		}
+	}
+	d.settle()
+}
+
+// goodsAfterRecovery: the lightning-refunded goods arrived while the refund was
+// being charged back, or after the write-off. The arrival is recorded; a charge
+// already paid is repaid, one in flight is repaid if it succeeds.
+func (d *decision) goodsAfterRecovery(action, note string) {
+	d.t.Logistics.Returned = true
+	d.note(system, RoleSystem, action, note, "")
+	if recovered := d.t.Refunds.Paid(PurposeRecovery) - d.t.Refunds.Paid(PurposeRepayment); recovered > 0 {
+		d.system("repay_recovery", fmt.Sprintf("goods arrived; %d cents paid back", recovered))
+		d.sendMoney(PurposeRepayment, recovered)
+	}
+	if d.t.State == StateRecovering {
+		d.end(OutcomeRefunded, system, RoleSystem, action)
+	}
+}
+
+// refundOverdue: refund_by passed. The platform forces the refund and records the
+// seller's breach: every key in flight is reconciled by lookup. A second miss goes
+// to the platform.
+func (d *decision) refundOverdue(why string) {
+	if d.t.Flags.SellerBreach {
+		d.escalate(system, RoleSystem, "refund still not confirmed: "+why, "")
+		return
+	}
+	d.t.Flags.SellerBreach = true
+	d.transition(StateRefunding, system, RoleSystem, "force_refund", why, "")
+	for _, r := range d.t.Refunds {
+		if MoneyInFlight(r.Status) {
+			d.do(Effect{Kind: EffectLookupMoney, Key: r.Key, Purpose: r.Purpose, AmountCents: r.AmountCents})
+		}
+	}
+	d.settle()
+}
+
+// verdict resumes an escalated ticket with the platform's decision. An automatic
+// verdict's amount is capped by what is still refundable; an arbiter's that asks
+// for more is refused (CheckAction says so first).
+func (d *decision) verdict(v Verdict, who string, role Role) error {
+	if d.t.State != StateEscalated {
+		return Errorf(ECONFLICT, "ticket %s is %s, not escalated", d.t.ID, d.t.State)
+	}
+	if v.Automatic {
+		v.RefundCents = min(v.RefundCents, d.stillRefundable())
+		who, role = system, RoleSystem
+	}
+	if v.RefundCents > d.stillRefundable() {
+		return Errorf(EINVALID, "refund_cents %d is more than the %d cents still refundable", v.RefundCents, d.stillRefundable())
+	}
+	d.t.Escalation.Verdict, d.t.Escalation.RefundCents = v.Verdict, v.RefundCents
+	d.do(Effect{Kind: EffectEndEscalation})
+	note := v.Verdict
+	if v.Note != "" {
+		note += ": " + v.Note
+	}
+	d.note(who, role, ActArbitrate, note, "")
+	from := d.t.Escalation.From
+	inFlight := d.t.Refunds.InFlight(PurposeRefund)
+	switch {
+	case v.Verdict == VerdictSupportSeller:
+		d.t.RefundCapCents = d.t.Refunds.Paid(PurposeRefund) + inFlight // what is in flight may still land
+		d.end(OutcomePlatformDeclined, who, role, ActArbitrate)
+	case v.RefundCents > 0 || inFlight > 0:
+		outcome := OutcomeRefunded
+		if d.t.Refunds.Paid(PurposeRefund)+inFlight+v.RefundCents < d.t.RequestedCents {
+			outcome = OutcomePartiallyRefunded
+		}
+		d.refund(v.RefundCents, outcome, who, role, "")
+	case from == StateRejected && d.t.Inspection != nil:
+		// The seller has the goods and failed them: the platform overrules the inspection.
+		d.inspectionPassed(who, role, ActArbitrate, note, "")
+	case from == StateRejected || from == StateNegotiating:
+		// The platform orders the seller to accept the request as made.
+		d.approved(who, role, "")
+	case d.t.Refunds.Paid(PurposeRefund) > 0:
+		d.end(OutcomeRefunded, who, role, ActArbitrate)
+	default:
+		d.end(OutcomeCompensated, who, role, ActArbitrate)
+	}
+	return nil
+}
+
+// result applies what an effect came to. A logistics effect that gave up is
+// turned into the event it stands for; a money movement that gave up without an
+// answer is looked up, never paid again blindly.
+func (d *decision) result(r EffectResult) error {
+	e := r.Effect
+	switch e.Kind {
+	case EffectMoveMoney, EffectLookupMoney:
+		if d.t.Refunds.Find(e.Key) < 0 {
+			return Errorf(ENOTFOUND, "ticket %s has no money movement %s", d.t.ID, e.Key)
+		}
+		switch {
+		case r.Failed && r.Code == ECONFLICT && e.Kind == EffectMoveMoney:
+			// The ledger refused the amount (the order's refunds would pass what was
+			// paid): sending again cannot help, so the platform decides at once.
+			d.moneyStatus(e.Key, RefundVoid, "", r.Reason)
+			if d.t.State != StateEscalated && !d.t.State.Terminal() {
+				d.escalate(system, RoleSystem, "refund refused by the ledger: "+r.Reason, "")
+			}
+		case r.Failed:
+			d.system("money_unanswered", e.Key+": "+r.Reason+"; asking the provider again")
+			d.do(Effect{Kind: EffectLookupMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents})
+		case e.Kind == EffectLookupMoney && (r.Status == "" || r.Status == RefundFailed):
+			// Asked by key, the provider has no payment under it and will make none.
+			d.moneyStatus(e.Key, RefundVoid, r.ProviderRef, r.Reason)
+		default:
+			d.moneyStatus(e.Key, r.Status, r.ProviderRef, r.Reason)
+		}
+		return nil
+	}
+	if d.t.State.Terminal() && e.Kind != EffectCancelPickup {
+		return Errorf(ECONFLICT, "ticket %s has ended", d.t.ID)
+	}
+	switch e.Kind {
+	case EffectBookPickup, EffectBookSwap:
+		if d.t.State != StateAwaitingPickup || e.Attempt != d.t.Logistics.PickupAttempts {
+			return Errorf(ECONFLICT, "booking attempt %d is no longer current", e.Attempt)
+		}
+		if r.Failed {
+			d.system("booking_failed", r.Reason)
+			d.visitFailed("booking failed: " + r.Reason)
+			return nil
+		}
+		d.t.Logistics.PickupBooking = r.BookingID
+		if r.TrackingNo != "" {
+			d.t.Logistics.TrackingNo = r.TrackingNo
+		}
+		d.system(d.visit()+"_booked", fmt.Sprintf("attempt %d, booking %s", e.Attempt, r.BookingID))
+	case EffectVerifyTracking:
+		if d.t.State != StateInTransit || e.TrackingNo != d.t.Logistics.TrackingNo {
+			return Errorf(ECONFLICT, "tracking %s is no longer current", e.TrackingNo)
+		}
+		if r.Failed || !r.Verified {
+			d.system("tracking_unverified", "the carrier does not know this tracking number yet")
+			return nil
+		}
+		d.system("tracking_verified", e.TrackingNo)
+		d.lightningRefund()
+	case EffectShipReplacement:
+		if r.Failed {
+			d.escalate(system, RoleSystem, "replacement could not be shipped: "+r.Reason, "")
+			return nil
+		}
+		d.t.Logistics.ReplacementNo = r.TrackingNo
+		d.system("replacement_shipped", r.TrackingNo)
+	case EffectSendToRepair:
+		if r.Failed {
+			d.escalate(system, RoleSystem, "repair order could not be placed: "+r.Reason, "")
+			return nil
+		}
+		d.t.Logistics.RepairOrder = r.BookingID
+		d.system("repair_order", r.BookingID)
+	case EffectStartEscalation:
+		if r.Failed {
+			d.system("escalation_failed", r.Reason) // the arbiter can still decide on the ticket
+		}
+	case EffectCancelPickup, EffectSendEvidence, EffectEndEscalation, EffectNotify:
+		if r.Failed {
+			d.system(string(e.Kind)+"_failed", r.Reason)
+		}
+	default:
+		return Errorf(EINVALID, "unknown effect %q", e.Kind)
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+package models
+
+// Money movement purposes. Only PurposeRefund counts toward what a ticket refunded
+// and against what its order paid.
+const (
+	PurposeRefund     = "refund"
+	PurposeRecovery   = "recovery"        // charges a lightning refund back (闪电催收)
+	PurposeOverpaid   = "overpayment"     // charges back what a key given up on paid after all
+	PurposeRepayment  = "recovery_return" // pays a recovery charge back: the buyer's own money
+	PurposeFreight    = "freight_insurance"
+	PurposeCompensate = "compensation" // delayed-shipment compensation (the shipping watch)
+)
+
+// RefundVoid is the status of a key the provider reported failed and then, asked
+// by key, confirmed it did not pay and will not: only then may a new key take its
+// place.
+const RefundVoid = "void"
+
+// moneyRank orders the statuses of a money movement. A status only ever rises,
+// whatever order the provider's answers, webhooks and lookups arrive in. failed
+// ranks below void (the failure confirmed) and both below succeeded: a provider
+// that reports a failure and then pays after all has paid, and that is recorded.
+var moneyRank = map[string]int{RefundPending: 0, RefundSent: 1, RefundFailed: 2, RefundVoid: 3, RefundSucceeded: 4}
+
+// NextMoneyStatus is the status rule of money movements, for the ticket and the
+// refunds ledger alike: reported replaces cur only when it ranks higher, so
+// duplicated, reordered or contradicting reports move a key once and forwards.
+// An unknown reported status changes nothing.
+func NextMoneyStatus(cur, reported string) (next string, changed bool) {
+	r, ok := moneyRank[reported]
+	if !ok || r <= moneyRank[cur] {
+		return cur, false
+	}
+	return reported, true
+}
+
+// MoneyInFlight reports whether a movement in status may still move money: not
+// yet answered, or reported failed but not confirmed void.
+func MoneyInFlight(status string) bool {
+	return status == RefundPending || status == RefundSent || status == RefundFailed
+}
+
+// Money is every money movement of one ticket (refunds, recovery charges and
+// their repayments, freight-insurance claims), in the order they were started,
+// each under its own idempotency key. Its methods are the money rules' arithmetic;
+// a movement carries one amount today and can carry per-line amounts later
+// without changing them.
+type Money []Refund
+
+// Find returns the index of key, or -1.
+func (m Money) Find(key string) int {
+	for i, r := range m {
+		if r.Key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// Paid sums the movements of purpose that succeeded.
+func (m Money) Paid(purpose string) int64 {
+	var n int64
+	for _, r := range m {
+		if r.Purpose == purpose && r.Status == RefundSucceeded {
+			n += r.AmountCents
+		}
+	}
+	return n
+}
+
+// InFlight sums the movements of purpose that may still move money.
+func (m Money) InFlight(purpose string) int64 {
+	var n int64
+	for _, r := range m {
+		if r.Purpose == purpose && MoneyInFlight(r.Status) {
+			n += r.AmountCents
+		}
+	}
+	return n
+}
+
+// Busy reports whether any movement, of any purpose, may still move money.
+func (m Money) Busy() bool {
+	for _, r := range m {
+		if MoneyInFlight(r.Status) {
+			return true
+		}
+	}
+	return false
+}
+
+// Voided counts the refunds the provider confirmed it will not pay.
+func (m Money) Voided() int {
+	n := 0
+	for _, r := range m {
+		if r.Purpose == PurposeRefund && r.Status == RefundVoid {
+			n++
+		}
+	}
+	return n
+}
+
+// Refunded is what the buyer has been refunded, net of what was recovered and
+// not paid back: the figure the ticket shows as refunded_cents.
+func (m Money) Refunded() int64 {
+	return m.Paid(PurposeRefund) - m.Paid(PurposeRecovery) - m.Paid(PurposeOverpaid) + m.Paid(PurposeRepayment)
+}
