@@ -111,7 +111,7 @@ func (a *Activities) pay(ctx context.Context, req MoneyRequest) (Receipt, error)
 	switch req.Purpose {
 	case PurposeCompensation:
 		return a.Payment.Compensate(ctx, req)
-	case PurposeRecovery:
+	case PurposeRecovery, models.PurposeOverpaid:
 		return a.Payment.ChargeRecovery(ctx, req)
 	case PurposeFreightInsurance:
 		return a.Payment.ClaimFreightInsurance(ctx, req)

@@ -187,29 +187,19 @@ func validateReservation(r RefundReservation) error {
 	return nil
 }
 
-// statusRank orders refund statuses: a status only moves to a higher rank.
-// failed ranks below succeeded because a provider may report success after a
-// failure (a retried transfer that went through after all).
-var statusRank = map[string]int{
-	models.RefundPending:   0,
-	models.RefundSent:      1,
-	models.RefundFailed:    2,
-	models.RefundSucceeded: 3,
-}
-
-// MarkRefund moves refund key to status (sent, succeeded or failed), monotonically:
-// pending → sent → succeeded | failed, and failed → succeeded when the provider
-// says so later. A move backwards or sideways (a late "sent" after "succeeded", a
+// MarkRefund moves refund key to status (sent, failed, void or succeeded) by the
+// one status rule of money movements, models.NextMoneyStatus: a status only rises,
+// pending → sent → failed → void → succeeded, so a late success after a failure is
+// recorded, and a move backwards or sideways (a late "sent" after "succeeded", a
 // "failed" after "succeeded") changes nothing and returns the stored entry. Each
-// "sent" while pending or sent counts one provider attempt. The first move to
-// failed releases the amount from the order's cap; a later move from failed to
-// succeeded takes it again, even above the cap, because the money did move.
+// "sent" while pending or sent counts one provider attempt. The first move out of
+// flight to failed or void releases the amount from the order's cap; a later
+// success takes it again, even above the cap, because the money did move.
 // providerRef, when given, is recorded with any change. ENOTFOUND for an unknown key.
 func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (RefundRow, error) {
-	newRank, ok := statusRank[status]
-	if !ok || status == models.RefundPending {
+	if _, ok := models.NextMoneyStatus(models.RefundPending, status); !ok {
 		return RefundRow{}, models.Errorf(models.EINVALID,
-			"refund status %q is not one a refund can move to: use sent, succeeded or failed", status)
+			"refund status %q is not one a refund can move to: use sent, failed, void or succeeded", status)
 	}
 	var out refundRow
 	err := db.inTx(ctx, func(tx *gorm.DB) error {
@@ -222,14 +212,14 @@ func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (
 			return err
 		}
 		out = cur
-		curRank := statusRank[cur.Status]
 		updates := map[string]any{}
+		next, changed := models.NextMoneyStatus(cur.Status, status)
 		switch {
-		case status == models.RefundSent && curRank <= statusRank[models.RefundSent]:
+		case status == models.RefundSent && (cur.Status == models.RefundPending || cur.Status == models.RefundSent):
 			updates["status"] = models.RefundSent
 			updates["attempts"] = cur.Attempts + 1
-		case newRank > curRank:
-			updates["status"] = status
+		case changed:
+			updates["status"] = next
 		}
 		if len(updates) == 0 {
 			return nil
@@ -243,10 +233,11 @@ func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (
 		}
 		if cur.Purpose == PurposeRefund {
 			var delta int64
+			given := func(st string) bool { return st == models.RefundFailed || st == models.RefundVoid }
 			switch {
-			case status == models.RefundFailed && cur.Status != models.RefundFailed:
+			case given(next) && !given(cur.Status):
 				delta = -cur.AmountCents
-			case status == models.RefundSucceeded && cur.Status == models.RefundFailed:
+			case next == models.RefundSucceeded && given(cur.Status):
 				delta = cur.AmountCents
 			}
 			if delta != 0 {

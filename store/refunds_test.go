@@ -162,6 +162,13 @@ func TestMarkRefund(t *testing.T) {
 			{"failed", "", "failed", 1, 0, "pay-1"},
 			{"sent", "", "failed", 1, 0, "pay-1"},
 		}},
+		{"a confirmed failure (void) releases once; a success after it takes the amount again", []step{
+			{"sent", "", "sent", 1, 300, ""},
+			{"failed", "", "failed", 1, 0, ""},
+			{"void", "", "void", 1, 0, ""},
+			{"failed", "", "void", 1, 0, ""},
+			{"succeeded", "pay-3", "succeeded", 1, 300, "pay-3"},
+		}},
 		{"success after failure takes the amount again", []step{
 			{"failed", "", "failed", 0, 0, ""},
 			{"succeeded", "pay-9", "succeeded", 0, 300, "pay-9"},

@@ -228,22 +228,27 @@ func (w *ticketWorkflow) commit(ctx workflow.Context) {
 	}
 }
 
-func (w *ticketWorkflow) upsertSearchAttributes(ctx workflow.Context) {
-	now := searchState{state: w.t.State, escalated: w.t.Flags.Escalated, set: true}
-	if w.t.Deadline != nil {
-		now.deadline = w.t.Deadline.At
+func (w *ticketWorkflow) upsertSearchAttributes(ctx workflow.Context) { upsertSearch(ctx, w.t, &w.searched) }
+
+// upsertSearch writes the search attributes an operator filters on when the state,
+// the deadline or the escalated flag changed since *last (once per change: each
+// upsert is a billable action); the first write adds the fixed ones.
+func upsertSearch(ctx workflow.Context, t models.Ticket, last *searchState) {
+	now := searchState{state: t.State, escalated: t.Flags.Escalated, set: true}
+	if t.Deadline != nil {
+		now.deadline = t.Deadline.At
 	}
-	if now == w.searched {
+	if now == *last {
 		return
 	}
 	updates := []temporal.SearchAttributeUpdate{
 		SATicketState.ValueSet(string(now.state)), SAEscalated.ValueSet(now.escalated),
 	}
-	if !w.searched.set {
-		updates = append(updates, SATicketKind.ValueSet(string(w.t.Kind)),
-			SAShopID.ValueSet(w.t.ShopID), SAOrderID.ValueSet(w.t.OrderID))
+	if !last.set {
+		updates = append(updates, SATicketKind.ValueSet(string(t.Kind)),
+			SAShopID.ValueSet(t.ShopID), SAOrderID.ValueSet(t.OrderID))
 	}
-	if w.t.Deadline != nil {
+	if t.Deadline != nil {
 		updates = append(updates, SASLADeadline.ValueSet(now.deadline))
 	} else {
 		updates = append(updates, SASLADeadline.ValueUnset())
@@ -252,7 +257,7 @@ func (w *ticketWorkflow) upsertSearchAttributes(ctx workflow.Context) {
 		workflow.GetLogger(ctx).Error("search attributes not updated", "error", err)
 		return
 	}
-	w.searched = now
+	*last = now
 }
 
 var (
