@@ -252,10 +252,11 @@ func checkVerdict(t Ticket, b ActionBody) error {
 	return nil
 }
 
-// MoneyMoved reports whether any refund of t was sent or paid (a failed one does not count).
+// MoneyMoved reports whether any money of t moved or may still move: every
+// movement but one the provider confirmed void counts (a failed one may still pay).
 func MoneyMoved(t Ticket) bool {
 	for _, r := range t.Refunds {
-		if r.Status != RefundFailed {
+		if r.Status != RefundVoid {
 			return true
 		}
 	}

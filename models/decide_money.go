@@ -117,6 +117,10 @@ func (d *decision) moneyStatus(key, status, providerRef, reason string) bool {
 }
 
 func (d *decision) moneyVoid(m Refund) {
+	if m.Purpose == PurposeOverpaid {
+		d.chargeOverpayment() // the charge did not go through: ask again, or escalate
+		return
+	}
 	if m.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund {
 		d.t.Flags.LightningRefund = false // the return goes on; inspection decides
 		d.t.RefundCapCents = 0
@@ -128,12 +132,7 @@ func (d *decision) moneyVoid(m Refund) {
 func (d *decision) moneySucceeded(m Refund) {
 	switch m.Purpose {
 	case PurposeRefund:
-		charged := d.t.Refunds.Paid(PurposeOverpaid) + d.t.Refunds.InFlight(PurposeOverpaid)
-		if over := d.t.Refunds.Paid(PurposeRefund) - d.t.RefundCapCents - charged; over > 0 {
-			// A key given up on paid after all: charge the excess back.
-			d.system("overpaid", fmt.Sprintf("%d cents over the %d the ticket may refund", over, d.t.RefundCapCents))
-			d.sendMoney(PurposeOverpaid, over)
-		}
+		d.chargeOverpayment()
 	case PurposeRecovery:
 		switch {
 		case d.t.Logistics.Returned:
@@ -147,6 +146,37 @@ func (d *decision) moneySucceeded(m Refund) {
 		}
 	}
 	d.settle()
+}
+
+// chargeOverpayment charges back what the refunds paid over the ticket's cap (a
+// key given up on that paid after all), less what is charged or being charged.
+// After refund_attempts charges the provider voided, the platform is asked
+// instead, with the overpayment named (an ended ticket records it).
+func (d *decision) chargeOverpayment() {
+	charged := d.t.Refunds.Paid(PurposeOverpaid) + d.t.Refunds.InFlight(PurposeOverpaid)
+	over := d.t.Refunds.Paid(PurposeRefund) - d.t.RefundCapCents - charged
+	if over <= 0 {
+		return
+	}
+	voided := 0
+	for _, r := range d.t.Refunds {
+		if r.Purpose == PurposeOverpaid && r.Status == RefundVoid {
+			voided++
+		}
+	}
+	if voided >= d.p.RefundAttempts {
+		why := fmt.Sprintf("overpaid by %d cents, %d charges back failed", over, voided)
+		if d.t.State.Terminal() || d.t.State == StateEscalated {
+			// An ended ticket does not change state: the platform is told instead.
+			d.system("overpayment_unrecovered", why)
+			d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+		} else {
+			d.escalate(system, RoleSystem, why, "")
+		}
+		return
+	}
+	d.system("overpaid", fmt.Sprintf("%d cents over the %d the ticket may refund", over, d.t.RefundCapCents))
+	d.sendMoney(PurposeOverpaid, over)
 }
 
 // goodsAfterRecovery: the lightning-refunded goods arrived while the refund was
@@ -204,17 +234,26 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 	}
 	d.note(who, role, ActArbitrate, note, "")
 	from := d.t.Escalation.From
-	inFlight := d.t.Refunds.InFlight(PurposeRefund)
+	// The money in flight the buyer is owed: what was to be refunded before and is
+	// not paid yet. In flight beyond that (a key that replaced one that paid after
+	// all) is an overpayment if it lands, and is charged back.
+	// What was paid over the cap is an overpayment, not an entitlement.
+	paid := min(d.t.Refunds.Paid(PurposeRefund), d.t.RefundCapCents)
+	owedInFlight := min(d.t.Refunds.InFlight(PurposeRefund), max(d.t.RefundCapCents-paid, 0))
+	entitled := min(paid+owedInFlight+v.RefundCents, d.t.Order.PaidCents)
 	switch {
 	case v.Verdict == VerdictSupportSeller:
-		d.t.RefundCapCents = d.t.Refunds.Paid(PurposeRefund) + inFlight // what is in flight may still land
+		d.t.RefundCapCents = paid + owedInFlight // what is owed and in flight may still land
 		d.end(OutcomePlatformDeclined, who, role, ActArbitrate)
-	case v.RefundCents > 0 || inFlight > 0:
+	case v.RefundCents > 0 || owedInFlight > 0:
 		outcome := OutcomeRefunded
-		if d.t.Refunds.Paid(PurposeRefund)+inFlight+v.RefundCents < d.t.RequestedCents {
+		if entitled < d.t.RequestedCents {
 			outcome = OutcomePartiallyRefunded
 		}
-		d.refund(v.RefundCents, outcome, who, role, "")
+		d.t.RefundCapCents = entitled
+		d.t.PendingOutcome = outcome
+		d.transition(StateRefunding, who, role, "refund", fmt.Sprintf("%d cents awarded", v.RefundCents), "")
+		d.settle()
 	case from == StateRejected && d.t.Inspection != nil:
 		// The seller has the goods and failed them: the platform overrules the inspection.
 		d.inspectionPassed(who, role, ActArbitrate, note, "")
@@ -242,19 +281,30 @@ func (d *decision) result(r EffectResult) error {
 		switch {
 		case r.Failed && r.Code == ECONFLICT && e.Kind == EffectMoveMoney:
 			// The ledger refused the amount (the order's refunds would pass what was
-			// paid): sending again cannot help, so the platform decides at once.
-			d.moneyStatus(e.Key, RefundVoid, "", r.Reason)
-			if d.t.State != StateEscalated && !d.t.State.Terminal() {
+			// paid): sending again cannot help, so the key is void and the platform
+			// decides at once (no new key is sent).
+			ref := &d.t.Refunds[d.t.Refunds.Find(e.Key)]
+			if next, changed := NextMoneyStatus(ref.Status, RefundVoid); changed {
+				ref.Status = next
+				d.system(ref.Purpose+"_void", ref.Key+": refused by the ledger: "+r.Reason)
+			}
+			if e.Purpose == PurposeRefund && d.t.State != StateEscalated && !d.t.State.Terminal() {
 				d.escalate(system, RoleSystem, "refund refused by the ledger: "+r.Reason, "")
 			}
 		case r.Failed:
-			d.system("money_unanswered", e.Key+": "+r.Reason+"; asking the provider again")
+			m := &d.t.Refunds[d.t.Refunds.Find(e.Key)]
+			if m.Unanswered++; m.Unanswered == 1 {
+				d.system("money_unanswered", e.Key+": "+r.Reason+"; asking the provider again until it answers")
+			}
 			d.do(Effect{Kind: EffectLookupMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents})
 		case e.Kind == EffectLookupMoney && (r.Status == "" || r.Status == RefundFailed):
 			// Asked by key, the provider has no payment under it and will make none.
 			d.moneyStatus(e.Key, RefundVoid, r.ProviderRef, r.Reason)
 		default:
 			d.moneyStatus(e.Key, r.Status, r.ProviderRef, r.Reason)
+		}
+		if !r.Failed {
+			d.t.Refunds[d.t.Refunds.Find(e.Key)].Unanswered = 0
 		}
 		return nil
 	}

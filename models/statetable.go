@@ -200,12 +200,12 @@ func (d *decision) deadline(name string) error {
 		d.escalate(system, RoleSystem, "repair not finished: "+why, "")
 	case StateEscalated:
 		// The escalation owns evidence_by and decide_by; the ticket shows the next.
-		if name == "evidence_by" {
-			d.t.Deadline = &Deadline{Name: "decide_by", At: d.t.Escalation.DecideBy}
-			d.system("evidence_closed", "waiting for the platform's verdict")
-		} else {
-			d.t.Deadline = nil
+		// At decide_by the escalation decides for the party that answered.
+		if name != "evidence_by" {
+			return Errorf(ECONFLICT, "at %s the escalation decides; its verdict comes as an input", name)
 		}
+		d.t.Deadline = &Deadline{Name: "decide_by", At: d.t.Escalation.DecideBy}
+		d.system("evidence_closed", "waiting for the platform's verdict")
 	case StateRecovering:
 		d.t.Flags.WrittenOff = true
 		d.escalate(system, RoleSystem, "lightning refund written off: "+why, "")

@@ -155,6 +155,9 @@ type Refund struct {
 	Purpose     string `json:"purpose"`
 	Status      string `json:"status"`
 	ProviderRef string `json:"provider_ref,omitempty"`
+	// Unanswered counts the calls about this key in a row that got no answer (the
+	// provider is down); the timeline notes the first of them only.
+	Unanswered int `json:"unanswered,omitempty"`
 }
 
 // Refund statuses, as in the refunds ledger.

@@ -228,7 +228,9 @@ func (w *ticketWorkflow) commit(ctx workflow.Context) {
 	}
 }
 
-func (w *ticketWorkflow) upsertSearchAttributes(ctx workflow.Context) { upsertSearch(ctx, w.t, &w.searched) }
+func (w *ticketWorkflow) upsertSearchAttributes(ctx workflow.Context) {
+	upsertSearch(ctx, w.t, &w.searched)
+}
 
 // upsertSearch writes the search attributes an operator filters on when the state,
 // the deadline or the escalated flag changed since *last (once per change: each
