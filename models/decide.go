@@ -305,7 +305,7 @@ func (d *decision) escalate(who string, role Role, reason, rid string) {
 	d.transition(StateEscalated, who, role, ActEscalate, reason, rid)
 	e := &Escalation{By: role, Reason: reason, From: from, EvidenceBy: d.now.Add(d.p.EvidenceTimeout.D()), Evidence: []Note{}}
 	e.DecideBy = e.EvidenceBy.Add(d.p.ArbiterTimeout.D())
-	e.ClaimCents = d.stillRefundable()
+	e.ClaimCents = d.buyerClaim()
 	d.t.Escalation = e
 	d.t.Deadline = &Deadline{Name: "evidence_by", At: e.EvidenceBy}
 	d.do(Effect{Kind: EffectStartEscalation, Escalation: e})

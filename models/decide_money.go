@@ -72,6 +72,15 @@ func (d *decision) stillRefundable() int64 {
 	return max(n, 0)
 }
 
+// buyerClaim is what the buyer still asks for when the platform steps in: the
+// request less what was rightly refunded and what is owed and in flight, never
+// more than is still refundable.
+func (d *decision) buyerClaim() int64 {
+	paid := min(d.t.Refunds.Paid(PurposeRefund), max(d.t.RefundCapCents, d.t.RequestedCents))
+	owedInFlight := min(d.t.Refunds.InFlight(PurposeRefund), max(d.t.RefundCapCents-paid, 0))
+	return min(max(d.t.RequestedCents-paid-owedInFlight, 0), d.stillRefundable())
+}
+
 // payment applies a provider's webhook for a key the ticket holds.
 func (d *decision) payment(ev PaymentEvent) error {
 	if d.t.Refunds.Find(ev.RefundKey) < 0 {
@@ -198,17 +207,23 @@ func (d *decision) goodsAfterRecovery(action, note string) {
 // seller's breach: every key in flight is reconciled by lookup. A second miss goes
 // to the platform.
 func (d *decision) refundOverdue(why string) {
+	for _, r := range d.t.Refunds { // every key in flight is reconciled by lookup
+		if MoneyInFlight(r.Status) {
+			d.do(Effect{Kind: EffectLookupMoney, Key: r.Key, Purpose: r.Purpose, AmountCents: r.AmountCents})
+		}
+	}
 	if d.t.Flags.SellerBreach {
+		if d.t.Escalations > 0 && d.t.Escalation != nil && d.t.Escalation.Verdict != "" {
+			// The platform has decided already: the ticket waits for its money,
+			// looking it up each refund_by, rather than escalating again and again.
+			d.transition(StateRefunding, system, RoleSystem, "await_refund", "still waiting for the provider: "+why, "")
+			return
+		}
 		d.escalate(system, RoleSystem, "refund still not confirmed: "+why, "")
 		return
 	}
 	d.t.Flags.SellerBreach = true
 	d.transition(StateRefunding, system, RoleSystem, "force_refund", why, "")
-	for _, r := range d.t.Refunds {
-		if MoneyInFlight(r.Status) {
-			d.do(Effect{Kind: EffectLookupMoney, Key: r.Key, Purpose: r.Purpose, AmountCents: r.AmountCents})
-		}
-	}
 	d.settle()
 }
 
@@ -220,7 +235,7 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 		return Errorf(ECONFLICT, "ticket %s is %s, not escalated", d.t.ID, d.t.State)
 	}
 	if v.Automatic {
-		v.RefundCents = min(v.RefundCents, d.stillRefundable())
+		v.RefundCents = min(v.RefundCents, d.buyerClaim())
 		who, role = system, RoleSystem
 	}
 	if v.RefundCents > d.stillRefundable() {
@@ -284,11 +299,16 @@ func (d *decision) result(r EffectResult) error {
 			// paid): sending again cannot help, so the key is void and the platform
 			// decides at once (no new key is sent).
 			ref := &d.t.Refunds[d.t.Refunds.Find(e.Key)]
-			if next, changed := NextMoneyStatus(ref.Status, RefundVoid); changed {
-				ref.Status = next
-				d.system(ref.Purpose+"_void", ref.Key+": refused by the ledger: "+r.Reason)
+			next, changed := NextMoneyStatus(ref.Status, RefundVoid)
+			if !changed {
+				return nil // the provider's own answer came first and stands
 			}
-			if e.Purpose == PurposeRefund && d.t.State != StateEscalated && !d.t.State.Terminal() {
+			ref.Status = next
+			d.system(ref.Purpose+"_void", ref.Key+": refused by the ledger: "+r.Reason)
+			switch {
+			case e.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund:
+				d.moneyVoid(*ref) // no lightning refund: the return goes on and inspection decides
+			case e.Purpose == PurposeRefund && d.t.State != StateEscalated && !d.t.State.Terminal():
 				d.escalate(system, RoleSystem, "refund refused by the ledger: "+r.Reason, "")
 			}
 		case r.Failed:
@@ -297,10 +317,20 @@ func (d *decision) result(r EffectResult) error {
 				d.system("money_unanswered", e.Key+": "+r.Reason+"; asking the provider again until it answers")
 			}
 			d.do(Effect{Kind: EffectLookupMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents})
-		case e.Kind == EffectLookupMoney && (r.Status == "" || r.Status == RefundFailed):
-			// Asked by key, the provider has no payment under it and will make none.
+		case e.Kind == EffectLookupMoney && r.Status == RefundFailed:
+			// Asked by key, the provider confirms the failure: it did not pay and
+			// will not, so the key is void and may be replaced.
 			d.moneyStatus(e.Key, RefundVoid, r.ProviderRef, r.Reason)
-		default:
+		case e.Kind == EffectLookupMoney && r.Status == "":
+			// The provider never saw the key: the call never reached it. The same
+			// key is sent again (the provider pays a key at most once); no new key.
+			d.system("money_resent", e.Key+": the provider never received it")
+			d.do(Effect{Kind: EffectMoveMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents})
+		case e.Kind == EffectLookupMoney && !d.moneyStatus(e.Key, r.Status, r.ProviderRef, r.Reason) &&
+			MoneyInFlight(d.t.Refunds[d.t.Refunds.Find(e.Key)].Status):
+			// Still being paid at the provider: asked again later (the workflow paces it).
+			d.do(Effect{Kind: EffectLookupMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents})
+		case e.Kind == EffectMoveMoney:
 			d.moneyStatus(e.Key, r.Status, r.ProviderRef, r.Reason)
 		}
 		if !r.Failed {

@@ -1297,7 +1297,7 @@ func TestDecidePropertyRegressions(t *testing.T) {
 	t.Run("a verdict counts a replaced key in flight on top of what was paid", func(t *testing.T) {
 		s := newPropScript(t, refundOnly, nil) // fast review: refund 1 at once
 		s.pay(propKey(1), RefundFailed)
-		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: ""}) // void: refund 2 replaces it
+		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: RefundFailed}) // void: refund 2 replaces it
 		s.pay(propKey(1), RefundSucceeded)                                // paid after all
 		s.pass()                                                          // refund_by: forced, lookups
 		s.pass()                                                          // refund_by again: escalated
@@ -1311,11 +1311,11 @@ func TestDecidePropertyRegressions(t *testing.T) {
 	t.Run("an overpayment charge the provider voids is forgotten", func(t *testing.T) {
 		s := newPropScript(t, refundOnly, nil)
 		s.pay(propKey(1), RefundFailed)
-		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: ""}) // void: refund 2
+		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: RefundFailed}) // void: refund 2
 		s.pay(propKey(2), RefundSucceeded)                                // completed, refunded
 		s.pay(propKey(1), RefundSucceeded)                                // late: overpayment charge 3
 		s.pay(propKey(3), RefundFailed)
-		s.answer(EffectLookupMoney, propKey(3), EffectResult{Status: ""}) // the charge is void
+		s.answer(EffectLookupMoney, propKey(3), EffectResult{Status: RefundFailed}) // the charge is void
 		s.want("money", "moneyVoid (decide_money.go) only settles: a void overpayment charge is neither charged "+
 			"again nor escalated with the overpayment named")
 	})
@@ -1323,14 +1323,14 @@ func TestDecidePropertyRegressions(t *testing.T) {
 	t.Run("a verdict for the seller forgives an overpayment", func(t *testing.T) {
 		s := newPropScript(t, refundOnly, nil)
 		s.pay(propKey(1), RefundFailed)
-		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: ""}) // void: refund 2
+		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: RefundFailed}) // void: refund 2
 		s.pay(propKey(1), RefundSucceeded)                                // paid after all
 		s.pay(propKey(2), RefundSucceeded)                                // overpaid: charge 3
 		s.pass()                                                          // refund_by: forced, lookups
 		s.pass()                                                          // refund_by again: escalated
 		s.step(Input{Verdict: &Verdict{Verdict: VerdictSupportSeller, Automatic: true}})
 		s.pay(propKey(3), RefundFailed)
-		s.answer(EffectLookupMoney, propKey(3), EffectResult{Status: ""}) // the charge is void
+		s.answer(EffectLookupMoney, propKey(3), EffectResult{Status: RefundFailed}) // the charge is void
 		s.want("money", "verdict's support_seller branch (decide_money.go) sets RefundCapCents = paid + owed in "+
 			"flight, raising the cap to what was overpaid, so the void charge is not asked again")
 	})
@@ -1338,11 +1338,11 @@ func TestDecidePropertyRegressions(t *testing.T) {
 	t.Run("an ended ticket gives up on an overpayment", func(t *testing.T) {
 		s := newPropScript(t, refundOnly, func(p *Policy) { p.RefundAttempts = 1 })
 		s.pay(propKey(1), RefundFailed)
-		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: ""}) // void: 1 attempt used, escalated
+		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: RefundFailed}) // void: 1 attempt used, escalated
 		s.step(Input{Verdict: &Verdict{Verdict: VerdictSupportSeller, Automatic: true}})
 		s.pay(propKey(1), RefundSucceeded) // paid after all: overpayment charge 2
 		s.pay(propKey(2), RefundFailed)
-		s.answer(EffectLookupMoney, propKey(2), EffectResult{Status: ""}) // the charge is void
+		s.answer(EffectLookupMoney, propKey(2), EffectResult{Status: RefundFailed}) // the charge is void
 		s.want("money", "chargeOverpayment (decide_money.go): an ended ticket whose charge-back the provider "+
 			"voided refund_attempts times must name the overpayment to the platform")
 		tk := s.run.t

@@ -335,7 +335,7 @@ func TestDecideMoneyRules(t *testing.T) {
 		if n := len(s.tk.Refunds); n != 1 || s.last(EffectLookupMoney).Key != first.Key {
 			t.Fatalf("after a failure: %d keys, effects %+v", n, s.effects)
 		}
-		s.answer(s.last(EffectLookupMoney), EffectResult{}) // the provider never paid it and will not
+		s.answer(s.last(EffectLookupMoney), EffectResult{Status: RefundFailed}) // confirmed: it never paid and will not
 		second := s.last(EffectMoveMoney)
 		if second.Key == first.Key || second.AmountCents != 9000 {
 			t.Fatalf("second key %+v", second)
@@ -357,8 +357,8 @@ func TestDecideMoneyRules(t *testing.T) {
 		s.pass("refund_by")
 		s.pass("refund_by") // missed twice: escalated with the refund in flight
 		s.want(StateEscalated, "")
-		if c := s.tk.Escalation.ClaimCents; c != 9000 {
-			t.Fatalf("claim %d, want what the order paid less the 1000 in flight", c)
+		if c := s.tk.Escalation.ClaimCents; c != 0 {
+			t.Fatalf("claim %d, want 0: the 1000 asked for is in flight", c)
 		}
 		err := s.try(Input{Action: &ActionRequest{Action: ActArbitrate, Actor: "agent-1", Role: RolePlatform,
 			Body: ActionBody{Verdict: VerdictSupportBuyer, RefundCents: ptr[int64](9500)}}})
@@ -393,6 +393,22 @@ func TestDecideMoneyRules(t *testing.T) {
 		s.act(RoleSeller, ActApprove, ActionBody{})
 		s.answer(s.last(EffectMoveMoney), EffectResult{Failed: true, Code: ECONFLICT, Reason: "over the order's cap"})
 		s.want(StateEscalated, "")
+	})
+	t.Run("a key the provider never saw is sent again under the same key", func(t *testing.T) {
+		s := newStory(t, CreateTicket{Kind: KindRefundOnly}, nil)
+		s.act(RoleSeller, ActApprove, ActionBody{})
+		key := s.last(EffectMoveMoney).Key
+		s.answer(s.last(EffectMoveMoney), EffectResult{Failed: true, Reason: "timeout"})
+		s.answer(s.last(EffectLookupMoney), EffectResult{}) // never saw it
+		if again := s.last(EffectMoveMoney); again.Key != key || len(s.tk.Refunds) != 1 {
+			t.Fatalf("resent %+v, keys %+v", again, s.tk.Refunds)
+		}
+		s.answer(s.last(EffectMoveMoney), EffectResult{Status: RefundSent})
+		s.pass("refund_by")
+		s.answer(s.last(EffectLookupMoney), EffectResult{Status: RefundSent}) // still paying
+		if n := len(s.effects); s.effects[n-1].Kind != EffectLookupMoney {
+			t.Fatalf("a key still in flight is not asked about again: %+v", s.effects[n-1])
+		}
 	})
 	t.Run("a provider that never answers is asked, not paid again", func(t *testing.T) {
 		s := newStory(t, CreateTicket{Kind: KindRefundOnly}, nil)

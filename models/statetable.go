@@ -141,8 +141,8 @@ func (d *decision) courier(ev CourierEvent) error {
 		d.goodsArrived(system, RoleSystem, ev.Type, "")
 	case s == StateRecovering && ev.Type == CourierDelivered:
 		d.goodsAfterRecovery(ev.Type, "goods arrived during recovery")
-	case d.t.Flags.WrittenOff && !d.t.Logistics.Returned && ev.Type == CourierDelivered:
-		d.goodsAfterRecovery(ev.Type, "goods arrived after the write-off")
+	case (d.t.Flags.WrittenOff || d.t.Outcome == OutcomeRecovered) && !d.t.Logistics.Returned && ev.Type == CourierDelivered:
+		d.goodsAfterRecovery(ev.Type, "goods arrived after the refund was charged back")
 	case s == StateReplacementShipping && ev.Type == CourierReplacementDelivered:
 		// The buyer's confirmation window runs from the delivery.
 		d.transition(StateReplacementShipping, system, RoleSystem, ev.Type, note, "")

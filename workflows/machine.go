@@ -48,7 +48,8 @@ type machine struct {
 	timer    *deadlineTimer
 	child    workflow.ChildWorkflowFuture
 	searched searchState
-	synced   int64 // the last Seq written to the read model
+	sent     int64 // the last Seq handed to a projection
+	synced   int64 // the last Seq the read model has (projections may finish out of order)
 }
 
 // deadlineTimer is the one timer of the ticket, for the deadline it was started for.
@@ -74,23 +75,31 @@ func (m *machine) setup(ctx workflow.Context) error {
 			return ActionResult{}, asApplicationError(err)
 		}
 		m.wake.SendAsync(struct{}{})
-		return ActionResult{Ticket: withoutTimeline(m.t)}, nil
+		// The answer waits for the read model, so a GET right after sees it.
+		t := m.t
+		if err := workflow.Await(ctx, func() bool { return m.synced >= t.Seq }); err != nil {
+			return ActionResult{}, err
+		}
+		return ActionResult{Ticket: withoutTimeline(t)}, nil
 	}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandler(ctx, UpdateSync, func(ctx workflow.Context) (models.Ticket, error) {
+		t := m.t // the ticket once its creation is in the read model
+		err := workflow.Await(ctx, func() bool { return m.synced >= t.Seq })
+		return withoutTimeline(t), err
+	}); err != nil {
 		return err
 	}
 	m.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalCourier), func(c workflow.ReceiveChannel, _ bool) {
 		var ev models.CourierEvent
 		c.Receive(ctx, &ev)
-		if m.firstTime(ev.EventID) {
-			_ = m.apply(ctx, models.Input{Courier: &ev})
-		}
+		m.once(ev.EventID, func() error { return m.apply(ctx, models.Input{Courier: &ev}) })
 	})
 	m.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalPayment), func(c workflow.ReceiveChannel, _ bool) {
 		var ev models.PaymentEvent
 		c.Receive(ctx, &ev)
-		if m.firstTime(ev.EventID) {
-			_ = m.apply(ctx, models.Input{Payment: &ev})
-		}
+		m.once(ev.EventID, func() error { return m.apply(ctx, models.Input{Payment: &ev}) })
 	})
 	m.sel.AddReceive(m.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
 	return nil
@@ -103,12 +112,16 @@ func withoutTimeline(t models.Ticket) models.Ticket {
 	return t
 }
 
-func (m *machine) firstTime(eventID string) bool {
-	if eventID == "" || m.seen[eventID] {
-		return eventID == ""
+// once applies a webhook event at most once by its id. An event the ticket
+// refused (it came before its time, say) is not marked seen: the courier's retry
+// may apply later.
+func (m *machine) once(eventID string, apply func() error) {
+	if eventID != "" && m.seen[eventID] {
+		return
 	}
-	m.seen[eventID] = true
-	return true
+	if apply() == nil && eventID != "" {
+		m.seen[eventID] = true
+	}
 }
 
 // apply feeds one input to Decide and, when the ticket accepts it, takes the new
@@ -146,7 +159,12 @@ func (m *machine) run(ctx workflow.Context) (models.Ticket, error) {
 	if m.timer != nil {
 		m.timer.cancel()
 	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	// Webhooks that came in meanwhile are applied (an ended ticket still records
+	// money), and every handler and projection finishes, before the run ends.
+	for m.sel.HasPending() {
+		m.sel.Select(ctx)
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && m.synced >= m.t.Seq }); err != nil {
 		return m.t, err
 	}
 	return m.t, nil
@@ -318,14 +336,16 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 		r := decode(f)
 		r.Effect = e
 		delete(m.busyKeys, string(e.Kind)+" "+e.Key)
+		_ = m.apply(ctx, models.Input{Result: &r}) // a result that no longer applies is dropped
 		if e.Key != "" {
-			if r.Failed {
+			// Pace what Decide asks again: a call that gave up, or a lookup that
+			// found the key still being paid.
+			if i := m.t.Refunds.Find(e.Key); r.Failed || (e.Kind == models.EffectLookupMoney && i >= 0 && models.MoneyInFlight(m.t.Refunds[i].Status)) {
 				m.failures[e.Key]++
 			} else {
 				delete(m.failures, e.Key)
 			}
 		}
-		_ = m.apply(ctx, models.Input{Result: &r}) // a result that no longer applies is dropped
 	})
 }
 
@@ -345,9 +365,10 @@ func (m *machine) startEscalation(ctx workflow.Context, e models.Effect) {
 		m.running--
 		var v Verdict
 		err := f.Get(ctx, &v)
-		if m.child == child {
-			m.child = nil
+		if m.child != child {
+			return // an earlier escalation: the ticket has been decided since
 		}
+		m.child = nil
 		switch {
 		case err != nil:
 			r := models.EffectResult{Effect: e, Failed: true, Reason: err.Error()}
@@ -361,29 +382,29 @@ func (m *machine) startEscalation(ctx workflow.Context, e models.Effect) {
 
 // sync writes what changed since the last write: the search attributes once per
 // state change, and the read model's ticket row with only the new timeline
-// entries, (ordered by Seq, so retries change nothing).
+// entries (ordered by Seq, so retries and late writes change nothing). The write
+// runs in a coroutine of its own: a database outage holds up the read model, not
+// the ticket's deadlines and effects.
 func (m *machine) sync(ctx workflow.Context) {
-	if m.t.Seq == m.synced {
+	if m.t.Seq == m.sent {
 		return
 	}
-	m.upsertSearchAttributes(ctx)
+	upsertSearch(ctx, m.t, &m.searched)
 	delta := m.t
 	delta.Timeline = nil
 	for _, e := range m.t.Timeline {
-		if e.Seq > m.synced {
+		if e.Seq > m.sent {
 			delta.Timeline = append(delta.Timeline, e)
 		}
 	}
-	// A regular activity for now: a local one would save billable actions, but the
-	// SDK's time-skipping test environment times local activities out when it
-	// skips ahead (ScheduleToClose), so the switch waits for a test on the server.
-	actx := workflow.WithActivityOptions(ctx, projectionOptions)
-	if err := workflow.ExecuteActivity(actx, acts.ProjectTicket, delta).Get(ctx, nil); err != nil {
-		workflow.GetLogger(ctx).Error("projection failed", "ticket", m.t.ID, "error", err)
-		return
-	}
-	// Another write may have finished meanwhile, with later entries.
-	m.synced = max(m.synced, delta.Seq)
+	m.sent = m.t.Seq
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		actx := workflow.WithActivityOptions(ctx, projectionOptions)
+		if err := workflow.ExecuteActivity(actx, acts.ProjectTicket, delta).Get(ctx, nil); err != nil {
+			workflow.GetLogger(ctx).Error("projection failed", "ticket", delta.ID, "error", err)
+		}
+		m.synced = max(m.synced, delta.Seq)
+	})
 }
 
 // withError marks an effect's result failed when its activity gave up, with the
@@ -399,5 +420,3 @@ func withError(r models.EffectResult, err error) models.EffectResult {
 	}
 	return r
 }
-
-func (m *machine) upsertSearchAttributes(ctx workflow.Context) { upsertSearch(ctx, m.t, &m.searched) }
