@@ -1298,9 +1298,9 @@ func TestDecidePropertyRegressions(t *testing.T) {
 		s := newPropScript(t, refundOnly, nil) // fast review: refund 1 at once
 		s.pay(propKey(1), RefundFailed)
 		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: RefundFailed}) // void: refund 2 replaces it
-		s.pay(propKey(1), RefundSucceeded)                                // paid after all
-		s.pass()                                                          // refund_by: forced, lookups
-		s.pass()                                                          // refund_by again: escalated
+		s.pay(propKey(1), RefundSucceeded)                                          // paid after all
+		s.pass()                                                                    // refund_by: forced, lookups
+		s.pass()                                                                    // refund_by again: escalated
 		s.step(Input{Verdict: &Verdict{Verdict: VerdictSupportBuyer, RefundCents: 0, Automatic: true}})
 		s.pay(propKey(2), RefundSucceeded)
 		s.want("money", "refund() and verdict's support_seller branch (decide_money.go) set RefundCapCents = "+
@@ -1312,8 +1312,8 @@ func TestDecidePropertyRegressions(t *testing.T) {
 		s := newPropScript(t, refundOnly, nil)
 		s.pay(propKey(1), RefundFailed)
 		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: RefundFailed}) // void: refund 2
-		s.pay(propKey(2), RefundSucceeded)                                // completed, refunded
-		s.pay(propKey(1), RefundSucceeded)                                // late: overpayment charge 3
+		s.pay(propKey(2), RefundSucceeded)                                          // completed, refunded
+		s.pay(propKey(1), RefundSucceeded)                                          // late: overpayment charge 3
 		s.pay(propKey(3), RefundFailed)
 		s.answer(EffectLookupMoney, propKey(3), EffectResult{Status: RefundFailed}) // the charge is void
 		s.want("money", "moneyVoid (decide_money.go) only settles: a void overpayment charge is neither charged "+
@@ -1324,10 +1324,10 @@ func TestDecidePropertyRegressions(t *testing.T) {
 		s := newPropScript(t, refundOnly, nil)
 		s.pay(propKey(1), RefundFailed)
 		s.answer(EffectLookupMoney, propKey(1), EffectResult{Status: RefundFailed}) // void: refund 2
-		s.pay(propKey(1), RefundSucceeded)                                // paid after all
-		s.pay(propKey(2), RefundSucceeded)                                // overpaid: charge 3
-		s.pass()                                                          // refund_by: forced, lookups
-		s.pass()                                                          // refund_by again: escalated
+		s.pay(propKey(1), RefundSucceeded)                                          // paid after all
+		s.pay(propKey(2), RefundSucceeded)                                          // overpaid: charge 3
+		s.pass()                                                                    // refund_by: forced, lookups
+		s.pass()                                                                    // refund_by again: escalated
 		s.step(Input{Verdict: &Verdict{Verdict: VerdictSupportSeller, Automatic: true}})
 		s.pay(propKey(3), RefundFailed)
 		s.answer(EffectLookupMoney, propKey(3), EffectResult{Status: RefundFailed}) // the charge is void
