@@ -366,20 +366,17 @@ func (d *decision) result(r EffectResult) error {
 		}
 		d.system("tracking_verified", e.TrackingNo)
 		d.lightningRefund()
-	case EffectShipReplacement:
+	case EffectShipReplacement, EffectSendToRepair:
+		failed, action, ref, field := "replacement could not be shipped", "replacement_shipped", r.TrackingNo, &d.t.Logistics.ReplacementNo
+		if e.Kind == EffectSendToRepair {
+			failed, action, ref, field = "repair order could not be placed", "repair_order", r.BookingID, &d.t.Logistics.RepairOrder
+		}
 		if r.Failed {
-			d.escalate(system, RoleSystem, "replacement could not be shipped: "+r.Reason, "")
+			d.escalate(system, RoleSystem, failed+": "+r.Reason, "")
 			return nil
 		}
-		d.t.Logistics.ReplacementNo = r.TrackingNo
-		d.system("replacement_shipped", r.TrackingNo)
-	case EffectSendToRepair:
-		if r.Failed {
-			d.escalate(system, RoleSystem, "repair order could not be placed: "+r.Reason, "")
-			return nil
-		}
-		d.t.Logistics.RepairOrder = r.BookingID
-		d.system("repair_order", r.BookingID)
+		*field = ref
+		d.system(action, ref)
 	case EffectStartEscalation:
 		if r.Failed {
 			d.system("escalation_failed", r.Reason) // the arbiter can still decide on the ticket

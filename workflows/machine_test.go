@@ -148,16 +148,7 @@ func TestMachineProviderOutage(t *testing.T) {
 	if len(tk.Refunds) != 1 || r.f.pay.callsFor(key(1)) != 1 {
 		t.Errorf("keys %+v, provider called %d times", tk.Refunds, r.f.pay.callsFor(key(1)))
 	}
-	if tk.State != models.StateCompleted || tk.RefundedCents != tk.RequestedCents || slicesContainAction(tk, "escalation_failed") {
+	if tk.State != models.StateCompleted || tk.RefundedCents != tk.RequestedCents || hasAction(tk, "escalation_failed") {
 		t.Errorf("ended %s/%s refunded %d; timeline %+v", tk.State, tk.Outcome, tk.RefundedCents, tk.Timeline)
 	}
-}
-
-func slicesContainAction(tk models.Ticket, action string) bool {
-	for _, e := range tk.Timeline {
-		if e.Action == action {
-			return true
-		}
-	}
-	return false
 }

@@ -20,7 +20,7 @@ func (w *ticketWorkflow) handleAction(ctx workflow.Context, req models.ActionReq
 		return ActionResult{Ticket: w.t}, err
 	}
 	// Another message may have moved the ticket between validation and now.
-	if err := models.CheckAction(w.t, req, w.p, workflow.Now(ctx)); err != nil {
+	if err := models.CheckAction(w.checkedTicket(ctx, req), req, w.p, workflow.Now(ctx)); err != nil {
 		w.mu.Unlock()
 		return ActionResult{Ticket: w.t}, asApplicationError(err)
 	}
@@ -36,6 +36,25 @@ func (w *ticketWorkflow) handleAction(ctx workflow.Context, req models.ActionReq
 		w.mu.Unlock()
 	}
 	return ActionResult{Ticket: w.t}, nil
+}
+
+// checkedTicket is the ticket an accepted action is checked against again. A
+// cancel accepted before a failed refund counted as money that may still move is
+// replayed as it was then (failed refunds left out), so a live ticket keeps its
+// history; later ones are checked as they stand.
+func (w *ticketWorkflow) checkedTicket(ctx workflow.Context, req models.ActionRequest) models.Ticket {
+	if req.Action != models.ActCancel ||
+		workflow.GetVersion(ctx, "cancel-refused-while-a-failed-refund-may-pay", workflow.DefaultVersion, 1) != workflow.DefaultVersion {
+		return w.t
+	}
+	t := w.t
+	t.Refunds = nil
+	for _, r := range w.t.Refunds {
+		if r.Status != models.RefundFailed {
+			t.Refunds = append(t.Refunds, r)
+		}
+	}
+	return t
 }
 
 // timeFirstReply records the seller's first reply: later than reply_target counts
