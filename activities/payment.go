@@ -93,18 +93,28 @@ func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, 
 	return a.record(ctx, r)
 }
 
-// LookupMoney asks the provider for the state of key and records it in the ledger.
+// LookupMoney asks the provider for the state of key and records it in the
+// ledger. A failure the provider confirms when asked is final (the key did not
+// and will not pay): the ledger marks it void, as the ticket does (models.Decide),
+// and the answer still says failed, which is what the provider said.
 func (a *Activities) LookupMoney(ctx context.Context, key string) (Receipt, error) {
 	r, found, err := a.Payment.Lookup(ctx, key)
 	if err != nil || !found {
 		return Receipt{Key: key}, err
 	}
-	return a.record(ctx, r)
-}
-
-// RecordMoney stores a result the provider reported through the webhook.
-func (a *Activities) RecordMoney(ctx context.Context, r Receipt) (Receipt, error) {
-	return a.record(ctx, r)
+	switch r.Status {
+	case models.RefundFailed:
+		if _, err := a.Ledger.MarkRefund(ctx, r.Key, models.RefundVoid, r.ProviderRef); err != nil {
+			return Receipt{}, err
+		}
+	case models.RefundSucceeded:
+		if _, err := a.Ledger.MarkRefund(ctx, r.Key, models.RefundSucceeded, r.ProviderRef); err != nil {
+			return Receipt{}, err
+		}
+	}
+	// The answer is the provider's, not the ledger's: a key the ledger holds as
+	// failed (its webhook said so) that the provider still pays is in flight.
+	return r, nil
 }
 
 func (a *Activities) pay(ctx context.Context, req MoneyRequest) (Receipt, error) {

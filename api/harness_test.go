@@ -52,6 +52,7 @@ type endpoint struct {
 // providerLedger is the simulated payment provider's own record, to compare both sides.
 type providerLedger interface {
 	Paid(key string) int
+	Settle(t interface{ Fatalf(string, ...any) }, key, status string) models.PaymentEvent
 }
 
 var h *harness
@@ -203,9 +204,13 @@ type apiError struct {
 func postWebhook(t *testing.T, path string, body any) int {
 	t.Helper()
 	raw, _ := json.Marshal(body)
+	return call(t, http.MethodPost, path, "", raw, nil, webhookHeaders(raw)...)
+}
+
+// webhookHeaders signs raw as the providers do.
+func webhookHeaders(raw []byte) []string {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	return call(t, http.MethodPost, path, "", raw, nil,
-		"X-Signature", models.SignWebhook(h.secret, raw), "X-Timestamp", ts)
+	return []string{"X-Signature", models.SignWebhook(h.secret, raw), "X-Timestamp", ts}
 }
 
 var eventSeq atomic.Int64
@@ -218,12 +223,26 @@ func courierEvent(t *testing.T, ticketID, typ string) {
 	}
 }
 
+// paymentEvent posts the provider's answer for key once the ticket has sent it (a
+// provider can only answer a payment it was asked for: before that the ledger
+// does not hold the key and the webhook is refused).
 func paymentEvent(t *testing.T, ticketID, key, status string) {
 	t.Helper()
+	waitSent(t, ticketID, key)
 	ev := models.PaymentEvent{EventID: fmt.Sprintf("it-pay-%d", eventSeq.Add(1)), TicketID: ticketID, RefundKey: key, Status: status, ProviderRef: "ref-" + key}
 	if got := postWebhook(t, "/v1/webhooks/payment", ev); got != http.StatusAccepted {
 		t.Fatalf("payment webhook: status %d", got)
 	}
+}
+
+// waitSent waits until the ticket shows key handed to the provider.
+func waitSent(t *testing.T, ticketID, key string) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("ticket %s sends %s", ticketID, key), func() (bool, string) {
+		tk := getTicket(t, ticketID)
+		i := tk.Refunds.Find(key)
+		return i >= 0 && tk.Refunds[i].Status != models.RefundPending, fmt.Sprintf("%+v", tk.Refunds)
+	})
 }
 
 // getTicket reads a ticket as the platform.

@@ -5,6 +5,7 @@ import (
 	"github.com/aftersales/aftersales/activities/courier"
 	"github.com/aftersales/aftersales/activities/payment"
 	"github.com/aftersales/aftersales/activities/webhook"
+	"github.com/aftersales/aftersales/models"
 )
 
 // simLedger reads the simulated provider's own ledger.
@@ -19,6 +20,16 @@ func (l simLedger) Paid(key string) int {
 		}
 	}
 	return n
+}
+
+// Settle decides the provider's answer for key, as the provider would, and returns
+// the webhook event that reports it.
+func (l simLedger) Settle(t interface{ Fatalf(string, ...any) }, key, status string) models.PaymentEvent {
+	ev, err := l.sim.Settle(key, status, "")
+	if err != nil {
+		t.Fatalf("settle %s: %v", key, err)
+	}
+	return ev
 }
 
 // manualProviders are the simulators in manual mode: they book and pay, the tests

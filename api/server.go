@@ -32,6 +32,9 @@ type Store interface {
 	SLAReport(ctx context.Context, f store.SLAFilter) (store.SLAReport, error)
 	Warnings(ctx context.Context, shopID string, within time.Duration, now time.Time, limit int) (store.Warnings, error)
 	Ping(ctx context.Context) error
+	// MarkRefund records a payment provider's answer for a key in the ledger
+	// (store.DB.MarkRefund: statuses only rise); ENOTFOUND for a key it never held.
+	MarkRefund(ctx context.Context, key, status, providerRef string) (store.RefundRow, error)
 }
 
 // Config wires a Server.

@@ -69,35 +69,43 @@ func (s *Server) createTicket(c echo.Context) error {
 			}
 		}
 	}
+	createdAt := s.now().UTC().Truncate(time.Millisecond)
 	in := workflows.TicketInput{TicketID: id, Create: req, Policy: s.policy, BodyHash: bodyHash,
-		Actor: p.Subject, Role: p.Role, RequestID: c.Response().Header().Get(echo.HeaderXRequestID)}
-	opts := client.StartWorkflowOptions{
-		ID: workflows.TicketWorkflowID(id), TaskQueue: workflows.TaskQueue,
-		// A retry after a crash between the key claim and the start finds the run.
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}
-	if _, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.TicketWorkflow, in); err != nil {
-		return domainError(err)
-	}
-	t, err := s.syncTicket(c, id)
+		Actor: p.Subject, Role: p.Role, RequestID: c.Response().Header().Get(echo.HeaderXRequestID), CreatedAt: createdAt}
+	t, err := s.startTicket(c, in)
 	if err != nil {
 		return err
 	}
 	return c.JSON(status, t)
 }
 
-// syncTicket waits until the workflow has committed everything up to now and returns it.
-func (s *Server) syncTicket(c echo.Context, id string) (models.Ticket, error) {
-	h, err := s.temporal.UpdateWorkflow(c.Request().Context(), client.UpdateWorkflowOptions{
-		WorkflowID: workflows.TicketWorkflowID(id), UpdateName: workflows.UpdateSync,
-		WaitForStage: client.WorkflowUpdateStageCompleted,
+// startTicket starts the ticket's workflow and waits for its creation to reach the
+// read model, in one round trip (update-with-start). A retry after a crash between
+// the key claim and the start finds the run that exists and waits on it.
+func (s *Server) startTicket(c echo.Context, in workflows.TicketInput) (models.Ticket, error) {
+	ctx := c.Request().Context()
+	op := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID: workflows.TicketWorkflowID(in.TicketID), TaskQueue: workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    workflows.StartSearchAttributes(in.Create, in.Policy, in.CreatedAt),
+	}, workflows.TicketWorkflow, in)
+	h, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName: workflows.UpdateSync, UpdateID: "create:" + in.TicketID,
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
 	})
 	var t models.Ticket
 	if err == nil {
-		err = h.Get(c.Request().Context(), &t)
+		err = h.Get(ctx, &t)
 	}
-	return t, domainError(err)
+	if err != nil {
+		return t, domainError(err)
+	}
+	// The answer carries the ticket as GET shows it, timeline included.
+	return s.store.GetTicket(ctx, in.TicketID)
 }
 
 // newTicketID returns an id that sorts by day and is unguessable: AS20261123XXXXXXXXXX.
@@ -161,7 +169,14 @@ func (s *Server) ticketAction(c echo.Context) error {
 	if err := h.Get(c.Request().Context(), &res); err != nil {
 		return actionError(t, err)
 	}
-	return c.JSON(http.StatusOK, res.Ticket)
+	// The update answered once the read model had the action: the answer is the
+	// ticket as GET shows it, timeline included (the update's own answer leaves the
+	// timeline out, to keep the ticket's history small).
+	after, err := s.store.GetTicket(c.Request().Context(), t.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, after)
 }
 
 // actionError explains an action on a ticket whose workflow has finished: it ended

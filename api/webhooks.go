@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/aftersales/aftersales/models"
+	"github.com/aftersales/aftersales/store"
 	"github.com/aftersales/aftersales/workflows"
 )
 
@@ -90,7 +91,21 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 	if err := ev.Validate(); err != nil {
 		return err
 	}
-	return s.signalTicket(c, ev.TicketID, workflows.SignalPayment, ev, ev.EventID)
+	// The ledger records the answer before the ticket hears of it, so the money
+	// is right even while the ticket's worker is down; the ledger, not the body,
+	// says whose key it is.
+	row, err := s.store.MarkRefund(c.Request().Context(), ev.RefundKey, ev.Status, ev.ProviderRef)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return models.Errorf(models.EINVALID, "refund_key %q is not a key this ledger issued", ev.RefundKey)
+	} else if err != nil {
+		return err
+	}
+	if row.Purpose == store.PurposeCompensation {
+		// A delayed-shipment compensation: its watch reads the ledger, nothing to signal.
+		return c.JSON(http.StatusAccepted, map[string]any{"accepted": true, "event_id": ev.EventID})
+	}
+	ev.TicketID = row.TicketID
+	return s.signalTicket(c, row.TicketID, workflows.SignalPayment, ev, ev.EventID)
 }
 
 // signalTicket answers 202 whether or not the ticket exists, so a webhook caller

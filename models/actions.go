@@ -139,6 +139,9 @@ func CheckAction(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 
 // checkParams validates the action's own parameters against the ticket.
 func checkParams(t Ticket, req ActionRequest, p Policy, now time.Time) error {
+	if err := checkBodyLimits(t, req); err != nil {
+		return err
+	}
 	b := req.Body
 	switch req.Action {
 	case ActReject:

@@ -50,7 +50,7 @@ func (d *decision) settle() {
 	}
 	owed := d.t.RefundCapCents - d.t.Refunds.Paid(PurposeRefund)
 	if owed > 0 && paysMoney(d.t.PendingOutcome) {
-		if d.t.Refunds.Voided() >= d.p.RefundAttempts {
+		if d.t.Refunds.Voided()-d.t.VoidedBeforeVerdict >= d.p.RefundAttempts {
 			d.escalate(system, RoleSystem, fmt.Sprintf("refund failed %d times", d.t.Refunds.Voided()), "")
 			return
 		}
@@ -235,7 +235,11 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 		return Errorf(ECONFLICT, "ticket %s is %s, not escalated", d.t.ID, d.t.State)
 	}
 	if v.Automatic {
-		v.RefundCents = min(v.RefundCents, d.buyerClaim())
+		// The escalation knew the claim when it started; a key voided or paid
+		// since changes what the buyer is still owed, so the claim is taken now.
+		if v.Verdict == VerdictSupportBuyer {
+			v.RefundCents = d.buyerClaim()
+		}
 		who, role = system, RoleSystem
 	}
 	if v.RefundCents > d.stillRefundable() {
@@ -267,6 +271,7 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 		}
 		d.t.RefundCapCents = entitled
 		d.t.PendingOutcome = outcome
+		d.t.VoidedBeforeVerdict = d.t.Refunds.Voided() // the platform's order gets its own attempts
 		d.transition(StateRefunding, who, role, "refund", fmt.Sprintf("%d cents awarded", v.RefundCents), "")
 		d.settle()
 	case from == StateRejected && d.t.Inspection != nil:

@@ -945,7 +945,7 @@ func propEqual(a, b Ticket) bool {
 		propPtrEq(a.Offer, b.Offer) && a.Logistics == b.Logistics && propPtrEq(a.Inspection, b.Inspection) &&
 		propEscalationEq(a.Escalation, b.Escalation) && propPtrEq(a.FirstReplyAt, b.FirstReplyAt) &&
 		propPtrEq(a.Evaluation, b.Evaluation) && propSliceEq(a.Refunds, b.Refunds) &&
-		a.RefundCapCents == b.RefundCapCents && a.PendingOutcome == b.PendingOutcome &&
+		a.RefundCapCents == b.RefundCapCents && a.VoidedBeforeVerdict == b.VoidedBeforeVerdict && a.PendingOutcome == b.PendingOutcome &&
 		a.BuyerFlagged == b.BuyerFlagged && a.Replies == b.Replies && a.Escalations == b.Escalations &&
 		propSliceEq(a.DelayReports, b.DelayReports) && a.CreatedAt == b.CreatedAt && a.UpdatedAt == b.UpdatedAt &&
 		propPtrEq(a.EndedAt, b.EndedAt) && a.Seq == b.Seq && propSliceEq(a.Timeline, b.Timeline)
@@ -955,7 +955,7 @@ func propEqual(a, b Ticket) bool {
 var propEqualFields = strings.Fields(`ID OrderID ShopID BuyerID Kind State Outcome ReturnMethod ReasonCode
 	Reason RequestedCents RefundedCents Currency Deadline Flags PolicyVersion Order Items ExternalID BuyerCredit
 	ExchangeSKU PickupAddress ReturnShippingPayer FastReviewRule Offer Logistics Inspection Escalation
-	FirstReplyAt Evaluation Refunds RefundCapCents PendingOutcome BuyerFlagged Replies Escalations DelayReports
+	FirstReplyAt Evaluation Refunds RefundCapCents VoidedBeforeVerdict PendingOutcome BuyerFlagged Replies Escalations DelayReports
 	CreatedAt UpdatedAt EndedAt Seq Timeline`)
 
 func propPtrEq[T comparable](a, b *T) bool {

@@ -351,6 +351,20 @@ func TestDecideMoneyRules(t *testing.T) {
 		s.pay(over.Key, RefundSucceeded)
 		s.wantRefunded(9000)
 	})
+	t.Run("cancel is refused while a failed key may still pay, allowed once it is void", func(t *testing.T) {
+		s := newStory(t, CreateTicket{Kind: KindRefundOnly, RequestedCents: 9000}, func(p *Policy) { p.RefundAttempts = 1 })
+		s.act(RoleSeller, ActApprove, ActionBody{})
+		first := s.last(EffectMoveMoney)
+		s.pay(first.Key, RefundFailed)
+		cancel := Input{Action: &ActionRequest{Action: ActCancel, Actor: "buyer-1", Role: RoleBuyer}}
+		if err := s.try(cancel); ErrorCode(err) != ECONFLICT {
+			t.Fatalf("cancel with a failed key not yet confirmed: %v, want a conflict", err)
+		}
+		s.answer(s.last(EffectLookupMoney), EffectResult{Status: RefundFailed})
+		s.want(StateEscalated, "") // refund_attempts used: the platform decides
+		s.must(cancel)
+		s.want(StateClosed, OutcomeWithdrawn)
+	})
 	t.Run("a verdict counts the refund in flight", func(t *testing.T) {
 		s := newStory(t, CreateTicket{Kind: KindRefundOnly, RequestedCents: 1000}, nil)
 		s.act(RoleSeller, ActApprove, ActionBody{})

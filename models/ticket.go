@@ -42,6 +42,9 @@ type Ticket struct {
 	// RefundCapCents is what the ticket may refund: the requested amount, the
 	// accepted offer, the inspection's amount or the verdict's.
 	RefundCapCents int64 `json:"refund_cap_cents,omitempty"`
+	// VoidedBeforeVerdict is how many refund keys the provider had voided when the
+	// platform last ordered the refund: refund_attempts counts from there.
+	VoidedBeforeVerdict int `json:"voided_before_verdict,omitempty"`
 	// PendingOutcome is the outcome the ticket ends with once its money settles.
 	PendingOutcome Outcome `json:"pending_outcome,omitempty"`
 	// BuyerFlagged is the platform's risk flag on the buyer when the ticket began.

@@ -218,6 +218,6 @@ func TestEscalationWithRefundInFlight(t *testing.T) {
 		)...)
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
 		eq(t, "refunded", tk.RefundedCents, 50_000)
-		wantRefunds(t, tk, refundLine(1, "refund", 50_000, "failed"), refundLine(2, "refund", 50_000, "succeeded"))
+		wantRefunds(t, tk, refundLine(1, "refund", 50_000, "void"), refundLine(2, "refund", 50_000, "succeeded"))
 	})
 }

@@ -49,9 +49,25 @@ func (s *fakeStore) SaveTicket(_ context.Context, t models.Ticket) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.calls[t.ID] = append(s.calls[t.ID], t.Seq)
-	if cur, ok := s.latest[t.ID]; !ok || t.Seq >= cur.Seq {
-		s.latest[t.ID] = t
+	cur, ok := s.latest[t.ID]
+	// The timeline is merged by seq (a projection carries only its new entries);
+	// the row is replaced only by a newer one.
+	have := map[int64]bool{}
+	for _, e := range cur.Timeline {
+		have[e.Seq] = true
 	}
+	timeline := cur.Timeline
+	for _, e := range t.Timeline {
+		if !have[e.Seq] {
+			timeline = append(timeline, e)
+		}
+	}
+	sort.Slice(timeline, func(i, j int) bool { return timeline[i].Seq < timeline[j].Seq })
+	if !ok || t.Seq >= cur.Seq {
+		cur = t
+	}
+	cur.Timeline = timeline
+	s.latest[t.ID] = cur
 	return nil
 }
 
@@ -87,8 +103,6 @@ func newFakeLedger() *fakeLedger {
 	return &fakeLedger{rows: map[string]*store.RefundRow{}, totals: map[string]*[2]int64{},
 		reserves: map[string]int{}, refused: map[string]string{}, marks: map[string][]string{}}
 }
-
-var ledgerRank = map[string]int{models.RefundPending: 0, models.RefundSent: 1, models.RefundFailed: 2, models.RefundSucceeded: 3}
 
 func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation) (store.RefundRow, error) {
 	l.mu.Lock()
@@ -134,8 +148,7 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 func (l *fakeLedger) MarkRefund(_ context.Context, key, status, providerRef string) (store.RefundRow, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	newRank, ok := ledgerRank[status]
-	if !ok || status == models.RefundPending {
+	if _, ok := models.NextMoneyStatus(models.RefundPending, status); !ok {
 		return store.RefundRow{}, models.Errorf(models.EINVALID, "refund status %q is not one a refund can move to", status)
 	}
 	row, ok := l.rows[key]
@@ -144,17 +157,14 @@ func (l *fakeLedger) MarkRefund(_ context.Context, key, status, providerRef stri
 	}
 	l.marks[key] = append(l.marks[key], status)
 	cur := *row
-	changed := false
+	next, changed := models.NextMoneyStatus(cur.Status, status)
 	switch {
-	case status == models.RefundSent && ledgerRank[cur.Status] <= ledgerRank[models.RefundSent]:
+	case status == models.RefundSent && (cur.Status == models.RefundPending || cur.Status == models.RefundSent):
 		row.Status = models.RefundSent
 		row.Attempts++
-		changed = true
-	case newRank > ledgerRank[cur.Status]:
-		row.Status = status
-		changed = true
-	}
-	if !changed {
+	case changed:
+		row.Status = next
+	default:
 		return *row, nil
 	}
 	if providerRef != "" {
@@ -162,10 +172,11 @@ func (l *fakeLedger) MarkRefund(_ context.Context, key, status, providerRef stri
 	}
 	if cur.Purpose == store.PurposeRefund {
 		tot := l.totals[cur.OrderID]
+		given := func(st string) bool { return st == models.RefundFailed || st == models.RefundVoid }
 		switch {
-		case status == models.RefundFailed && cur.Status != models.RefundFailed:
+		case given(row.Status) && !given(cur.Status):
 			tot[1] -= cur.AmountCents
-		case status == models.RefundSucceeded && cur.Status == models.RefundFailed:
+		case row.Status == models.RefundSucceeded && given(cur.Status):
 			tot[1] += cur.AmountCents
 		}
 	}

@@ -170,7 +170,7 @@ func TestRefunding(t *testing.T) {
 		)...)
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
 		eq(t, "refunded", tk.RefundedCents, 100_000)
-		wantRefunds(t, tk, refundLine(1, "refund", 100_000, "failed"), refundLine(2, "refund", 100_000, "succeeded"))
+		wantRefunds(t, tk, refundLine(1, "refund", 100_000, "void"), refundLine(2, "refund", 100_000, "succeeded"))
 		wantOneCallPerKey(t, h.f, key(1), key(2))
 		eq(t, "ledger reserves", h.f.ledger.reserved(orderID), 100_000)
 	})
@@ -193,8 +193,8 @@ func TestRefunding(t *testing.T) {
 		)...)
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
 		wantRefunds(t, tk,
-			refundLine(1, "refund", 100_000, "failed"), refundLine(2, "refund", 100_000, "failed"),
-			refundLine(3, "refund", 100_000, "failed"), refundLine(4, "refund", 100_000, "succeeded"))
+			refundLine(1, "refund", 100_000, "void"), refundLine(2, "refund", 100_000, "void"),
+			refundLine(3, "refund", 100_000, "void"), refundLine(4, "refund", 100_000, "succeeded"))
 		wantOneCallPerKey(t, h.f, key(1), key(2), key(3), key(4))
 	})
 	t.Run("escalate is refused while the refund is in flight", func(t *testing.T) {
@@ -263,7 +263,7 @@ func TestRefunding(t *testing.T) {
 		)...)
 		wantEnd(t, tk, models.StateCompleted, models.OutcomePartiallyRefunded)
 		eq(t, "refunded", tk.RefundedCents, 27_000)
-		wantRefunds(t, tk, refundLine(1, "refund", 27_000, "failed"), refundLine(2, "refund", 27_000, "succeeded"))
+		wantRefunds(t, tk, refundLine(1, "refund", 27_000, "void"), refundLine(2, "refund", 27_000, "succeeded"))
 		n := 0
 		for _, e := range tk.Timeline {
 			if e.Action == "refund_failed" || e.Action == "refund_succeeded" {
@@ -440,6 +440,8 @@ func TestRecovering(t *testing.T) {
 	t.Run("goods delivered during recovery: completed refunded", func(t *testing.T) {
 		tk := newHarness(t, lightningPickup()).run(append(toRecovering,
 			at(16*day, courier(models.CourierDelivered)),
+			// The charge the buyer was never asked to pay: failed, and the ticket ends.
+			at(16*day+time.Hour, payment(key(2), models.RefundFailed)),
 		)...)
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
 		eq(t, "refunded", tk.RefundedCents, 30_000)
@@ -486,6 +488,8 @@ func TestRecovering(t *testing.T) {
 				eq(t, "escalated", tk.Flags.Escalated, true)
 				eq(t, "escalation from", tk.Escalation.From, models.StateRecovering)
 			})),
+			// The ticket ends only once the charge it started has an answer.
+			at(2*time.Hour+22*day+time.Hour, payment(key(2), models.RefundFailed)),
 		)...)
 		eq(t, "written_off", tk.Flags.WrittenOff, true)
 		if !tk.State.Terminal() {
@@ -552,10 +556,12 @@ func TestFreightInsurance(t *testing.T) {
 	t.Run("claimed after a completed return the buyer paid", func(t *testing.T) {
 		h := newHarness(t, newCreate(models.KindReturnRefund, models.ReturnSelfShip, freightInsured()))
 		tk := h.run(append(returnSteps,
-			at(6*time.Hour, inState(models.StateCompleted), check(func(t *testing.T, tk models.Ticket) {
+			// The ticket waits for the claim's answer before it ends.
+			at(6*time.Hour, inState(models.StateRefunding), check(func(t *testing.T, tk models.Ticket) {
 				eq(t, "return shipping payer", tk.ReturnShippingPayer, "buyer")
 			})),
 			at(7*time.Hour, payment(key(2), models.RefundSucceeded)),
+			at(8*time.Hour, inState(models.StateCompleted)),
 		)...)
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
 		wantRefunds(t, tk, refundLine(1, "refund", 100_000, "succeeded"), refundLine(2, "freight_insurance", 1_200, "succeeded"))
@@ -568,9 +574,11 @@ func TestFreightInsurance(t *testing.T) {
 	t.Run("claimed after an exchange", func(t *testing.T) {
 		h := newHarness(t, newCreate(models.KindExchange, models.ReturnSelfShip, freightInsured()))
 		tk := h.run(append(append([]step{}, toInspection...),
-			at(4*time.Hour, passed), at(5*time.Hour, buyer("confirm_replacement")))...)
+			at(4*time.Hour, passed), at(5*time.Hour, buyer("confirm_replacement")),
+			// The ticket waits for the claim's answer before it ends.
+			at(7*time.Hour, payment(key(1), models.RefundSucceeded)))...)
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeExchanged)
-		wantRefunds(t, tk, refundLine(1, "freight_insurance", 1_200, "sent"))
+		wantRefunds(t, tk, refundLine(1, "freight_insurance", 1_200, "succeeded"))
 	})
 	none := []struct {
 		name string
@@ -614,7 +622,7 @@ func TestOrderRefundCap(t *testing.T) {
 		at(time.Hour, approve),
 		// The ledger refuses: 70 000 + 50 000 > 100 000 paid.
 		at(2*time.Hour, inState(models.StateEscalated), check(func(t *testing.T, tk models.Ticket) {
-			wantRefundsOf(t, tk, "TB:refund:1 refund 50000 failed")
+			wantRefundsOf(t, tk, "TB:refund:1 refund 50000 void")
 			eq(t, "escalated by", tk.Escalation.By, models.RoleSystem)
 			eq(t, "escalation from", tk.Escalation.From, models.StateRefunding)
 		})),
@@ -624,7 +632,7 @@ func TestOrderRefundCap(t *testing.T) {
 		at(6*time.Hour, payment("TB:refund:3", models.RefundSucceeded)),
 	)
 	wantEnd(t, tkB, models.StateCompleted, models.OutcomePartiallyRefunded)
-	wantRefundsOf(t, tkB, "TB:refund:1 refund 50000 failed", "TB:refund:2 refund 30001 failed", "TB:refund:3 refund 30000 succeeded")
+	wantRefundsOf(t, tkB, "TB:refund:1 refund 50000 void", "TB:refund:2 refund 30001 void", "TB:refund:3 refund 30000 succeeded")
 	eq(t, "B refunded", tkB.RefundedCents, 30_000)
 	eq(t, "order refunded", f.ledger.succeededRefunds(orderID), 100_000)
 	eq(t, "order reserved", f.ledger.reserved(orderID), 100_000)

@@ -5,6 +5,8 @@
 package workflows
 
 import (
+	"time"
+
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 
@@ -63,6 +65,23 @@ type TicketInput struct {
 	Role         models.Role         `json:"role"`
 	RequestID    string              `json:"request_id"`
 	BuyerFlagged bool                `json:"buyer_flagged"`
+	// CreatedAt is when the API accepted the application: the ticket's deadlines
+	// count from it, and the search attributes given at the start agree with them.
+	// Zero: the start of the workflow.
+	CreatedAt time.Time `json:"created_at,omitempty"`
+	// Carried is the state a run hands to the next when it continues as new.
+	Carried *Carried `json:"carried,omitempty"`
+}
+
+// Carried is what a ticket's run carries into its next run (continue-as-new):
+// the ticket without its timeline (the read model holds it), the latest webhook
+// event ids it applied, and the effects it had asked for and not started.
+type Carried struct {
+	Ticket   models.Ticket   `json:"ticket"`
+	Seen     []string        `json:"seen,omitempty"`
+	Failures map[string]int  `json:"failures,omitempty"`
+	Queue    []models.Effect `json:"queue,omitempty"`
+	Runs     int             `json:"runs"`
 }
 
 // ActionResult is what an accepted action returns: the ticket after it.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"fmt"
 	"math/rand"
 	"os"
@@ -44,6 +45,7 @@ func TestRandomized(t *testing.T) {
 			for n := 1; done < steps; n++ {
 				c := randomCreate(r, small)
 				h := newHarness(t, c, withFakes(f), withTicketID(fmt.Sprintf("R%d", n)))
+				h.giveUpAfter = 2 * 365 * day // 40 steps of up to 16 days each
 				rt := &randomRun{h: h, r: r, steps: steps - done, log: []string{fmt.Sprintf("create %s %s/%s %d of %d credit %d reason %s",
 					h.in.TicketID, c.Kind, c.ReturnMethod, c.RequestedCents, c.Order.PaidCents, c.BuyerCredit, c.ReasonCode)}}
 				h.env.RegisterDelayedCallback(rt.step, rt.jump())
@@ -167,7 +169,23 @@ func (rt *randomRun) step() {
 	rt.done++
 	if rt.done < rt.steps {
 		h.env.RegisterDelayedCallback(rt.step, rt.jump())
+	} else {
+		rt.answerLater()
 	}
+}
+
+// answerLater: the script is over, and the provider answers what it holds a day
+// later, every day, so a ticket waiting for its money can end (it looks keys up).
+func (rt *randomRun) answerLater() {
+	h := rt.h
+	h.env.RegisterDelayedCallback(func() {
+		for _, k := range h.f.pay.keys() {
+			if h.f.pay.status(k) == models.RefundSent {
+				rt.logf("provider settles %s %s silently", k, rt.decide(k))
+			}
+		}
+		rt.answerLater()
+	}, day)
 }
 
 // checkTerminal: once ended, the state, outcome and end time never change and no new
@@ -449,5 +467,7 @@ func (rt *randomRun) paymentEvent(tk models.Ticket) {
 		rt.payments = append(rt.payments, ev)
 		rt.logf("payment %s %s %s", ev.EventID, ev.RefundKey, ev.Status)
 	}
+	// As the webhook endpoint does: the ledger records the event first.
+	_, _ = h.f.ledger.MarkRefund(context.Background(), ev.RefundKey, ev.Status, ev.ProviderRef)
 	h.env.SignalWorkflow(SignalPayment, ev)
 }

@@ -294,6 +294,8 @@ func TestFirstReply(t *testing.T) {
 				// A later seller action does not move the first reply.
 				at(c.at+2*time.Hour, seller("reply", models.ActionBody{Message: "again"})),
 				at(c.at+3*time.Hour, buyer("cancel").refused(ifMoneyMoved(c.op))),
+				// An approved refund is paid; the ticket ends once it is.
+				at(c.at+4*time.Hour, payment(key(1), models.RefundSucceeded)),
 			)
 			if tk.FirstReplyAt == nil || !tk.FirstReplyAt.Equal(t0.Add(c.at)) {
 				t.Errorf("first_reply_at %v, want t0+%s", tk.FirstReplyAt, c.at)

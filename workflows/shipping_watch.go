@@ -3,6 +3,7 @@ package workflows
 import (
 	"time"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aftersales/aftersales/activities"
@@ -89,4 +90,13 @@ func ShippingWatchWorkflow(ctx workflow.Context, in ShippingWatchInput) (Shippin
 		s.ShippedAt = &now
 	}
 	return s, nil
+}
+
+// providerOptions: the compensation is the watch's only step, so its call retries
+// until the provider answers, backing off to 10 s so a provider that recovers is
+// used again soon.
+var providerOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+		MaximumInterval: 10 * time.Second, NonRetryableErrorTypes: []string{models.ECONFLICT, models.EINVALID}},
 }

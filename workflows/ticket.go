@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"errors"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -11,267 +13,317 @@ import (
 )
 
 // UpdateSync returns the ticket once everything before it is committed to the read
-// model; the API calls it right after starting a ticket.
+// model; the API calls it with the start (update-with-start).
 const UpdateSync = "sync"
 
 // acts names the activities; its methods are only referenced, never called here.
 var acts *activities.Activities
 
-// ticketWorkflow is the private state of one TicketWorkflow run.
-type ticketWorkflow struct {
-	in TicketInput
-	p  models.Policy
-	t  models.Ticket
-	mu workflow.Mutex
-
-	// version changes whenever the state or its deadline does; the main loop re-arms
-	// its deadline timer on every change.
-	version int
-	// seen holds the webhook event ids already applied (signals are deduplicated here).
-	seen map[string]bool
-	// pendingOutcome is the outcome the ticket completes with once its refund is paid.
-	pendingOutcome models.Outcome
-	// searched is what was last written to the search attributes.
-	searched searchState
-	// ledgerRefused is set while a refund the ledger refused is being recorded.
-	ledgerRefused bool
-	escalations   int
-	// created is set once the application is recorded and committed; messages that
-	// arrive in the first workflow task wait for it (the SDK may run their handlers
-	// before the workflow function).
-	created bool
-	// escalationChild is the running platform intervention, if any.
-	escalationChild workflow.ChildWorkflowFuture
-}
-
-type searchState struct {
-	state     models.State
-	deadline  time.Time
-	escalated bool
-	set       bool
-}
-
-// TicketWorkflow carries one after-sales ticket from application to evaluation.
+// TicketWorkflow carries one after-sales ticket from application to evaluation,
+// as an interpreter of models.Decide. It keeps no rule of its own:
+// every update, signal, effect result, verdict and deadline becomes a
+// models.Input; the ticket models.Decide returns is the new state, and the
+// effects it asks for run as activities (or as the escalation child) with
+// bounded retries, outside any lock, their results fed back as inputs. One
+// timer runs: the ticket's deadline, cancelled and started again when it moves.
 func TicketWorkflow(ctx workflow.Context, in TicketInput) (models.Ticket, error) {
-	w := &ticketWorkflow{in: in, p: in.Policy, seen: map[string]bool{}}
-	w.t = models.NewTicket(in.TicketID, in.Create, in.Policy, workflow.Now(ctx))
-	if err := w.setup(ctx); err != nil {
-		return w.t, err
+	m := &machine{in: in, p: in.Policy, seen: map[string]bool{}, failures: map[string]int{},
+		busyKeys: map[string]bool{}, paused: map[int]*models.Effect{}, wake: workflow.NewBufferedChannel(ctx, 1)}
+	m.sel = workflow.NewSelector(ctx)
+	m.searched = startedSearch(ctx)
+	if c := in.Carried; c != nil {
+		m.t, m.queue, m.runs = c.Ticket, c.Queue, c.Runs
+		m.sent, m.synced = m.t.Seq, m.t.Seq
+		for _, id := range c.Seen {
+			m.remember(id)
+		}
+		for k, n := range c.Failures {
+			m.failures[k] = n
+		}
+		if err := m.setup(ctx); err != nil {
+			return m.t, err
+		}
+		return m.run(ctx)
 	}
-	return w.run(ctx)
+	now := workflow.Now(ctx)
+	if !in.CreatedAt.IsZero() {
+		now = in.CreatedAt
+	}
+	m.t = models.NewTicket(in.TicketID, in.Create, in.Policy, now)
+	if err := m.setup(ctx); err != nil {
+		return m.t, err
+	}
+	if err := m.applyAt(ctx, models.Input{Create: &models.CreateInput{Create: in.Create, Actor: in.Actor, Role: in.Role,
+		RequestID: in.RequestID, BuyerFlagged: in.BuyerFlagged}}, now); err != nil {
+		return m.t, err
+	}
+	return m.run(ctx)
 }
 
-// setup registers the query, the updates and the signal receivers.
-func (w *ticketWorkflow) setup(ctx workflow.Context) error {
-	w.mu = workflow.NewMutex(ctx)
-	if err := workflow.SetQueryHandler(ctx, QueryTicket, func() (models.Ticket, error) { return w.t, nil }); err != nil {
+// machine is the private state of one TicketWorkflow run.
+type machine struct {
+	in       TicketInput
+	p        models.Policy
+	t        models.Ticket
+	seen     map[string]bool // webhook event ids applied (signals are deduplicated here)
+	seenList []string        // the same ids, oldest first: the newest maxSeen are kept
+	runs     int             // runs before this one (continue-as-new)
+
+	sel      workflow.Selector
+	wake     workflow.Channel       // an update changed the ticket: the loop looks again
+	queue    []models.Effect        // asked for and not started yet: the loop starts them
+	failures map[string]int         // money keys whose last effect gave up, and how often in a row
+	busyKeys map[string]bool        // "<kind> <key>" of the money effects running or waiting to
+	running  int                    // effects started and not yet answered
+	paused   map[int]*models.Effect // money effects waiting out a pause before they start
+	timer    *deadlineTimer
+	child    workflow.ChildWorkflowFuture
+	searched searchState
+	sent     int64 // the last Seq handed to a projection
+	synced   int64 // the last Seq the read model has (projections may finish out of order)
+}
+
+// deadlineTimer is the one timer of the ticket, for the deadline it was started for.
+type deadlineTimer struct {
+	name   string
+	at     time.Time
+	cancel workflow.CancelFunc
+}
+
+// setup registers the query, the action update with its validator (Decide on a
+// copy: a refused action never enters history) and the signal channels.
+func (m *machine) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, QueryTicket, func() (models.Ticket, error) { return m.t, nil }); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAction, w.handleAction,
-		workflow.UpdateHandlerOptions{Validator: w.validateAction}); err != nil {
+	validate := func(ctx workflow.Context, req models.ActionRequest) error {
+		_, _, err := models.Decide(m.t, m.p, models.Input{Action: &req}, workflow.Now(ctx))
+		return asApplicationError(err)
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAction, func(ctx workflow.Context, req models.ActionRequest) (ActionResult, error) {
+		// Another message may have moved the ticket since validation: decide again.
+		if err := m.apply(ctx, models.Input{Action: &req}); err != nil {
+			return ActionResult{}, asApplicationError(err)
+		}
+		m.wake.SendAsync(struct{}{})
+		// The answer waits for the read model, so a GET right after sees it.
+		t := m.t
+		if err := workflow.Await(ctx, func() bool { return m.synced >= t.Seq }); err != nil {
+			return ActionResult{}, err
+		}
+		return ActionResult{Ticket: withoutTimeline(t)}, nil
+	}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, UpdateSync, func(ctx workflow.Context) (models.Ticket, error) {
-		if err := w.lock(ctx); err != nil { // waits for any change in flight, including the creation
-			return w.t, err
-		}
-		defer w.mu.Unlock()
-		return w.t, nil
+		m.sync(ctx)
+		t := m.t // the ticket once everything before is in the read model
+		err := workflow.Await(ctx, func() bool { return m.synced >= t.Seq })
+		return withoutTimeline(t), err
 	}); err != nil {
 		return err
 	}
-	w.receive(ctx, SignalCourier, func(ctx workflow.Context, c workflow.ReceiveChannel) {
+	m.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalCourier), func(c workflow.ReceiveChannel, _ bool) {
 		var ev models.CourierEvent
 		c.Receive(ctx, &ev)
-		w.locked(ctx, ev.EventID, func() { w.onCourierEvent(ctx, ev) })
+		m.once(ev.EventID, func() error { return m.apply(ctx, models.Input{Courier: &ev}) })
 	})
-	w.receive(ctx, SignalPayment, func(ctx workflow.Context, c workflow.ReceiveChannel) {
+	m.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalPayment), func(c workflow.ReceiveChannel, _ bool) {
 		var ev models.PaymentEvent
 		c.Receive(ctx, &ev)
-		w.locked(ctx, ev.EventID, func() { w.onPaymentEvent(ctx, ev) })
+		m.once(ev.EventID, func() error { return m.apply(ctx, models.Input{Payment: &ev}) })
+		m.resume(ctx, ev.RefundKey) // the provider spoke: what waited on its key goes now
 	})
+	m.sel.AddReceive(m.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
 	return nil
 }
 
-// receive runs one signal channel's loop in its own workflow goroutine.
-func (w *ticketWorkflow) receive(ctx workflow.Context, name string, one func(workflow.Context, workflow.ReceiveChannel)) {
-	ch := workflow.GetSignalChannel(ctx, name)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			one(ctx, ch)
+// withoutTimeline is the ticket an update answers with: the timeline is in the
+// read model, and sending it with every answer would grow history with its square.
+func withoutTimeline(t models.Ticket) models.Ticket {
+	t.Timeline = nil
+	return t
+}
+
+// once applies a webhook event at most once by its id. An event the ticket
+// refused (it came before its time, say) is not marked seen: the courier's retry
+// may apply later.
+func (m *machine) once(eventID string, apply func() error) {
+	if eventID != "" && m.seen[eventID] {
+		return
+	}
+	if apply() == nil && eventID != "" {
+		m.remember(eventID)
+	}
+}
+
+// maxSeen bounds the event ids a ticket remembers: a provider retries a webhook
+// for hours, not for thousands of events later.
+const maxSeen = 500
+
+func (m *machine) remember(eventID string) {
+	m.seen[eventID] = true
+	m.seenList = append(m.seenList, eventID)
+	if len(m.seenList) > maxSeen {
+		delete(m.seen, m.seenList[0])
+		m.seenList = m.seenList[1:]
+	}
+}
+
+// apply feeds one input to Decide and, when the ticket accepts it, takes the new
+// ticket, queues its effects for the main loop and writes what changed to the
+// read model and the search attributes. Decide never blocks, so nothing else runs
+// in between. ctx is the caller's own: the main loop's, or an update handler's.
+func (m *machine) apply(ctx workflow.Context, in models.Input) error {
+	return m.applyAt(ctx, in, workflow.Now(ctx))
+}
+
+func (m *machine) applyAt(ctx workflow.Context, in models.Input, now time.Time) error {
+	t, effects, err := models.Decide(m.t, m.p, in, now)
+	if err != nil {
+		return err
+	}
+	m.t = t
+	m.queue = append(m.queue, effects...)
+	m.sync(ctx)
+	return nil
+}
+
+// run waits for whatever comes next until the ticket has ended, its money has
+// settled and its evaluation window has passed.
+func (m *machine) run(ctx workflow.Context) (models.Ticket, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			// Cancelled (an operator's request): nothing more is started.
+			return m.t, err
+		}
+		// Effects start here, on the main loop's context, whoever asked for them:
+		// their results come back through the selector, also on this loop.
+		for len(m.queue) > 0 {
+			e := m.queue[0]
+			m.queue = m.queue[1:]
+			m.startLater(ctx, e)
+		}
+		if m.finished(ctx) {
+			break
+		}
+		if m.continueNow(ctx) {
+			return m.continueAsNew(ctx)
+		}
+		m.armDeadline(ctx)
+		m.sel.Select(ctx)
+	}
+	if err := m.drain(ctx); err != nil {
+		return m.t, err
+	}
+	return withoutTimeline(m.t), nil
+}
+
+// drain ends a run: the timer is cancelled, webhooks that came in meanwhile are
+// applied (an ended ticket still records money), and every handler and
+// projection finishes.
+func (m *machine) drain(ctx workflow.Context) error {
+	if m.timer != nil {
+		m.timer.cancel()
+		m.timer = nil
+	}
+	for m.sel.HasPending() {
+		m.sel.Select(ctx)
+	}
+	m.sync(ctx) // what effects' answers noted since the last projection
+	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && m.synced >= m.t.Seq })
+}
+
+// continueAfterEvents is the history length past which a run hands the ticket to
+// a new one: far above a ticket's usual 40 to 60 events, far below Temporal's
+// limits, so only a ticket with hundreds of replies or retries continues.
+const continueAfterEvents = 1000
+
+// continueNow: the history is long (or the server suggests it) and nothing the
+// run started is in flight. An activity's or the escalation's result belongs to
+// this run (and the escalation child would end with it), so the ticket waits for
+// a quiet moment.
+func (m *machine) continueNow(ctx workflow.Context) bool {
+	info := workflow.GetInfo(ctx)
+	long := info.GetCurrentHistoryLength() >= continueAfterEvents || info.GetContinueAsNewSuggested()
+	return long && m.running == 0 && m.child == nil && len(m.queue) == 0
+}
+
+func (m *machine) continueAsNew(ctx workflow.Context) (models.Ticket, error) {
+	if err := m.drain(ctx); err != nil {
+		return m.t, err
+	}
+	c := &Carried{Ticket: withoutTimeline(m.t), Seen: m.seenList, Failures: m.failures, Runs: m.runs + 1, Queue: m.queue}
+	ids := make([]int, 0, len(m.paused))
+	for id := range m.paused {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids) // the order they were asked in, not the map's
+	for _, id := range ids {
+		c.Queue = append(c.Queue, *m.paused[id])
+	}
+	c.Ticket.Timeline = []models.Event{}
+	next := m.in
+	next.Carried = c
+	return m.t, workflow.NewContinueAsNewError(ctx, TicketWorkflow, next)
+}
+
+// finished: the ticket ended, nothing it started is still running, and the
+// buyer's evaluation is in or its window closed.
+func (m *machine) finished(ctx workflow.Context) bool {
+	if !m.t.State.Terminal() || m.running > 0 || len(m.paused) > 0 || m.t.Refunds.Busy() {
+		return false
+	}
+	return m.t.Evaluation != nil || !workflow.Now(ctx).Before(m.t.EndedAt.Add(m.p.EvaluationWindow.D()))
+}
+
+// armDeadline keeps the one timer on the ticket's running deadline: a deadline
+// that moved cancels the old timer. In escalated the escalation runs the
+// deadlines; after the end the timer waits for the evaluation window.
+func (m *machine) armDeadline(ctx workflow.Context) {
+	name, at := "", time.Time{}
+	switch {
+	case m.t.State.Terminal():
+		if end := m.t.EndedAt.Add(m.p.EvaluationWindow.D()); m.t.Evaluation == nil && workflow.Now(ctx).Before(end) {
+			name, at = "evaluation_window", end
+		}
+	case m.t.Deadline != nil && (m.t.State != models.StateEscalated || m.t.Deadline.Name == "evidence_by"):
+		// In escalated the child decides; the ticket's timer only records that the
+		// evidence closed, so the deadline it shows moves on to decide_by.
+		name, at = m.t.Deadline.Name, m.t.Deadline.At
+	}
+	if m.timer != nil && m.timer.name == name && m.timer.at.Equal(at) {
+		return
+	}
+	if m.timer != nil {
+		m.timer.cancel()
+		m.timer = nil
+	}
+	if name == "" {
+		return
+	}
+	tctx, cancel := workflow.WithCancel(ctx)
+	dt := &deadlineTimer{name: name, at: at, cancel: cancel}
+	m.timer = dt
+	m.sel.AddFuture(workflow.NewTimer(tctx, max(at.Sub(workflow.Now(ctx)), 0)), func(f workflow.Future) {
+		if f.Get(ctx, nil) != nil || m.timer != dt {
+			return // cancelled: the deadline moved
+		}
+		m.timer = nil
+		if dt.name != "evaluation_window" {
+			_ = m.apply(ctx, models.Input{Deadline: dt.name}) // refused when stale
 		}
 	})
 }
 
-// locked applies a webhook event once (by event id) under the ticket's mutex.
-func (w *ticketWorkflow) locked(ctx workflow.Context, eventID string, apply func()) {
-	if w.lock(ctx) != nil {
-		return
+// asApplicationError turns a refusal by Decide into the application error an
+// update's caller receives, with the error's code as its type.
+func asApplicationError(err error) error {
+	var e *models.Error
+	if err == nil {
+		return nil
+	} else if errors.As(err, &e) {
+		return temporal.NewNonRetryableApplicationError(e.Message, e.Code, nil)
 	}
-	defer w.mu.Unlock()
-	if eventID != "" && w.seen[eventID] {
-		return
-	}
-	w.seen[eventID] = true
-	seq := w.t.Seq
-	apply()
-	if w.t.Seq != seq {
-		w.commit(ctx)
-	}
+	return err
 }
-
-// lock takes the ticket's mutex once the ticket is created.
-func (w *ticketWorkflow) lock(ctx workflow.Context) error {
-	if err := workflow.Await(ctx, func() bool { return w.created }); err != nil {
-		return err
-	}
-	return w.mu.Lock(ctx)
-}
-
-// run creates the ticket, then races the running deadline against every change until
-// the ticket ends, then keeps it open for the buyer's evaluation.
-func (w *ticketWorkflow) run(ctx workflow.Context) (models.Ticket, error) {
-	w.mu.Lock(ctx)
-	w.create(ctx)
-	w.commit(ctx)
-	w.created = true
-	w.mu.Unlock()
-
-	for !w.t.State.Terminal() {
-		version, dl := w.version, w.t.Deadline
-		if dl == nil {
-			_ = workflow.Await(ctx, func() bool { return w.version != version })
-			continue
-		}
-		if wait := dl.At.Sub(workflow.Now(ctx)); wait > 0 {
-			changed, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return w.version != version })
-			if err != nil {
-				return w.t, err
-			} else if changed {
-				continue
-			}
-		}
-		w.mu.Lock(ctx)
-		if w.version == version { // nothing moved the deadline while we took the lock
-			w.onDeadline(ctx, dl.Name)
-			w.commit(ctx)
-		}
-		w.mu.Unlock()
-	}
-
-	if w.t.EndedAt != nil {
-		window := w.t.EndedAt.Add(w.p.EvaluationWindow.D()).Sub(workflow.Now(ctx))
-		if window > 0 {
-			_, _ = workflow.AwaitWithTimeout(ctx, window, func() bool { return w.t.Evaluation != nil })
-		}
-	}
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return w.t, err
-	}
-	return w.t, nil
-}
-
-// create records the application and applies fast review.
-func (w *ticketWorkflow) create(ctx workflow.Context) {
-	w.t.State = "" // the first timeline entry shows the ticket coming into being
-	w.transition(ctx, models.StatePendingReview, w.in.Actor, w.in.Role, "create", w.t.Reason, w.in.RequestID)
-	if ok, rule := models.FastReviewDecision(w.in.Create, w.p); ok {
-		w.t.Flags.FastReviewed = true
-		w.t.FastReviewRule = rule
-		w.note(ctx, "system", models.RoleSystem, "fast_review", rule, "")
-		w.afterApproval(ctx, "system", models.RoleSystem, "")
-	}
-}
-
-// transition moves the ticket to state to, arms that state's deadline and records
-// the change in the timeline.
-func (w *ticketWorkflow) transition(ctx workflow.Context, to models.State, actor string, role models.Role, action, note, requestID string) {
-	now := workflow.Now(ctx)
-	from := w.t.State
-	w.t.State = to
-	w.t.Deadline = nil
-	if name, d, ok := w.p.StateTimeout(to); ok {
-		w.t.Deadline = &models.Deadline{Name: name, At: now.Add(d)}
-	}
-	if to.Terminal() {
-		w.t.EndedAt = &now
-	}
-	w.version++
-	w.appendEvent(now, models.Event{Actor: actor, Role: role, Action: action, From: from, To: to, Note: note, RequestID: requestID})
-}
-
-// note records an event that does not change the state.
-func (w *ticketWorkflow) note(ctx workflow.Context, actor string, role models.Role, action, note, requestID string) {
-	w.appendEvent(workflow.Now(ctx), models.Event{Actor: actor, Role: role, Action: action,
-		From: w.t.State, To: w.t.State, Note: note, RequestID: requestID})
-}
-
-func (w *ticketWorkflow) appendEvent(now time.Time, e models.Event) {
-	w.t.Seq++
-	e.Seq, e.At = w.t.Seq, now
-	w.t.Timeline = append(w.t.Timeline, e)
-	w.t.UpdatedAt = now
-}
-
-// setDeadline replaces the running deadline (delay reports, re-bookings).
-func (w *ticketWorkflow) setDeadline(name string, at time.Time) {
-	w.t.Deadline = &models.Deadline{Name: name, At: at}
-	w.version++
-}
-
-// commit upserts the search attributes when they changed and writes the projection.
-func (w *ticketWorkflow) commit(ctx workflow.Context) {
-	w.upsertSearchAttributes(ctx)
-	actx := workflow.WithActivityOptions(ctx, projectionOptions)
-	if err := workflow.ExecuteActivity(actx, acts.ProjectTicket, w.t).Get(actx, nil); err != nil {
-		workflow.GetLogger(ctx).Error("projection failed", "ticket", w.t.ID, "error", err)
-	}
-}
-
-func (w *ticketWorkflow) upsertSearchAttributes(ctx workflow.Context) {
-	upsertSearch(ctx, w.t, &w.searched)
-}
-
-// upsertSearch writes the search attributes an operator filters on when the state,
-// the deadline or the escalated flag changed since *last (once per change: each
-// upsert is a billable action); the first write adds the fixed ones.
-func upsertSearch(ctx workflow.Context, t models.Ticket, last *searchState) {
-	now := searchState{state: t.State, escalated: t.Flags.Escalated, set: true}
-	if t.Deadline != nil {
-		now.deadline = t.Deadline.At
-	}
-	if now == *last {
-		return
-	}
-	updates := []temporal.SearchAttributeUpdate{
-		SATicketState.ValueSet(string(now.state)), SAEscalated.ValueSet(now.escalated),
-	}
-	if !last.set {
-		updates = append(updates, SATicketKind.ValueSet(string(t.Kind)),
-			SAShopID.ValueSet(t.ShopID), SAOrderID.ValueSet(t.OrderID))
-	}
-	if t.Deadline != nil {
-		updates = append(updates, SASLADeadline.ValueSet(now.deadline))
-	} else {
-		updates = append(updates, SASLADeadline.ValueUnset())
-	}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, updates...); err != nil {
-		workflow.GetLogger(ctx).Error("search attributes not updated", "error", err)
-		return
-	}
-	*last = now
-}
-
-var (
-	projectionOptions = workflow.ActivityOptions{
-		StartToCloseTimeout: 30 * time.Second,
-		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
-	}
-	// Provider calls retry without end (a refund must not silently stop), backing off
-	// to 10 s so a provider that recovers is used again soon.
-	providerOptions = workflow.ActivityOptions{
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
-			MaximumInterval: 10 * time.Second, NonRetryableErrorTypes: []string{models.ECONFLICT, models.EINVALID}},
-	}
-)

@@ -1,0 +1,221 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/models"
+)
+
+// Effects retry a few times, backing off, and then report failure as an input, so
+// that an outage becomes a decision (look the money up later, book again, escalate)
+// instead of a ticket frozen on an activity that retries for ever.
+var effectOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+		MaximumInterval: 30 * time.Second, MaximumAttempts: 8,
+		NonRetryableErrorTypes: []string{models.ECONFLICT, models.EINVALID}},
+}
+
+// lookupOptions: asking the provider about a key is what the ticket does while
+// the provider is down, so it backs off further (to 10 minutes, about two hours
+// an effect) before the failure comes back to Decide, which asks again.
+var lookupOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+		MaximumInterval: 10 * time.Minute, MaximumAttempts: 20},
+}
+
+// startLater starts e now, or, when the last effect on the same money key gave up
+// (the provider is down) or found the key still being paid, after a pause that
+// doubles each time in a row, from a minute to six hours: Decide asks again, the
+// interpreter paces the asking (a provider silent for a day costs a few lookups,
+// not one a minute).
+const maxPause = 6 * time.Hour
+
+func (m *machine) startLater(ctx workflow.Context, e models.Effect) {
+	if e.Key != "" {
+		// One effect per money key at a time: a lookup asked for while another
+		// about the same key runs would only ask the same question twice.
+		id := string(e.Kind) + " " + e.Key
+		if m.busyKeys[id] {
+			return
+		}
+		m.busyKeys[id] = true
+	}
+	n := m.failures[e.Key]
+	if e.Key == "" || n == 0 {
+		m.start(ctx, e)
+		return
+	}
+	pause := min(time.Minute<<min(n-1, 9), maxPause)
+	id := len(m.paused)
+	for m.paused[id] != nil {
+		id++
+	}
+	m.paused[id] = &e
+	m.sel.AddFuture(workflow.NewTimer(ctx, pause), func(workflow.Future) {
+		if e := m.paused[id]; e != nil {
+			delete(m.paused, id)
+			m.start(ctx, *e)
+		}
+	})
+}
+
+// resume starts at once the effects paused on key, and forgets the key's
+// failures: an answer from the provider is news that pacing would only delay.
+func (m *machine) resume(ctx workflow.Context, key string) {
+	delete(m.failures, key)
+	ids := make([]int, 0, len(m.paused))
+	for id, e := range m.paused {
+		if e.Key == key {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids) // the order they were asked in, not the map's
+	for _, id := range ids {
+		e := *m.paused[id]
+		delete(m.paused, id)
+		m.start(ctx, e)
+	}
+}
+
+// start runs one effect and feeds its result back when it completes.
+func (m *machine) start(ctx workflow.Context, e models.Effect) {
+	opts := effectOptions
+	if e.Kind == models.EffectLookupMoney {
+		opts = lookupOptions
+	}
+	actx := workflow.WithActivityOptions(ctx, opts)
+	t := m.t
+	var (
+		f      workflow.Future
+		decode func(workflow.Future) models.EffectResult
+	)
+	booking := func(f workflow.Future) models.EffectResult {
+		var b activities.Booking
+		err := f.Get(ctx, &b)
+		return withError(models.EffectResult{BookingID: b.BookingID, TrackingNo: b.TrackingNo}, err)
+	}
+	receipt := func(f workflow.Future) models.EffectResult {
+		var r activities.Receipt
+		err := f.Get(ctx, &r)
+		return withError(models.EffectResult{Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}, err)
+	}
+	plain := func(f workflow.Future) models.EffectResult { return withError(models.EffectResult{}, f.Get(ctx, nil)) }
+	switch e.Kind {
+	case models.EffectBookPickup, models.EffectBookSwap:
+		book := acts.BookPickup
+		if e.Kind == models.EffectBookSwap {
+			book = acts.BookSwapVisit
+		}
+		f, decode = workflow.ExecuteActivity(actx, book, activities.PickupRequest{TicketID: t.ID, Address: t.PickupAddress,
+			Attempt: e.Attempt, Items: t.Items, ExchangeSKU: t.ExchangeSKU}), booking
+	case models.EffectCancelPickup:
+		f, decode = workflow.ExecuteActivity(actx, acts.CancelPickup, activities.Booking{BookingID: e.BookingID}, t.ID), plain
+	case models.EffectVerifyTracking:
+		f = workflow.ExecuteActivity(actx, acts.VerifyTracking, e.Carrier, e.TrackingNo)
+		decode = func(f workflow.Future) models.EffectResult {
+			var ok bool
+			err := f.Get(ctx, &ok)
+			return withError(models.EffectResult{Verified: ok}, err)
+		}
+	case models.EffectShipReplacement:
+		f, decode = workflow.ExecuteActivity(actx, acts.ShipReplacement,
+			activities.ShipmentRequest{TicketID: t.ID, SKU: t.ExchangeSKU, Address: t.PickupAddress}), booking
+	case models.EffectSendToRepair:
+		f, decode = workflow.ExecuteActivity(actx, acts.SendToRepair,
+			activities.ShipmentRequest{TicketID: t.ID, Items: t.Items, Address: t.PickupAddress}), booking
+	case models.EffectMoveMoney:
+		f, decode = workflow.ExecuteActivity(actx, acts.MoveMoney, activities.MoneyRequest{Key: e.Key, Purpose: e.Purpose,
+			TicketID: t.ID, OrderID: t.OrderID, AmountCents: e.AmountCents, Currency: t.Currency, PaidCents: t.Order.PaidCents}), receipt
+	case models.EffectLookupMoney:
+		f, decode = workflow.ExecuteActivity(actx, acts.LookupMoney, e.Key), receipt
+	case models.EffectStartEscalation:
+		m.startEscalation(ctx, e)
+		return
+	case models.EffectSendEvidence:
+		if m.child != nil {
+			f, decode = m.child.SignalChildWorkflow(ctx, SignalEvidence, EvidenceSignal{Role: e.Evidence.Role, Note: *e.Evidence}), plain
+		}
+	case models.EffectEndEscalation:
+		// Decided on the ticket (the arbiter's action): the escalation is told the
+		// verdict and ends with it; the ticket refuses it as already applied.
+		if m.child != nil {
+			v := Verdict{Verdict: m.t.Escalation.Verdict, RefundCents: m.t.Escalation.RefundCents}
+			f, decode = m.child.SignalChildWorkflow(ctx, SignalArbitrate, v), plain
+		}
+	}
+	if f == nil {
+		return
+	}
+	m.running++
+	m.sel.AddFuture(f, func(f workflow.Future) {
+		m.running--
+		r := decode(f)
+		r.Effect = e
+		delete(m.busyKeys, string(e.Kind)+" "+e.Key)
+		_ = m.apply(ctx, models.Input{Result: &r}) // a result that no longer applies is dropped
+		if e.Key != "" {
+			// Pace what Decide asks again: a call that gave up, or a lookup that
+			// found the key still being paid.
+			if i := m.t.Refunds.Find(e.Key); r.Failed || (e.Kind == models.EffectLookupMoney && i >= 0 && models.MoneyInFlight(m.t.Refunds[i].Status)) {
+				m.failures[e.Key]++
+			} else {
+				delete(m.failures, e.Key)
+			}
+		}
+	})
+}
+
+// startEscalation starts the platform intervention as a child workflow, which owns
+// the evidence and decision deadlines and returns its verdict.
+func (m *machine) startEscalation(ctx workflow.Context, e models.Effect) {
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        fmt.Sprintf("%s-escalation-%d", TicketWorkflowID(m.t.ID), m.t.Escalations),
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_TERMINATE,
+	})
+	in := EscalationInput{TicketID: m.t.ID, EscalatedBy: e.Escalation.By, From: e.Escalation.From,
+		EvidenceBy: e.Escalation.EvidenceBy, DecideBy: e.Escalation.DecideBy, BuyerClaimCents: e.Escalation.ClaimCents}
+	child := workflow.ExecuteChildWorkflow(cctx, EscalationWorkflow, in)
+	m.child = child
+	m.running++
+	m.sel.AddFuture(child, func(f workflow.Future) {
+		m.running--
+		var v Verdict
+		err := f.Get(ctx, &v)
+		if m.child != child {
+			return // an earlier escalation: the ticket has been decided since
+		}
+		m.child = nil
+		switch {
+		case err != nil:
+			r := models.EffectResult{Effect: e, Failed: true, Reason: err.Error()}
+			_ = m.apply(ctx, models.Input{Result: &r})
+		default:
+			_ = m.apply(ctx, models.Input{Verdict: &models.Verdict{Verdict: v.Verdict, RefundCents: v.RefundCents,
+				Note: v.Note, Actor: v.Actor, Automatic: v.Automatic}})
+		}
+	})
+}
+
+// withError marks an effect's result failed when its activity gave up, with the
+// error's code (an application error's type, e.g. ECONFLICT from the ledger).
+func withError(r models.EffectResult, err error) models.EffectResult {
+	if err == nil {
+		return r
+	}
+	r.Failed, r.Reason = true, err.Error()
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		r.Code, r.Reason = appErr.Type(), appErr.Message()
+	}
+	return r
+}
