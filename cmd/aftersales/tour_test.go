@@ -144,8 +144,14 @@ func (tr *tour) courier(t *testing.T, id, typ string) {
 	}
 }
 
+// payment posts the provider's answer for key once the ticket has handed the key
+// to the provider (before that the ledger does not hold it and refuses the event).
 func (tr *tour) payment(t *testing.T, id, key, status string) {
 	t.Helper()
+	tr.awaitThat(t, id, key+" sent", func(tk models.Ticket) bool {
+		i := tk.Refunds.Find(key)
+		return i >= 0 && tk.Refunds[i].Status != models.RefundPending
+	})
 	ev := models.PaymentEvent{EventID: "tour-p-" + strconv.FormatInt(tr.events.Add(1), 10), TicketID: id, RefundKey: key, Status: status}
 	if err := tr.sender.Send(context.Background(), "/v1/webhooks/payment", ev); err != nil {
 		t.Fatal(err)
