@@ -52,8 +52,8 @@ func (s *Server) createTicket(c echo.Context) error {
 	}
 	status := http.StatusCreated
 	if idemKey != "" {
-		if len(idemKey) > 128 {
-			return models.Errorf(models.EINVALID, "Idempotency-Key must be at most 128 characters")
+		if len(idemKey) > maxIdempotencyKey {
+			return models.Errorf(models.EINVALID, "Idempotency-Key must be at most %d characters", maxIdempotencyKey)
 		}
 		claim, err := s.store.ClaimIdempotencyKey(ctx, "ticket:"+req.ShopID, idemKey, bodyHash, id)
 		if err != nil {
@@ -104,9 +104,16 @@ func (s *Server) startTicket(c echo.Context, in workflows.TicketInput) (models.T
 	if err != nil {
 		return t, domainError(err)
 	}
-	// The answer carries the ticket as GET shows it, timeline included.
-	return s.store.GetTicket(ctx, in.TicketID)
+	// The answer carries the ticket as GET shows it, timeline included; the
+	// ticket exists either way, so a read-model blip answers with the workflow's.
+	if stored, err := s.store.GetTicket(ctx, in.TicketID); err == nil {
+		return stored, nil
+	}
+	return t, nil
 }
+
+// maxIdempotencyKey is DESIGN §4's limit on an Idempotency-Key.
+const maxIdempotencyKey = 255
 
 // newTicketID returns an id that sorts by day and is unguessable: AS20261123XXXXXXXXXX.
 func newTicketID(now time.Time) string {
@@ -153,8 +160,14 @@ func (s *Server) ticketAction(c echo.Context) error {
 		return err
 	}
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
-	updateID := rid
+	// The update id comes from the caller's Idempotency-Key, never from
+	// X-Request-ID (a client's header must not swallow a second action); without
+	// a key the server picks one.
+	updateID := ""
 	if k := c.Request().Header.Get("Idempotency-Key"); k != "" {
+		if len(k) > maxIdempotencyKey {
+			return models.Errorf(models.EINVALID, "Idempotency-Key must be at most %d characters", maxIdempotencyKey)
+		}
 		updateID = action + ":" + p.Subject + ":" + k
 	}
 	req := models.ActionRequest{Action: action, Actor: p.Subject, Role: p.Role, RequestID: rid, Body: body}
@@ -174,7 +187,10 @@ func (s *Server) ticketAction(c echo.Context) error {
 	// timeline out, to keep the ticket's history small).
 	after, err := s.store.GetTicket(c.Request().Context(), t.ID)
 	if err != nil {
-		return err
+		// Applied all the same: answer with the update's ticket (its timeline is
+		// in the read model) rather than an error a client would retry.
+		s.log.Warn("action applied, read model not read", "ticket", t.ID, "error", err)
+		return c.JSON(http.StatusOK, res.Ticket)
 	}
 	return c.JSON(http.StatusOK, after)
 }

@@ -142,6 +142,7 @@ func (d *decision) moneySucceeded(m Refund) {
 	switch m.Purpose {
 	case PurposeRefund:
 		d.chargeOverpayment()
+		d.paidWhileEscalated()
 	case PurposeRecovery:
 		switch {
 		case d.t.Logistics.Returned:
@@ -155,6 +156,20 @@ func (d *decision) moneySucceeded(m Refund) {
 		}
 	}
 	d.settle()
+}
+
+// paidWhileEscalated: the platform was called in because a refund went
+// unconfirmed, and before it decided the refund was paid in full. The ticket goes
+// on as refunding would have (it ends), and the escalation ends with it.
+func (d *decision) paidWhileEscalated() {
+	e := d.t.Escalation
+	if d.t.State != StateEscalated || e == nil || e.Verdict != "" || e.From != StateRefunding ||
+		d.t.PendingOutcome == "" || d.t.Refunds.Paid(PurposeRefund) < d.t.RefundCapCents {
+		return
+	}
+	e.Verdict = VerdictSupportBuyer // what the buyer asked for was paid
+	d.do(Effect{Kind: EffectEndEscalation})
+	d.transition(StateRefunding, system, RoleSystem, "escalation_resolved", "the refund was paid before the platform decided", "")
 }
 
 // chargeOverpayment charges back what the refunds paid over the ticket's cap (a

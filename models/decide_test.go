@@ -365,6 +365,18 @@ func TestDecideMoneyRules(t *testing.T) {
 		s.must(cancel)
 		s.want(StateClosed, OutcomeWithdrawn)
 	})
+	t.Run("a refund paid in full while escalated for going unconfirmed ends the ticket", func(t *testing.T) {
+		s := newStory(t, CreateTicket{Kind: KindRefundOnly, RequestedCents: 1000}, nil)
+		s.act(RoleSeller, ActApprove, ActionBody{})
+		key := s.last(EffectMoveMoney).Key
+		s.pass("refund_by")
+		s.pass("refund_by") // missed twice: escalated with the refund in flight
+		s.want(StateEscalated, "")
+		s.pay(key, RefundSucceeded)
+		s.want(StateCompleted, OutcomeRefunded)
+		s.last(EffectEndEscalation)
+		s.wantRefunded(1000)
+	})
 	t.Run("a verdict counts the refund in flight", func(t *testing.T) {
 		s := newStory(t, CreateTicket{Kind: KindRefundOnly, RequestedCents: 1000}, nil)
 		s.act(RoleSeller, ActApprove, ActionBody{})

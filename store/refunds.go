@@ -192,9 +192,11 @@ func validateReservation(r RefundReservation) error {
 // pending → sent → failed → void → succeeded, so a late success after a failure is
 // recorded, and a move backwards or sideways (a late "sent" after "succeeded", a
 // "failed" after "succeeded") changes nothing and returns the stored entry. Each
-// "sent" while pending or sent counts one provider attempt. The first move out of
-// flight to failed or void releases the amount from the order's cap; a later
-// success takes it again, even above the cap, because the money did move.
+// "sent" while pending or sent counts one provider attempt. A move to void (the
+// provider confirmed the key did not and will not pay) releases the amount from
+// the order's cap; failed does not, since a failed key may still pay until it is
+// confirmed void. A later success takes it again, even above the cap, because
+// the money did move.
 // providerRef, when given, is recorded with any change. ENOTFOUND for an unknown key.
 func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (RefundRow, error) {
 	if _, ok := models.NextMoneyStatus(models.RefundPending, status); !ok {
@@ -233,7 +235,7 @@ func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (
 		}
 		if cur.Purpose == PurposeRefund {
 			var delta int64
-			given := func(st string) bool { return st == models.RefundFailed || st == models.RefundVoid }
+			given := func(st string) bool { return st == models.RefundVoid }
 			switch {
 			case given(next) && !given(cur.Status):
 				delta = -cur.AmountCents

@@ -156,21 +156,21 @@ func TestMarkRefund(t *testing.T) {
 			{"sent", "", "succeeded", 2, 300, "pay-1"},
 			{"failed", "pay-2", "succeeded", 2, 300, "pay-1"}, // succeeded is final
 		}},
-		{"failure releases the reservation once", []step{
+		{"a failure keeps the reservation: the key may still pay", []step{
 			{"sent", "", "sent", 1, 300, ""},
-			{"failed", "pay-1", "failed", 1, 0, "pay-1"},
-			{"failed", "", "failed", 1, 0, "pay-1"},
-			{"sent", "", "failed", 1, 0, "pay-1"},
+			{"failed", "pay-1", "failed", 1, 300, "pay-1"},
+			{"failed", "", "failed", 1, 300, "pay-1"},
+			{"sent", "", "failed", 1, 300, "pay-1"},
 		}},
 		{"a confirmed failure (void) releases once; a success after it takes the amount again", []step{
 			{"sent", "", "sent", 1, 300, ""},
-			{"failed", "", "failed", 1, 0, ""},
+			{"failed", "", "failed", 1, 300, ""},
 			{"void", "", "void", 1, 0, ""},
 			{"failed", "", "void", 1, 0, ""},
 			{"succeeded", "pay-3", "succeeded", 1, 300, "pay-3"},
 		}},
-		{"success after failure takes the amount again", []step{
-			{"failed", "", "failed", 0, 0, ""},
+		{"success after failure keeps the amount taken once", []step{
+			{"failed", "", "failed", 0, 300, ""},
 			{"succeeded", "pay-9", "succeeded", 0, 300, "pay-9"},
 			{"failed", "", "succeeded", 0, 300, "pay-9"},
 		}},
@@ -205,7 +205,7 @@ func TestMarkRefund(t *testing.T) {
 		_, err = db.MarkRefund(ctx, "T9:refund:1", "paid", "")
 		wantCode(t, err, models.EINVALID, `refund status "paid"`)
 
-		// A released failure frees room under the cap for the next attempt.
+		// A void key frees room under the cap for the next attempt; a failed one not yet.
 		if _, err := db.ReserveRefund(ctx, reservation("T1:refund:1", "O2", 1000, 1000)); err != nil {
 			t.Fatal(err)
 		}
@@ -214,8 +214,13 @@ func TestMarkRefund(t *testing.T) {
 		if _, err := db.MarkRefund(ctx, "T1:refund:1", "failed", ""); err != nil {
 			t.Fatal(err)
 		}
+		_, err = db.ReserveRefund(ctx, reservation("T1:refund:2", "O2", 1000, 1000))
+		wantCode(t, err, models.ECONFLICT, "")
+		if _, err := db.MarkRefund(ctx, "T1:refund:1", "void", ""); err != nil {
+			t.Fatal(err)
+		}
 		if _, err := db.ReserveRefund(ctx, reservation("T1:refund:2", "O2", 1000, 1000)); err != nil {
-			t.Fatalf("reserve after a failure: %v", err)
+			t.Fatalf("reserve after a void: %v", err)
 		}
 		// Compensation entries move status but never touch the order's cap.
 		comp := reservation("O2:compensation", "O2", 50, 1000)

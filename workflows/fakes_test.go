@@ -172,7 +172,7 @@ func (l *fakeLedger) MarkRefund(_ context.Context, key, status, providerRef stri
 	}
 	if cur.Purpose == store.PurposeRefund {
 		tot := l.totals[cur.OrderID]
-		given := func(st string) bool { return st == models.RefundFailed || st == models.RefundVoid }
+		given := func(st string) bool { return st == models.RefundVoid }
 		switch {
 		case given(row.Status) && !given(cur.Status):
 			tot[1] -= cur.AmountCents

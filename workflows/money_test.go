@@ -240,9 +240,14 @@ func TestRefunding(t *testing.T) {
 			at(97*time.Hour+sec, inState(models.StateEscalated), check(func(t *testing.T, tk models.Ticket) {
 				eq(t, "seller_breach", tk.Flags.SellerBreach, true)
 			})),
-			at(98*time.Hour, payment(key(1), models.RefundSucceeded)), // arrives during the escalation
-			at(99*time.Hour, platform("arbitrate", models.ActionBody{Verdict: models.VerdictSupportBuyer, RefundCents: i64(0)})),
+			// Paid during the escalation: the ticket ends, and with it the escalation,
+			// so the platform has nothing left to decide.
+			at(98*time.Hour, payment(key(1), models.RefundSucceeded)),
+			at(99*time.Hour, platform("arbitrate", models.ActionBody{Verdict: models.VerdictSupportBuyer, RefundCents: i64(0)}).refused(models.ECONFLICT)),
 		)...)
+		if !hasAction(tk, "escalation_resolved") {
+			t.Errorf("timeline %v lacks escalation_resolved", actionsOf(tk))
+		}
 		wantOneCallPerKey(t, h.f, key(1))
 		eq(t, "refunded", tk.RefundedCents, 100_000)
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)

@@ -33,7 +33,7 @@ func TicketWorkflow(ctx workflow.Context, in TicketInput) (models.Ticket, error)
 	m.searched = startedSearch(ctx)
 	if c := in.Carried; c != nil {
 		m.t, m.queue, m.runs = c.Ticket, c.Queue, c.Runs
-		m.sent, m.synced = m.t.Seq, m.t.Seq
+		m.synced = m.t.Seq
 		for _, id := range c.Seen {
 			m.remember(id)
 		}
@@ -79,8 +79,8 @@ type machine struct {
 	timer    *deadlineTimer
 	child    workflow.ChildWorkflowFuture
 	searched searchState
-	sent     int64 // the last Seq handed to a projection
-	synced   int64 // the last Seq the read model has (projections may finish out of order)
+	synced   int64 // the read model has the ticket up to this Seq (one projection at a time)
+	pauses   int   // pauses started so far: the next pause's id
 }
 
 // deadlineTimer is the one timer of the ticket, for the deadline it was started for.
@@ -116,10 +116,10 @@ func (m *machine) setup(ctx workflow.Context) error {
 		return err
 	}
 	if err := workflow.SetUpdateHandler(ctx, UpdateSync, func(ctx workflow.Context) (models.Ticket, error) {
-		m.sync(ctx)
-		t := m.t // the ticket once everything before is in the read model
-		err := workflow.Await(ctx, func() bool { return m.synced >= t.Seq })
-		return withoutTimeline(t), err
+		// The ticket once its creation and everything before is in the read model
+		// (the handler may run before the creation is applied).
+		err := workflow.Await(ctx, func() bool { return m.t.Seq > 0 && m.synced >= m.t.Seq })
+		return withoutTimeline(m.t), err
 	}); err != nil {
 		return err
 	}
@@ -135,6 +135,7 @@ func (m *machine) setup(ctx workflow.Context) error {
 		m.resume(ctx, ev.RefundKey) // the provider spoke: what waited on its key goes now
 	})
 	m.sel.AddReceive(m.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
+	workflow.Go(ctx, m.project)
 	return nil
 }
 
@@ -204,34 +205,30 @@ func (m *machine) run(ctx workflow.Context) (models.Ticket, error) {
 			m.queue = m.queue[1:]
 			m.startLater(ctx, e)
 		}
-		if m.finished(ctx) {
-			break
-		}
-		if m.continueNow(ctx) {
-			return m.continueAsNew(ctx)
+		if done, cont := m.finished(ctx), m.continueNow(ctx); done || cont {
+			// Before the run ends the read model and every handler catch up, unless
+			// something comes in meanwhile: that is handled first, on this loop.
+			if err := workflow.Await(ctx, func() bool { return m.settled(ctx) || m.sel.HasPending() }); err != nil {
+				return m.t, err
+			}
+			if !m.sel.HasPending() && len(m.queue) == 0 {
+				if cont {
+					return m.continueAsNew(ctx)
+				}
+				if m.timer != nil {
+					m.timer.cancel()
+				}
+				return withoutTimeline(m.t), nil
+			}
 		}
 		m.armDeadline(ctx)
 		m.sel.Select(ctx)
 	}
-	if err := m.drain(ctx); err != nil {
-		return m.t, err
-	}
-	return withoutTimeline(m.t), nil
 }
 
-// drain ends a run: the timer is cancelled, webhooks that came in meanwhile are
-// applied (an ended ticket still records money), and every handler and
-// projection finishes.
-func (m *machine) drain(ctx workflow.Context) error {
-	if m.timer != nil {
-		m.timer.cancel()
-		m.timer = nil
-	}
-	for m.sel.HasPending() {
-		m.sel.Select(ctx)
-	}
-	m.sync(ctx) // what effects' answers noted since the last projection
-	return workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) && m.synced >= m.t.Seq })
+// settled: every update handler answered and the read model has the ticket.
+func (m *machine) settled(ctx workflow.Context) bool {
+	return workflow.AllHandlersFinished(ctx) && m.synced >= m.t.Seq
 }
 
 // continueAfterEvents is the history length past which a run hands the ticket to
@@ -250,15 +247,12 @@ func (m *machine) continueNow(ctx workflow.Context) bool {
 }
 
 func (m *machine) continueAsNew(ctx workflow.Context) (models.Ticket, error) {
-	if err := m.drain(ctx); err != nil {
-		return m.t, err
-	}
 	c := &Carried{Ticket: withoutTimeline(m.t), Seen: m.seenList, Failures: m.failures, Runs: m.runs + 1, Queue: m.queue}
 	ids := make([]int, 0, len(m.paused))
 	for id := range m.paused {
 		ids = append(ids, id)
 	}
-	slices.Sort(ids) // the order they were asked in, not the map's
+	slices.Sort(ids) // the order they were paused in, not the map's
 	for _, id := range ids {
 		c.Queue = append(c.Queue, *m.paused[id])
 	}

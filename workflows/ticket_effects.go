@@ -56,10 +56,8 @@ func (m *machine) startLater(ctx workflow.Context, e models.Effect) {
 		return
 	}
 	pause := min(time.Minute<<min(n-1, 9), maxPause)
-	id := len(m.paused)
-	for m.paused[id] != nil {
-		id++
-	}
+	id := m.pauses // never reused: a timer only ever starts its own effect
+	m.pauses++
 	m.paused[id] = &e
 	m.sel.AddFuture(workflow.NewTimer(ctx, pause), func(workflow.Future) {
 		if e := m.paused[id]; e != nil {

@@ -17,31 +17,42 @@ type searchState struct {
 	set       bool
 }
 
-// sync writes what changed since the last write: the search attributes once per
-// state change, and the read model's ticket row with only the new timeline
-// entries (ordered by Seq, so retries and late writes change nothing). The write
-// runs in a coroutine of its own: a database outage holds up the read model, not
-// the ticket's deadlines and effects.
+// sync writes the search attributes once per state change; the projector
+// writes the read model.
 func (m *machine) sync(ctx workflow.Context) {
-	if m.t.Seq == m.sent {
-		return
-	}
 	upsertSearch(ctx, m.t, &m.searched)
-	delta := m.t
-	delta.Timeline = nil
-	for _, e := range m.t.Timeline {
-		if e.Seq > m.sent {
-			delta.Timeline = append(delta.Timeline, e)
+}
+
+// project runs for the life of the run and writes what the read model lacks: the
+// ticket row and the timeline entries past the last write that succeeded, one
+// write at a time, so synced is a watermark (everything up to it is written)
+// and changes that come while a write runs go together in the next. It runs in
+// a coroutine of its own: a database outage holds up the read model, not the
+// ticket's deadlines and effects.
+func (m *machine) project(ctx workflow.Context) {
+	actx := workflow.WithLocalActivityOptions(ctx, projectionOptions)
+	for {
+		if err := workflow.Await(ctx, func() bool { return m.t.Seq > m.synced }); err != nil {
+			return // the run is cancelled
 		}
-	}
-	m.sent = m.t.Seq
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		actx := workflow.WithLocalActivityOptions(ctx, projectionOptions)
+		delta := m.t
+		delta.Timeline = nil
+		for _, e := range m.t.Timeline {
+			if e.Seq > m.synced {
+				delta.Timeline = append(delta.Timeline, e)
+			}
+		}
 		if err := workflow.ExecuteLocalActivity(actx, acts.ProjectTicket, delta).Get(ctx, nil); err != nil {
+			// The local activity's own retries gave up: the database is down.
+			// Try again later, whatever changed by then.
 			workflow.GetLogger(ctx).Error("projection failed", "ticket", delta.ID, "error", err)
+			if workflow.Sleep(ctx, projectionPause) != nil {
+				return
+			}
+			continue
 		}
-		m.synced = max(m.synced, delta.Seq)
-	})
+		m.synced = delta.Seq
+	}
 }
 
 // upsertSearch writes the search attributes an operator filters on when the state,
@@ -76,12 +87,16 @@ func upsertSearch(ctx workflow.Context, t models.Ticket, last *searchState) {
 
 // projectionOptions: the projection is a local activity (it runs in the workflow
 // task that made the change, and all of a task's local activities cost one
-// billable action); it retries until the database is back, and the ticket does
-// not wait for it (sync runs it in its own coroutine).
+// billable action). It gives up after a few minutes of a database outage; the
+// projector then waits projectionPause and writes again, so an outage costs a
+// few history events every ten minutes, not every few seconds.
 var projectionOptions = workflow.LocalActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2,
+		MaximumInterval: time.Minute, MaximumAttempts: 8},
 }
+
+const projectionPause = 10 * time.Minute
 
 // startedSearch is what the start gave the search attributes: the API sets them
 // with the start, so a ticket's first state costs no upsert.
