@@ -163,8 +163,10 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 		_ = m.apply(ctx, models.Input{Result: &r}) // a result that no longer applies is dropped
 		if e.Key != "" {
 			// Pace what Decide asks again: a call that gave up, or a lookup that
-			// found the key still being paid.
-			if i := m.t.Refunds.Find(e.Key); r.Failed || (e.Kind == models.EffectLookupMoney && i >= 0 && models.MoneyInFlight(m.t.Refunds[i].Status)) {
+			// found the key still being paid at the provider. A provider that
+			// answered otherwise (never received: sent again; paid; failed) is up,
+			// and what follows goes at once.
+			if r.Failed || (e.Kind == models.EffectLookupMoney && r.Status == models.RefundSent) {
 				m.failures[e.Key]++
 			} else {
 				delete(m.failures, e.Key)

@@ -85,6 +85,9 @@ func TestPaymentProviderOutage(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits out a two-minute outage; skipped with -short")
 	}
+	// It spends its time waiting for real timers: it runs beside the other
+	// test that does (the tour and the provider outage), each on its own runtime.
+	t.Parallel()
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "outage.yaml")
 	if err := os.WriteFile(policy, []byte("version: outage\nrefund_timeout: 100s\n"), 0o644); err != nil {

@@ -62,6 +62,9 @@ func TestEveryStateOverHTTP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits for real deadlines; skipped with -short")
 	}
+	// It spends its time waiting for real timers: it runs beside the other
+	// test that does (the tour and the provider outage), each on its own runtime.
+	t.Parallel()
 	dir := t.TempDir()
 	policy := filepath.Join(dir, "tour.yaml")
 	if err := os.WriteFile(policy, []byte(tourPolicy), 0o644); err != nil {
