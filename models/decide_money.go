@@ -158,6 +158,25 @@ func (d *decision) moneySucceeded(m Refund) {
 	d.settle()
 }
 
+// ReconcileBy is the check an ended ticket makes on money it still has in flight
+// (a charge back or claim started after the end whose answer never came): the
+// workflow raises it every refund_timeout while that lasts.
+const ReconcileBy = "reconcile_by"
+
+// reconcile looks up every key in flight on an ended ticket; the lookups'
+// answers settle them. The ticket itself does not change.
+func (d *decision) reconcile() error {
+	if !d.t.State.Terminal() || !d.t.Refunds.Busy() {
+		return Errorf(ECONFLICT, "ticket %s has no money in flight to reconcile", d.t.ID)
+	}
+	for _, r := range d.t.Refunds {
+		if MoneyInFlight(r.Status) {
+			d.do(Effect{Kind: EffectLookupMoney, Key: r.Key, Purpose: r.Purpose, AmountCents: r.AmountCents})
+		}
+	}
+	return nil
+}
+
 // paidWhileEscalated: the platform was called in because a refund went
 // unconfirmed, and before it decided the refund was paid in full. The ticket goes
 // on as refunding would have (it ends), and the escalation ends with it.

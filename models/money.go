@@ -105,3 +105,29 @@ func (m Money) Voided() int {
 func (m Money) Refunded() int64 {
 	return m.Paid(PurposeRefund) - m.Paid(PurposeRecovery) - m.Paid(PurposeOverpaid) + m.Paid(PurposeRepayment)
 }
+
+// OrderCapDelta is how a movement's change of status moves what the order's
+// refunds hold against what the order paid (the ledger's per-order total): a
+// refund gives its amount back when void and takes it again if it succeeds
+// after all; a charge back (recovery or overpayment) that succeeds gives back
+// what the buyer returned, and a recovery repaid takes it again.
+func OrderCapDelta(purpose, from, to string, amount int64) int64 {
+	switch purpose {
+	case PurposeRefund:
+		switch {
+		case to == RefundVoid && from != RefundVoid:
+			return -amount
+		case to == RefundSucceeded && from == RefundVoid:
+			return amount
+		}
+	case PurposeRecovery, PurposeOverpaid:
+		if to == RefundSucceeded && from != RefundSucceeded {
+			return -amount
+		}
+	case PurposeRepayment:
+		if to == RefundSucceeded && from != RefundSucceeded {
+			return amount
+		}
+	}
+	return 0
+}

@@ -164,6 +164,9 @@ func (d *decision) pickedUp(note string) {
 // deadline applies the "on timeout" column of the state table. A name other than
 // the running deadline's (a timer that outlived a change) is refused.
 func (d *decision) deadline(name string) error {
+	if name == ReconcileBy {
+		return d.reconcile()
+	}
 	if d.t.Deadline == nil || d.t.Deadline.Name != name || d.now.Before(d.t.Deadline.At) {
 		return Errorf(ECONFLICT, "deadline %s is not due in state %s", name, d.t.State)
 	}

@@ -196,7 +196,8 @@ func validateReservation(r RefundReservation) error {
 // provider confirmed the key did not and will not pay) releases the amount from
 // the order's cap; failed does not, since a failed key may still pay until it is
 // confirmed void. A later success takes it again, even above the cap, because
-// the money did move.
+// the money did move; a charge back that succeeds gives back what the buyer
+// returned (models.OrderCapDelta is the rule).
 // providerRef, when given, is recorded with any change. ENOTFOUND for an unknown key.
 func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (RefundRow, error) {
 	if _, ok := models.NextMoneyStatus(models.RefundPending, status); !ok {
@@ -233,16 +234,8 @@ func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (
 		if err := tx.Model(&refundRow{}).Where("refund_key = ?", key).Updates(updates).Error; err != nil {
 			return err
 		}
-		if cur.Purpose == PurposeRefund {
-			var delta int64
-			given := func(st string) bool { return st == models.RefundVoid }
-			switch {
-			case given(next) && !given(cur.Status):
-				delta = -cur.AmountCents
-			case next == models.RefundSucceeded && given(cur.Status):
-				delta = cur.AmountCents
-			}
-			if delta != 0 {
+		if cur.Status != next {
+			if delta := models.OrderCapDelta(cur.Purpose, cur.Status, next, cur.AmountCents); delta != 0 {
 				if err := tx.Model(&orderTotalRow{}).Where("order_id = ?", cur.OrderID).
 					Update("reserved_cents", gorm.Expr("reserved_cents + ?", delta)).Error; err != nil {
 					return err

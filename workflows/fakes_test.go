@@ -170,15 +170,8 @@ func (l *fakeLedger) MarkRefund(_ context.Context, key, status, providerRef stri
 	if providerRef != "" {
 		row.ProviderRef = providerRef
 	}
-	if cur.Purpose == store.PurposeRefund {
-		tot := l.totals[cur.OrderID]
-		given := func(st string) bool { return st == models.RefundVoid }
-		switch {
-		case given(row.Status) && !given(cur.Status):
-			tot[1] -= cur.AmountCents
-		case row.Status == models.RefundSucceeded && given(cur.Status):
-			tot[1] += cur.AmountCents
-		}
+	if tot := l.totals[cur.OrderID]; tot != nil {
+		tot[1] += models.OrderCapDelta(cur.Purpose, cur.Status, row.Status, cur.AmountCents)
 	}
 	return *row, nil
 }

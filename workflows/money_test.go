@@ -174,6 +174,25 @@ func TestRefunding(t *testing.T) {
 		wantOneCallPerKey(t, h.f, key(1), key(2))
 		eq(t, "ledger reserves", h.f.ledger.reserved(orderID), 100_000)
 	})
+	t.Run("a late success after the end is charged back, and a lost answer is looked up", func(t *testing.T) {
+		h := newHarness(t, refundOnly())
+		tk := h.run(append(toRefunding,
+			at(3*time.Hour, payment(key(1), models.RefundFailed)),
+			at(5*time.Hour, payment(key(2), models.RefundSucceeded)),
+			at(6*time.Hour, inState(models.StateCompleted, models.OutcomeRefunded)),
+			// The voided key pays after all: the excess is charged back (key 3),
+			// and the provider's answer to that charge never comes as a webhook.
+			at(7*time.Hour, payment(key(1), models.RefundSucceeded)),
+			at(8*time.Hour, opFunc(func(h *harness) { h.f.pay.settle(key(3), models.RefundSucceeded) })),
+		)...)
+		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
+		wantRefunds(t, tk, refundLine(1, "refund", 100_000, "succeeded"), refundLine(2, "refund", 100_000, "succeeded"),
+			refundLine(3, "overpayment", 100_000, "succeeded"))
+		eq(t, "refunded", tk.RefundedCents, 100_000)
+		if h.f.pay.lookupsFor(key(3)) == 0 {
+			t.Errorf("the charge back's lost answer was never looked up")
+		}
+	})
 	t.Run("failed refund_attempts times: escalated", func(t *testing.T) {
 		h := newHarness(t, refundOnly())
 		tk := h.run(append(toRefunding,

@@ -277,6 +277,12 @@ func (m *machine) finished(ctx workflow.Context) bool {
 func (m *machine) armDeadline(ctx workflow.Context) {
 	name, at := "", time.Time{}
 	switch {
+	case m.t.State.Terminal() && m.t.Refunds.Busy() && m.running == 0 && len(m.paused) == 0:
+		// Money started after the end and never answered: look it up now and then.
+		name, at = models.ReconcileBy, workflow.Now(ctx).Add(m.p.RefundTimeout.D())
+		if m.timer != nil && m.timer.name == name {
+			return // the check already waits
+		}
 	case m.t.State.Terminal():
 		if end := m.t.EndedAt.Add(m.p.EvaluationWindow.D()); m.t.Evaluation == nil && workflow.Now(ctx).Before(end) {
 			name, at = "evaluation_window", end
