@@ -42,30 +42,30 @@ type Booking struct {
 
 // BookPickup books a pickup visit (上门取件).
 func (a *Activities) BookPickup(ctx context.Context, req PickupRequest) (Booking, error) {
-	return a.Courier.BookPickup(ctx, req)
+	return finalOf(a.Courier.BookPickup(ctx, req))
 }
 
 // BookSwapVisit books one visit that delivers the replacement and collects the old item.
 func (a *Activities) BookSwapVisit(ctx context.Context, req PickupRequest) (Booking, error) {
-	return a.Courier.BookSwapVisit(ctx, req)
+	return finalOf(a.Courier.BookSwapVisit(ctx, req))
 }
 
 // CancelPickup cancels a booked visit; cancelling an unknown booking is not an error.
 func (a *Activities) CancelPickup(ctx context.Context, req Booking, ticketID string) error {
-	return a.Courier.CancelPickup(ctx, ticketID, req.BookingID)
+	return final(a.Courier.CancelPickup(ctx, ticketID, req.BookingID))
 }
 
 // ShipReplacement sends the exchange item to the buyer.
 func (a *Activities) ShipReplacement(ctx context.Context, req ShipmentRequest) (Booking, error) {
-	return a.Courier.ShipReplacement(ctx, req)
+	return finalOf(a.Courier.ShipReplacement(ctx, req))
 }
 
 // SendToRepair opens a repair order at the repair centre.
 func (a *Activities) SendToRepair(ctx context.Context, req ShipmentRequest) (Booking, error) {
-	return a.Courier.SendToRepair(ctx, req)
+	return finalOf(a.Courier.SendToRepair(ctx, req))
 }
 
 // VerifyTracking asks the carrier whether the buyer's tracking number exists.
 func (a *Activities) VerifyTracking(ctx context.Context, carrier, trackingNo string) (bool, error) {
-	return a.Courier.VerifyTracking(ctx, carrier, trackingNo)
+	return finalOf(a.Courier.VerifyTracking(ctx, carrier, trackingNo))
 }

@@ -80,7 +80,7 @@ func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, 
 	if row.Status == models.RefundSent || activity.GetInfo(ctx).Attempt > 1 {
 		r, found, err := a.Payment.Lookup(ctx, req.Key)
 		if err != nil {
-			return Receipt{}, err
+			return Receipt{}, final(err)
 		}
 		if found {
 			return a.record(ctx, r)
@@ -88,7 +88,7 @@ func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, 
 	}
 	r, err := a.pay(ctx, req)
 	if err != nil {
-		return Receipt{}, err
+		return Receipt{}, final(err)
 	}
 	return a.record(ctx, r)
 }
@@ -100,7 +100,7 @@ func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, 
 func (a *Activities) LookupMoney(ctx context.Context, key string) (Receipt, error) {
 	r, found, err := a.Payment.Lookup(ctx, key)
 	if err != nil || !found {
-		return Receipt{Key: key}, err
+		return Receipt{Key: key}, final(err)
 	}
 	switch r.Status {
 	case models.RefundFailed:

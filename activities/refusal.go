@@ -1,0 +1,23 @@
+package activities
+
+import (
+	"net/http"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aftersales/aftersales/activities/providerapi"
+)
+
+// final turns a provider's final refusal (a 4xx other than 408 and 429) into a
+// non-retryable error: the same request gets the same answer, so the ticket
+// hears of it at once instead of after the activity's retries.
+func final(err error) error {
+	switch s := providerapi.Status(err); {
+	case s >= 400 && s < 500 && s != http.StatusRequestTimeout && s != http.StatusTooManyRequests:
+		return temporal.NewNonRetryableApplicationError(err.Error(), "provider_refused", err)
+	}
+	return err
+}
+
+// finalOf is final for a call with a result.
+func finalOf[T any](v T, err error) (T, error) { return v, final(err) }
