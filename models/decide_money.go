@@ -418,7 +418,13 @@ func (d *decision) result(r EffectResult) error {
 		d.system(action, ref)
 	case EffectStartEscalation:
 		if r.Failed {
-			d.system("escalation_failed", r.Reason) // the arbiter can still decide on the ticket
+			if d.t.State != StateEscalated || d.t.Escalation == nil || d.t.Escalation.Orphaned {
+				return Errorf(ECONFLICT, "no escalation is waiting on its process")
+			}
+			// The arbiter can still decide on the ticket; without a verdict the
+			// ticket decides at decide_by itself.
+			d.t.Escalation.Orphaned = true
+			d.system("escalation_failed", r.Reason)
 		}
 	case EffectCancelPickup, EffectSendEvidence, EffectEndEscalation, EffectNotify:
 		if r.Failed {

@@ -971,7 +971,7 @@ func propEscalationEq(a, b *Escalation) bool {
 	}
 	if a.By != b.By || a.Reason != b.Reason || a.From != b.From || a.EvidenceBy != b.EvidenceBy ||
 		a.DecideBy != b.DecideBy || a.Verdict != b.Verdict || a.RefundCents != b.RefundCents ||
-		a.ClaimCents != b.ClaimCents || (a.Evidence == nil) != (b.Evidence == nil) || len(a.Evidence) != len(b.Evidence) {
+		a.ClaimCents != b.ClaimCents || a.Orphaned != b.Orphaned || (a.Evidence == nil) != (b.Evidence == nil) || len(a.Evidence) != len(b.Evidence) {
 		return false
 	}
 	for i, n := range a.Evidence {
@@ -1034,8 +1034,8 @@ func TestDecidePropCopyIsDeep(t *testing.T) {
 			t.Errorf("Ticket.%s is new; propEqual in decide_property_test.go must compare it", f.Name)
 		}
 	}
-	if n := reflect.TypeFor[Escalation]().NumField(); n != 9 {
-		t.Errorf("Escalation has %d fields; propEqual and propCopy know 9", n)
+	if n := reflect.TypeFor[Escalation]().NumField(); n != 10 {
+		t.Errorf("Escalation has %d fields; propEqual and propCopy know 10", n)
 	}
 	if n := reflect.TypeFor[Note]().NumField(); n != 4 {
 		t.Errorf("Note has %d fields; propEqual and propCopy know 4", n)

@@ -377,6 +377,22 @@ func TestDecideMoneyRules(t *testing.T) {
 		s.last(EffectEndEscalation)
 		s.wantRefunded(1000)
 	})
+	t.Run("an escalation whose process failed is decided by the ticket at decide_by", func(t *testing.T) {
+		s := newStory(t, CreateTicket{Kind: KindRefundOnly, RequestedCents: 1000}, nil)
+		s.act(RoleSeller, ActReject, ActionBody{Reason: "no"})
+		s.act(RoleBuyer, ActEscalate, ActionBody{Reason: "yes"})
+		s.act(RoleBuyer, ActEvidence, ActionBody{Note: "photos"})
+		s.answer(s.last(EffectStartEscalation), EffectResult{Failed: true, Reason: "child not started"})
+		if err := s.try(Input{Result: &EffectResult{Effect: s.last(EffectStartEscalation), Failed: true}}); ErrorCode(err) != ECONFLICT {
+			t.Fatalf("a second failure report: %v, want a conflict", err)
+		}
+		s.pass("evidence_by")
+		s.pass("decide_by") // the buyer answered: the buyer's claim
+		s.want(StateRefunding, "")
+		s.pay(s.last(EffectMoveMoney).Key, RefundSucceeded)
+		s.want(StateCompleted, OutcomeRefunded)
+		s.wantRefunded(1000)
+	})
 	t.Run("a verdict counts the refund in flight", func(t *testing.T) {
 		s := newStory(t, CreateTicket{Kind: KindRefundOnly, RequestedCents: 1000}, nil)
 		s.act(RoleSeller, ActApprove, ActionBody{})

@@ -204,6 +204,13 @@ func (d *decision) deadline(name string) error {
 	case StateEscalated:
 		// The escalation owns evidence_by and decide_by; the ticket shows the next.
 		// At decide_by the escalation decides for the party that answered.
+		if name == "decide_by" && d.t.Escalation.Orphaned {
+			answered := map[Role]bool{}
+			for _, n := range d.t.Escalation.Evidence {
+				answered[n.Role] = true
+			}
+			return d.verdict(AutomaticVerdict(answered[RoleBuyer], answered[RoleSeller], d.t.Escalation.ClaimCents), system, RoleSystem)
+		}
 		if name != "evidence_by" {
 			return Errorf(ECONFLICT, "at %s the escalation decides; its verdict comes as an input", name)
 		}

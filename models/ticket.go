@@ -134,6 +134,25 @@ type Escalation struct {
 	RefundCents int64     `json:"refund_cents,omitempty"`
 	// ClaimCents is what the buyer could still be awarded when it began.
 	ClaimCents int64 `json:"claim_cents,omitempty"`
+	// Orphaned: the escalation's own process failed or ended without a verdict
+	// the ticket took; the ticket then keeps decide_by itself.
+	Orphaned bool `json:"orphaned,omitempty"`
+}
+
+// AutomaticVerdict is the verdict when the platform has not decided by decide_by:
+// the party that answered wins; only the buyer, or both, gives the buyer their
+// claim (the platform protects the consumer when the seller's evidence goes
+// unweighed); only the seller, or nobody, supports the seller.
+func AutomaticVerdict(buyerAnswered, sellerAnswered bool, claimCents int64) Verdict {
+	if buyerAnswered {
+		return Verdict{Verdict: VerdictSupportBuyer, RefundCents: claimCents, Automatic: true,
+			Note: "no verdict by decide_by; the buyer answered"}
+	}
+	note := "no verdict by decide_by; only the seller answered"
+	if !sellerAnswered {
+		note = "no verdict by decide_by; nobody answered"
+	}
+	return Verdict{Verdict: VerdictSupportSeller, Automatic: true, Note: note}
 }
 
 // Note is one piece of evidence.

@@ -115,6 +115,7 @@ type harness struct {
 	reqs   int
 	// giveUpAfter is how much skipped time a run may take (60 days unless set).
 	giveUpAfter time.Duration
+	escalation  any // the EscalationWorkflow registered (withEscalation)
 }
 
 type harnessOpt func(*harness)
@@ -123,14 +124,20 @@ func withFakes(f *fakes) harnessOpt         { return func(h *harness) { h.f = f 
 func withTicketID(id string) harnessOpt     { return func(h *harness) { h.in.TicketID = id } }
 func buyerFlagged() harnessOpt              { return func(h *harness) { h.in.BuyerFlagged = true } }
 func withPolicy(p models.Policy) harnessOpt { return func(h *harness) { h.in.Policy = p } }
+func withEscalation(w any) harnessOpt       { return func(h *harness) { h.escalation = w } }
 
 func newEnv(t *testing.T, a *activities.Activities) *testsuite.TestWorkflowEnvironment {
+	return newEnvWith(t, a, EscalationWorkflow)
+}
+
+// newEnvWith is newEnv with escalation registered as the EscalationWorkflow.
+func newEnvWith(t *testing.T, a *activities.Activities, escalation any) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(testLogger{t})
 	env := s.NewTestWorkflowEnvironment()
 	// The names worker/worker.go registers: part of the contract with histories.
 	env.RegisterWorkflowWithOptions(TicketWorkflow, workflow.RegisterOptions{Name: "TicketWorkflow"})
-	env.RegisterWorkflowWithOptions(EscalationWorkflow, workflow.RegisterOptions{Name: "EscalationWorkflow"})
+	env.RegisterWorkflowWithOptions(escalation, workflow.RegisterOptions{Name: "EscalationWorkflow"})
 	env.RegisterWorkflowWithOptions(ShippingWatchWorkflow, workflow.RegisterOptions{Name: "ShippingWatchWorkflow"})
 	env.RegisterActivity(a)
 	env.SetStartTime(t0)
@@ -151,7 +158,10 @@ func newHarness(t *testing.T, c models.CreateTicket, opts ...harnessOpt) *harnes
 	if err := c.Validate(); err != nil {
 		t.Fatalf("bad create request in test: %v", err)
 	}
-	h.env = newEnv(t, h.f.activities())
+	if h.escalation == nil {
+		h.escalation = EscalationWorkflow
+	}
+	h.env = newEnvWith(t, h.f.activities(), h.escalation)
 	return h
 }
 

@@ -32,8 +32,8 @@ func EscalationWorkflow(ctx workflow.Context, in EscalationInput) (Verdict, erro
 	for verdict == nil {
 		now := workflow.Now(ctx)
 		if !now.Before(in.DecideBy) {
-			v := defaultVerdict(in, answered[models.RoleBuyer], answered[models.RoleSeller])
-			verdict = &v
+			v := models.AutomaticVerdict(answered[models.RoleBuyer], answered[models.RoleSeller], in.BuyerClaimCents)
+			verdict = &Verdict{Verdict: v.Verdict, RefundCents: v.RefundCents, Note: v.Note, Automatic: true}
 			break
 		}
 		next := in.DecideBy
@@ -57,16 +57,4 @@ func EscalationWorkflow(ctx workflow.Context, in EscalationInput) (Verdict, erro
 		cancel()
 	}
 	return *verdict, nil
-}
-
-func defaultVerdict(in EscalationInput, buyer, seller bool) Verdict {
-	if buyer {
-		return Verdict{Verdict: models.VerdictSupportBuyer, RefundCents: in.BuyerClaimCents, Automatic: true,
-			Note: "no verdict by decide_by; the buyer answered"}
-	}
-	note := "no verdict by decide_by; only the seller answered"
-	if !seller {
-		note = "no verdict by decide_by; nobody answered"
-	}
-	return Verdict{Verdict: models.VerdictSupportSeller, Automatic: true, Note: note}
 }

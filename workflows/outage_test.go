@@ -2,12 +2,14 @@ package workflows
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/models"
@@ -52,4 +54,24 @@ func TestProviderOutage(t *testing.T) {
 	}
 	wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
 	eq(t, "refunded", tk.RefundedCents, tk.RequestedCents)
+}
+
+// An escalation whose own process fails leaves the ticket deciding at decide_by
+// itself, for the party that answered, instead of waiting for ever.
+func TestEscalationProcessLost(t *testing.T) {
+	lost := func(ctx workflow.Context, in EscalationInput) (Verdict, error) {
+		return Verdict{}, errors.New("escalation process lost")
+	}
+	h := newHarness(t, newCreate(models.KindRefundOnly, models.ReturnNone, asking(50_000)), withEscalation(lost))
+	tk := h.run(
+		at(time.Hour, seller("reject", models.ActionBody{Reason: "no proof"})),
+		at(2*time.Hour, buyer("escalate", models.ActionBody{Reason: "photos"})),
+		at(3*time.Hour, buyer("evidence", models.ActionBody{Note: "photos attached"})),
+		at(2*time.Hour+5*day+time.Hour, payment(key(1), models.RefundSucceeded)), // after decide_by (72h + 48h)
+	)
+	if !hasAction(tk, "escalation_failed") {
+		t.Errorf("timeline %v lacks escalation_failed", actionsOf(tk))
+	}
+	wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
+	eq(t, "refunded", tk.RefundedCents, 50_000)
 }

@@ -287,7 +287,7 @@ func (m *machine) armDeadline(ctx workflow.Context) {
 		if end := m.t.EndedAt.Add(m.p.EvaluationWindow.D()); m.t.Evaluation == nil && workflow.Now(ctx).Before(end) {
 			name, at = "evaluation_window", end
 		}
-	case m.t.Deadline != nil && (m.t.State != models.StateEscalated || m.t.Deadline.Name == "evidence_by"):
+	case m.t.Deadline != nil && (m.t.State != models.StateEscalated || m.t.Deadline.Name == "evidence_by" || m.t.Escalation != nil && m.t.Escalation.Orphaned):
 		// In escalated the child decides; the ticket's timer only records that the
 		// evidence closed, so the deadline it shows moves on to decide_by.
 		name, at = m.t.Deadline.Name, m.t.Deadline.At

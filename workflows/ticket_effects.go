@@ -200,8 +200,14 @@ func (m *machine) startEscalation(ctx workflow.Context, e models.Effect) {
 			r := models.EffectResult{Effect: e, Failed: true, Reason: err.Error()}
 			_ = m.apply(ctx, models.Input{Result: &r})
 		default:
-			_ = m.apply(ctx, models.Input{Verdict: &models.Verdict{Verdict: v.Verdict, RefundCents: v.RefundCents,
+			err := m.apply(ctx, models.Input{Verdict: &models.Verdict{Verdict: v.Verdict, RefundCents: v.RefundCents,
 				Note: v.Note, Actor: v.Actor, Automatic: v.Automatic}})
+			if err != nil && m.t.State == models.StateEscalated {
+				// The ticket refused the escalation's verdict: it is still escalated
+				// and nothing would decide it, so it keeps decide_by itself.
+				r := models.EffectResult{Effect: e, Failed: true, Reason: "verdict refused: " + err.Error()}
+				_ = m.apply(ctx, models.Input{Result: &r})
+			}
 		}
 	})
 }
