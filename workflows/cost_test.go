@@ -88,12 +88,7 @@ var ticketCostBudget = map[string]struct{ events, actions int }{
 // paths to their budget. The counts are deterministic: they come from the
 // recorded histories, not from a clock.
 func TestTicketCost(t *testing.T) {
-	names := make([]string, 0, len(recordedHistories))
-	for n := range recordedHistories {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range recordedNames() {
 		hist, err := client.HistoryFromJSON(mustOpen(t, filepath.Join("testdata", name)), client.HistoryJSONOptions{})
 		if err != nil {
 			t.Fatalf("read %s: %v", name, err)

@@ -86,13 +86,18 @@ func registerWorkflows(r worker.WorkflowRegistry) {
 	r.RegisterWorkflowWithOptions(ShippingWatchWorkflow, workflow.RegisterOptions{Name: "ShippingWatchWorkflow"})
 }
 
-func TestReplayHistories(t *testing.T) {
+// recordedNames returns the files of recordedHistories in a stable order.
+func recordedNames() []string {
 	names := make([]string, 0, len(recordedHistories))
 	for n := range recordedHistories {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, name := range names {
+	return names
+}
+
+func TestReplayHistories(t *testing.T) {
+	for _, name := range recordedNames() {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join("testdata", name)
 			if _, err := os.Stat(path); err != nil {
