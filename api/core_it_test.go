@@ -114,7 +114,7 @@ func TestPaymentWebhookFollowsTheLedger(t *testing.T) {
 		RefundKey: "AS-none:refund:1", Status: models.RefundSucceeded}
 	var e apiError
 	raw, _ := json.Marshal(ev)
-	if code := call(t, http.MethodPost, "/v1/webhooks/payment", "", raw, &e, webhookHeaders(raw)...); code != http.StatusUnprocessableEntity ||
+	if code := call(t, http.MethodPost, "/v1/webhooks/payment", "", raw, &e, webhookHeaders("/v1/webhooks/payment", ev.EventID, raw)...); code != http.StatusUnprocessableEntity ||
 		!strings.Contains(e.Error.Message, "refund_key") {
 		t.Errorf("unknown key: %d %+v", code, e)
 	}

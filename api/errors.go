@@ -14,6 +14,7 @@ import (
 
 // statusOf is the one place an error code becomes an HTTP status.
 var statusOf = map[string]int{
+	models.EMALFORMED:    http.StatusBadRequest,
 	models.EINVALID:      http.StatusUnprocessableEntity,
 	models.ECONFLICT:     http.StatusConflict,
 	models.ENOTFOUND:     http.StatusNotFound,
@@ -21,8 +22,13 @@ var statusOf = map[string]int{
 	models.EUNAUTHORIZED: http.StatusUnauthorized,
 	models.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	models.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	models.ETOOMANY:      http.StatusTooManyRequests,
 	models.EINTERNAL:     http.StatusInternalServerError,
 }
+
+// retryAfterSeconds is the Retry-After of a 503 (Temporal or the database is
+// down) unless the handler set its own.
+const retryAfterSeconds = "5"
 
 // ErrorBody is the JSON of every error response.
 type ErrorBody struct {
@@ -41,6 +47,9 @@ func domainError(err error) error {
 		notFound *serviceerror.NotFound
 		started  *serviceerror.WorkflowExecutionAlreadyStarted
 		unavail  *serviceerror.Unavailable
+		badArg   *serviceerror.InvalidArgument
+		tooMany  *serviceerror.ResourceExhausted
+		notReady *serviceerror.WorkflowNotReady
 	)
 	switch {
 	case errors.As(err, &me):
@@ -54,6 +63,14 @@ func domainError(err error) error {
 		return models.Errorf(models.ECONFLICT, "the process has ended and takes no more messages")
 	case errors.As(err, &started):
 		return models.Errorf(models.ECONFLICT, "already started")
+	case errors.As(err, &badArg):
+		// Temporal refused what we passed on from the client (an id or key too long
+		// for it): the client's input, so a 422 with Temporal's reason.
+		return models.Errorf(models.EINVALID, "the request was refused: %s", badArg.Message)
+	case errors.As(err, &tooMany):
+		return models.Errorf(models.ETOOMANY, "the ticket is taking too many requests at once; retry after a moment with the same Idempotency-Key")
+	case errors.As(err, &notReady):
+		return models.Errorf(models.EUNAVAILABLE, "the ticket is starting; retry with the same Idempotency-Key")
 	case errors.Is(err, context.Canceled):
 		// The caller hung up; nothing is wrong with the server.
 		return models.Errorf(models.EUNAVAILABLE, "the request was cancelled before it finished; retry with the same Idempotency-Key")
@@ -94,6 +111,11 @@ func (s *Server) handleError(err error, c echo.Context) {
 	}
 	if code == models.EINTERNAL {
 		s.log.Error("internal error", "path", c.Path(), "error", err)
+	}
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		if c.Response().Header().Get("Retry-After") == "" {
+			c.Response().Header().Set("Retry-After", retryAfterSeconds)
+		}
 	}
 	var body ErrorBody
 	body.Error.Code, body.Error.Message = code, models.ErrorMessage(err)

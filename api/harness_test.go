@@ -13,7 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/api"
 	"github.com/aftersales/aftersales/devserver"
 	"github.com/aftersales/aftersales/models"
@@ -36,7 +37,8 @@ type harness struct {
 	endpoint
 	tc       client.Client
 	db       *store.DB
-	secret   []byte
+	// courierKeys and paymentKeys sign the tests' webhooks as each provider would.
+	courierKeys, paymentKeys webhook.Keys
 	payments providerLedger
 	cfg      api.Config // what the shared server was built from, for newShop
 	keyList  []api.Key
@@ -96,7 +98,15 @@ func runWithHarness(m *testing.M) (int, error) {
 		return 0, err
 	}
 
-	h = &harness{tc: tc, db: db, secret: []byte("test-webhook-secret-0123456789"), endpoint: endpoint{keys: map[string]string{
+	courierKeys, err := webhook.ParseKeys(webhook.NewSecret())
+	if err != nil {
+		return 0, err
+	}
+	paymentKeys, err := webhook.ParseKeys(webhook.NewSecret())
+	if err != nil {
+		return 0, err
+	}
+	h = &harness{tc: tc, db: db, courierKeys: courierKeys, paymentKeys: paymentKeys, endpoint: endpoint{keys: map[string]string{
 		"buyer": "buyer-key-0123456789", "seller": "seller-key-0123456789",
 		"platform": "platform-key-0123456789", "other-seller": "other-seller-key-0123456789",
 		"other-buyer": "other-buyer-key-0123456789",
@@ -114,12 +124,13 @@ func runWithHarness(m *testing.M) (int, error) {
 	}
 	policy := models.DefaultPolicy()
 	policy.Version = "it-1"
-	h.cfg = api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy, WebhookSecret: h.secret, Logger: logger}
+	h.cfg = api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
+		CourierWebhookKeys: courierKeys, PaymentWebhookKeys: paymentKeys, Logger: logger}
 	hs := httptest.NewServer(api.New(h.cfg).Handler())
 	defer hs.Close()
 	h.url = hs.URL
 
-	courier, payment, ledger, stop := manualProviders(h.url, h.secret)
+	courier, payment, ledger, stop := manualProviders(h.url, courierKeys, paymentKeys)
 	defer stop()
 	h.payments = ledger
 	w := worker.New(tc, &activities.Activities{Store: db, Ledger: db, Courier: courier, Payment: payment})
@@ -200,17 +211,28 @@ type apiError struct {
 	Error struct{ Code, Message string } `json:"error"`
 }
 
-// webhook posts a signed webhook body and returns the status.
-func postWebhook(t *testing.T, path string, body any) int {
+// postWebhook posts a webhook body signed as its provider signs and returns the status.
+func postWebhook(t *testing.T, path string, body interface{ ID() string }) int {
 	t.Helper()
 	raw, _ := json.Marshal(body)
-	return call(t, http.MethodPost, path, "", raw, nil, webhookHeaders(raw)...)
+	return call(t, http.MethodPost, path, "", raw, nil, webhookHeaders(path, body.ID(), raw)...)
 }
 
-// webhookHeaders signs raw as the providers do.
-func webhookHeaders(raw []byte) []string {
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	return []string{"X-Signature", models.SignWebhook(h.secret, raw), "X-Timestamp", ts}
+// webhookHeaders signs raw as the provider of path does (Standard Webhooks).
+func webhookHeaders(path, id string, raw []byte) []string {
+	keys := h.courierKeys
+	if strings.HasSuffix(path, "/payment") {
+		keys = h.paymentKeys
+	}
+	return signedBy(keys, id, time.Now(), raw)
+}
+
+// signedBy is the three Standard Webhooks headers as call takes them.
+func signedBy(keys webhook.Keys, id string, at time.Time, raw []byte) []string {
+	hd := http.Header{}
+	keys.Headers(hd, id, at, raw)
+	return []string{webhook.HeaderID, hd.Get(webhook.HeaderID), webhook.HeaderTimestamp, hd.Get(webhook.HeaderTimestamp),
+		webhook.HeaderSignature, hd.Get(webhook.HeaderSignature)}
 }
 
 var eventSeq atomic.Int64

@@ -34,9 +34,8 @@ func (l simLedger) Settle(t interface{ Fatalf(string, ...any) }, key, status str
 
 // manualProviders are the simulators in manual mode: they book and pay, the tests
 // post the webhooks.
-func manualProviders(url string, secret []byte) (activities.Courier, activities.Payment, providerLedger, func()) {
-	sender := &webhook.Sender{URL: url, Secret: secret}
-	c := &courier.Simulator{Sender: sender, Mode: courier.ModeManual}
-	p := &payment.Simulator{Sender: sender, Mode: payment.ModeManual}
+func manualProviders(url string, courierKeys, paymentKeys webhook.Keys) (activities.Courier, activities.Payment, providerLedger, func()) {
+	c := &courier.Simulator{Sender: &webhook.Sender{URL: url, Keys: courierKeys}, Mode: courier.ModeManual}
+	p := &payment.Simulator{Sender: &webhook.Sender{URL: url, Keys: paymentKeys}, Mode: payment.ModeManual}
 	return c, p, simLedger{p}, func() { c.Close(); p.Close() }
 }

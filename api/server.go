@@ -12,12 +12,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
 
+	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/store"
 )
@@ -35,37 +38,45 @@ type Store interface {
 	// MarkRefund records a payment provider's answer for a key in the ledger
 	// (store.DB.MarkRefund: statuses only rise); ENOTFOUND for a key it never held.
 	MarkRefund(ctx context.Context, key, status, providerRef string) (store.RefundRow, error)
+	// ReceiveWebhookEvent and MarkWebhookDelivered deduplicate webhooks by
+	// provider and event id in the database, before the ticket hears of them.
+	ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string) (store.WebhookEvent, error)
+	MarkWebhookDelivered(ctx context.Context, provider, eventID string) error
 }
 
 // Config wires a Server.
 type Config struct {
-	Temporal      client.Client
-	Store         Store
-	Keys          *Keys
-	Policy        models.Policy
-	WebhookSecret []byte
-	Logger        *slog.Logger
+	Temporal client.Client
+	Store    Store
+	Keys     *Keys
+	Policy   models.Policy
+	// CourierWebhookKeys and PaymentWebhookKeys verify each provider's webhooks
+	// (Standard Webhooks, whsec_ keys; several for rotation).
+	CourierWebhookKeys webhook.Keys
+	PaymentWebhookKeys webhook.Keys
+	Logger             *slog.Logger
 	// Now is the clock for webhook timestamps and reports; time.Now when nil.
 	Now func() time.Time
 }
 
 // Server is the Echo application.
 type Server struct {
-	echo     *echo.Echo
-	temporal client.Client
-	store    Store
-	keys     *Keys
-	policy   models.Policy
-	secret   []byte
-	log      *slog.Logger
-	now      func() time.Time
-	metrics  *metrics
+	echo        *echo.Echo
+	temporal    client.Client
+	store       Store
+	keys        *Keys
+	policy      models.Policy
+	courierKeys webhook.Keys
+	paymentKeys webhook.Keys
+	log         *slog.Logger
+	now         func() time.Time
+	metrics     *metrics
 }
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
 	s := &Server{temporal: cfg.Temporal, store: cfg.Store, keys: cfg.Keys, policy: cfg.Policy,
-		secret: cfg.WebhookSecret, log: cfg.Logger, now: cfg.Now, metrics: newMetrics()}
+		courierKeys: cfg.CourierWebhookKeys, paymentKeys: cfg.PaymentWebhookKeys, log: cfg.Logger, now: cfg.Now, metrics: newMetrics()}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -141,22 +152,46 @@ func decode(c echo.Context, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return models.Errorf(models.EINVALID, "request body is not valid JSON for this endpoint: %s", jsonProblem(err))
+		return bodyError("request body", err)
 	}
 	if dec.More() {
-		return models.Errorf(models.EINVALID, "request body has data after the JSON object")
+		return models.Errorf(models.EMALFORMED, "request body has data after the JSON object; send one JSON object")
 	}
 	return nil
 }
 
-func jsonProblem(err error) string {
+// bodyError explains a decoding failure: a body that is not JSON at all is a 400
+// (EMALFORMED); JSON with a field of the wrong type or a field the endpoint does
+// not know breaks a rule, a 422 naming the field.
+func bodyError(what string, err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
 	case errors.As(err, &typeErr):
-		return "field " + typeErr.Field + " must be " + typeErr.Type.String()
-	case errors.As(err, &syntaxErr):
-		return syntaxErr.Error()
+		return models.Errorf(models.EINVALID, "%s: field %s must be %s", what, typeErr.Field, jsonType(typeErr.Type.Kind()))
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return models.Errorf(models.EMALFORMED, "%s is not JSON (%s); send a JSON object with Content-Type: application/json", what, err)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		return models.Errorf(models.EINVALID, "%s: %s is not a field of this endpoint; see /openapi.json", what, strings.TrimPrefix(err.Error(), "json: "))
 	}
-	return err.Error()
+	return models.Errorf(models.EINVALID, "%s does not fit this endpoint: %s", what, err)
+}
+
+// jsonType names a Go kind the way a JSON client knows it.
+func jsonType(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer in range"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	}
+	return k.String()
 }

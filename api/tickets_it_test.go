@@ -1,6 +1,9 @@
 package api_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"net/http"
 	"strings"
@@ -9,6 +12,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 
+	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/workflows"
 )
@@ -137,24 +141,58 @@ func createBody(buyer string) models.CreateTicket {
 
 func TestWebhookSignatures(t *testing.T) {
 	ev := []byte(`{"event_id":"sig-1","ticket_id":"AS-none","type":"picked_up"}`)
-	now := fmt.Sprint(time.Now().Unix())
+	now := time.Now()
+	stale := signedBy(h.courierKeys, "sig-1", now.Add(-6*time.Minute), ev)
+	replayed := append(append([]string{}, stale...), webhook.HeaderTimestamp, fmt.Sprint(now.Unix()))
+	bodyOnly := hmac.New(sha256.New, []byte("a body-only signature"))
+	bodyOnly.Write(ev)
+	rotated, err := webhook.ParseKeys(webhook.NewSecret())
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		name    string
+		path    string
 		body    []byte
 		headers []string
 		want    int
 	}{
-		{"missing headers", ev, nil, 401},
-		{"wrong secret", ev, []string{"X-Signature", models.SignWebhook([]byte("not-the-secret-at-all"), ev), "X-Timestamp", now}, 401},
-		{"stale timestamp", ev, []string{"X-Signature", models.SignWebhook(h.secret, ev), "X-Timestamp", fmt.Sprint(time.Now().Add(-6 * time.Minute).Unix())}, 401},
-		{"altered body", []byte(strings.Replace(string(ev), "picked_up", "delivered", 1)), []string{"X-Signature", models.SignWebhook(h.secret, ev), "X-Timestamp", now}, 401},
-		{"valid, unknown ticket: no leak", ev, []string{"X-Signature", models.SignWebhook(h.secret, ev), "X-Timestamp", now}, 202},
+		{"missing headers", "/v1/webhooks/courier", ev, nil, 401},
+		{"the old X-Signature header", "/v1/webhooks/courier", ev, []string{"X-Signature", "sha256=" + hex.EncodeToString(bodyOnly.Sum(nil)), "X-Timestamp", fmt.Sprint(now.Unix())}, 401},
+		{"an unknown key", "/v1/webhooks/courier", ev, signedBy(rotated, "sig-1", now, ev), 401},
+		{"the payment provider's key on the courier endpoint", "/v1/webhooks/courier", ev, signedBy(h.paymentKeys, "sig-1", now, ev), 401},
+		{"stale timestamp", "/v1/webhooks/courier", ev, stale, 401},
+		{"captured signature with a fresh timestamp", "/v1/webhooks/courier", ev, replayed, 401},
+		{"altered body", "/v1/webhooks/courier", []byte(strings.Replace(string(ev), "picked_up", "delivered", 1)), signedBy(h.courierKeys, "sig-1", now, ev), 401},
+		{"webhook-id is not the event_id", "/v1/webhooks/courier", ev, signedBy(h.courierKeys, "sig-2", now, ev), 422},
+		{"not JSON", "/v1/webhooks/courier", []byte(`{"event_id":`), signedBy(h.courierKeys, "sig-1", now, []byte(`{"event_id":`)), 400},
+		{"valid, unknown ticket: no leak", "/v1/webhooks/courier", ev, signedBy(h.courierKeys, "sig-1", now, ev), 202},
+		{"the same event again", "/v1/webhooks/courier", ev, signedBy(h.courierKeys, "sig-1", now, ev), 202},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if got := call(t, http.MethodPost, "/v1/webhooks/courier", "", c.body, nil, c.headers...); got != c.want {
+			if got := call(t, http.MethodPost, c.path, "", c.body, nil, c.headers...); got != c.want {
 				t.Errorf("status %d, want %d", got, c.want)
 			}
 		})
+	}
+}
+
+// TestWebhookEventsDeduplicated: the database records an event id the first time;
+// a repeat is answered as a duplicate, another body under the same id is refused.
+func TestWebhookEventsDeduplicated(t *testing.T) {
+	ev := []byte(`{"event_id":"rot-1","ticket_id":"AS-none","type":"delivered"}`)
+	var got struct {
+		Duplicate bool `json:"duplicate"`
+	}
+	if st := call(t, http.MethodPost, "/v1/webhooks/courier", "", ev, &got, signedBy(h.courierKeys, "rot-1", time.Now(), ev)...); st != 202 || got.Duplicate {
+		t.Fatalf("first delivery: %d duplicate=%v", st, got.Duplicate)
+	}
+	if st := call(t, http.MethodPost, "/v1/webhooks/courier", "", ev, &got, signedBy(h.courierKeys, "rot-1", time.Now(), ev)...); st != 202 || !got.Duplicate {
+		t.Fatalf("repeat: %d duplicate=%v, want 202 and duplicate", st, got.Duplicate)
+	}
+	other := []byte(`{"event_id":"rot-1","ticket_id":"AS-none","type":"picked_up"}`)
+	if st := call(t, http.MethodPost, "/v1/webhooks/courier", "", other, nil, signedBy(h.courierKeys, "rot-1", time.Now(), other)...); st != 409 {
+		t.Fatalf("same event id, another body: %d, want 409", st)
 	}
 }

@@ -1,95 +1,120 @@
 package api
 
 import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/store"
 	"github.com/aftersales/aftersales/workflows"
 )
 
-// webhookMaxAge is how old (or how far in the future) X-Timestamp may be.
-const webhookMaxAge = 5 * time.Minute
+// The providers whose webhooks we take, each with its own whsec_ keys.
+const (
+	providerCourier = "courier"
+	providerPayment = "payment"
+)
 
-// verifiedBody reads the raw body and checks its signature and timestamp.
-func (s *Server) verifiedBody(c echo.Context) ([]byte, error) {
+// verifiedBody reads the raw body and checks it by the Standard Webhooks rules
+// under the provider's keys (webhook.Keys.Verify): any failure is a 401.
+func (s *Server) verifiedBody(c echo.Context, keys webhook.Keys) ([]byte, error) {
 	raw, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		return nil, domainError(err)
 	}
-	h := c.Request().Header
-	sig, ts := h.Get("X-Signature"), h.Get("X-Timestamp")
-	if sig == "" || ts == "" {
-		return nil, models.Errorf(models.EUNAUTHORIZED, "webhooks need X-Signature: sha256=<hex HMAC-SHA256 of the body> and X-Timestamp")
+	if keys.Empty() {
+		return nil, models.Errorf(models.EUNAVAILABLE, "this endpoint has no webhook secret configured")
 	}
-	at, err := parseTimestamp(ts)
-	if err != nil {
-		return nil, models.Errorf(models.EUNAUTHORIZED, "X-Timestamp must be unix seconds or RFC 3339")
-	}
-	if age := s.now().Sub(at); age > webhookMaxAge || age < -webhookMaxAge {
-		return nil, models.Errorf(models.EUNAUTHORIZED, "X-Timestamp is more than 5 minutes away from now; send the webhook again with a fresh timestamp")
-	}
-	if !models.ValidWebhookSignature(s.secret, raw, sig) {
-		return nil, models.Errorf(models.EUNAUTHORIZED, "X-Signature does not match the body; sign the raw body with the webhook secret")
+	if err := keys.Verify(c.Request().Header, raw, s.now()); err != nil {
+		return nil, models.Errorf(models.EUNAUTHORIZED, "%s", err)
 	}
 	return raw, nil
 }
 
-func parseTimestamp(v string) (time.Time, error) {
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return time.Unix(n, 0), nil
-	}
-	return time.Parse(time.RFC3339, v)
-}
-
-// strictJSON decodes a verified body, naming unknown fields.
-func strictJSON(raw []byte, v any) error {
-	dec := json.NewDecoder(strings.NewReader(string(raw)))
+// webhookJSON decodes a verified body strictly, checks it, and checks that the
+// signed webhook-id is the body's event_id (the id is what was signed).
+func webhookJSON(c echo.Context, raw []byte, v interface {
+	Validate() error
+	ID() string
+}) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return models.Errorf(models.EINVALID, "webhook body is not valid JSON for this endpoint: %s", jsonProblem(err))
+		return bodyError("webhook body", err)
+	}
+	if err := v.Validate(); err != nil {
+		return err
+	}
+	if id := c.Request().Header.Get(webhook.HeaderID); id != v.ID() {
+		return models.Errorf(models.EINVALID, "webhook-id %q is not the body's event_id %q; send the event id as webhook-id", id, v.ID())
 	}
 	return nil
 }
 
+// firstDelivery records the event in the database before anything else happens to
+// it; a repeat of an event already delivered is answered 202 and dropped. The same
+// event id with another body is refused: a provider's retry repeats its body.
+func (s *Server) firstDelivery(c echo.Context, provider, eventID string, raw []byte) (repeat bool, err error) {
+	sum := sha256.Sum256(raw)
+	got, err := s.store.ReceiveWebhookEvent(c.Request().Context(), provider, eventID, hex.EncodeToString(sum[:]))
+	switch {
+	case err != nil:
+		return false, err
+	case !got.SameBody:
+		return false, models.Errorf(models.ECONFLICT, "event_id %q was already received with another body; give a new event a new id", eventID)
+	}
+	return got.Delivered, nil
+}
+
+// accepted answers a webhook; a repeat says so.
+func accepted(c echo.Context, eventID string, repeat bool) error {
+	return c.JSON(http.StatusAccepted, map[string]any{"accepted": true, "event_id": eventID, "duplicate": repeat})
+}
+
 // courierWebhook forwards a courier event to its ticket as a Signal (accepted even
-// when no worker runs; the workflow deduplicates by event_id).
+// when no worker runs; the workflow deduplicates by event_id too).
 func (s *Server) courierWebhook(c echo.Context) error {
-	raw, err := s.verifiedBody(c)
+	raw, err := s.verifiedBody(c, s.courierKeys)
 	if err != nil {
 		return err
 	}
 	var ev models.CourierEvent
-	if err := strictJSON(raw, &ev); err != nil {
+	if err := webhookJSON(c, raw, &ev); err != nil {
 		return err
 	}
-	if err := ev.Validate(); err != nil {
-		return err
+	if repeat, err := s.firstDelivery(c, providerCourier, ev.EventID, raw); err != nil || repeat {
+		if err != nil {
+			return err
+		}
+		return accepted(c, ev.EventID, true)
 	}
-	return s.signalTicket(c, ev.TicketID, workflows.SignalCourier, ev, ev.EventID)
+	return s.signalTicket(c, providerCourier, ev.TicketID, workflows.SignalCourier, ev, ev.EventID)
 }
 
-// paymentWebhook forwards a refund result to its ticket.
+// paymentWebhook forwards a payment result to the ticket whose key it is.
 func (s *Server) paymentWebhook(c echo.Context) error {
-	raw, err := s.verifiedBody(c)
+	raw, err := s.verifiedBody(c, s.paymentKeys)
 	if err != nil {
 		return err
 	}
 	var ev models.PaymentEvent
-	if err := strictJSON(raw, &ev); err != nil {
+	if err := webhookJSON(c, raw, &ev); err != nil {
 		return err
 	}
-	if err := ev.Validate(); err != nil {
-		return err
+	if repeat, err := s.firstDelivery(c, providerPayment, ev.EventID, raw); err != nil || repeat {
+		if err != nil {
+			return err
+		}
+		return accepted(c, ev.EventID, true)
 	}
 	// The ledger records the answer before the ticket hears of it, so the money
 	// is right even while the ticket's worker is down; the ledger, not the body,
@@ -102,15 +127,15 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 	}
 	if row.Purpose == store.PurposeCompensation {
 		// A delayed-shipment compensation: its watch reads the ledger, nothing to signal.
-		return c.JSON(http.StatusAccepted, map[string]any{"accepted": true, "event_id": ev.EventID})
+		return s.delivered(c, providerPayment, ev.EventID)
 	}
 	ev.TicketID = row.TicketID
-	return s.signalTicket(c, row.TicketID, workflows.SignalPayment, ev, ev.EventID)
+	return s.signalTicket(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID)
 }
 
 // signalTicket answers 202 whether or not the ticket exists, so a webhook caller
 // cannot probe for ticket ids; unknown ones are only logged.
-func (s *Server) signalTicket(c echo.Context, ticketID, signal string, payload any, eventID string) error {
+func (s *Server) signalTicket(c echo.Context, provider, ticketID, signal string, payload any, eventID string) error {
 	err := s.temporal.SignalWorkflow(c.Request().Context(), workflows.TicketWorkflowID(ticketID), "", signal, payload)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
@@ -119,5 +144,15 @@ func (s *Server) signalTicket(c echo.Context, ticketID, signal string, payload a
 		s.log.Error("webhook not delivered", "ticket", ticketID, "event", eventID, "error", err)
 		return models.Errorf(models.EUNAVAILABLE, "the event could not be recorded now; send it again")
 	}
-	return c.JSON(http.StatusAccepted, map[string]any{"accepted": true, "event_id": eventID})
+	return s.delivered(c, provider, eventID)
+}
+
+// delivered marks the event done, so a repeat is dropped, and answers 202. If the
+// mark fails the event was still delivered: a repeat then reaches the ticket,
+// which drops it by its event id.
+func (s *Server) delivered(c echo.Context, provider, eventID string) error {
+	if err := s.store.MarkWebhookDelivered(c.Request().Context(), provider, eventID); err != nil {
+		s.log.Warn("webhook delivered, not marked", "event", eventID, "error", err)
+	}
+	return accepted(c, eventID, false)
 }

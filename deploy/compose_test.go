@@ -19,6 +19,8 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"gopkg.in/yaml.v3"
+
+	"github.com/aftersales/aftersales/activities/webhook"
 )
 
 // ---------------------------------------------------------------------------
@@ -435,7 +437,7 @@ func TestComposeEnvironmentIsReadByBinary(t *testing.T) {
 	c := loadCompose(t)
 	accepted := binaryEnv(t)
 	required := map[string][]string{
-		svcAPI:     {"AFTERSALES_DATABASE_URL", "TEMPORAL_ADDRESS", "AFTERSALES_KEYS", "AFTERSALES_WEBHOOK_SECRET_FILE"},
+		svcAPI:     {"AFTERSALES_DATABASE_URL", "TEMPORAL_ADDRESS", "AFTERSALES_KEYS", "AFTERSALES_COURIER_WEBHOOK_SECRET_FILE", "AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE"},
 		svcWorker:  {"AFTERSALES_DATABASE_URL", "TEMPORAL_ADDRESS"},
 		svcMigrate: {"AFTERSALES_DATABASE_URL"},
 	}
@@ -522,8 +524,8 @@ func TestComposeWorkerProviders(t *testing.T) {
 		}
 	}
 	// The simulators sign their webhooks: the worker needs the api's secret.
-	if env["AFTERSALES_WEBHOOK_SECRET_FILE"] == "" {
-		t.Error("worker: AFTERSALES_WEBHOOK_SECRET_FILE is not set; the simulators' webhooks would not verify")
+	if env["AFTERSALES_COURIER_WEBHOOK_SECRET_FILE"] == "" || env["AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE"] == "" {
+		t.Error("worker: AFTERSALES_COURIER_WEBHOOK_SECRET_FILE and AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE must be set; the simulators' webhooks would not verify")
 	}
 }
 
@@ -533,7 +535,7 @@ func TestComposeWorkerProviders(t *testing.T) {
 func TestComposeSecretFiles(t *testing.T) {
 	c := loadCompose(t)
 	root := repoRoot(t)
-	files := map[string]string{} // AFTERSALES_KEYS, AFTERSALES_WEBHOOK_SECRET_FILE -> repository file
+	files := map[string]string{} // AFTERSALES_KEYS and the webhook secret files -> repository file
 	for _, name := range []string{svcAPI, svcWorker} {
 		s := mustService(t, c, name)
 		mounted := map[string]string{}
@@ -545,7 +547,7 @@ func TestComposeSecretFiles(t *testing.T) {
 			}
 			mounted[ref.path()] = top.File
 		}
-		for _, k := range []string{"AFTERSALES_KEYS", "AFTERSALES_WEBHOOK_SECRET_FILE"} {
+		for _, k := range []string{"AFTERSALES_KEYS", "AFTERSALES_COURIER_WEBHOOK_SECRET_FILE", "AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE"} {
 			path, ok := s.Environment[k]
 			if !ok {
 				continue
@@ -558,11 +560,15 @@ func TestComposeSecretFiles(t *testing.T) {
 			files[k] = file
 		}
 	}
-	keys, secret := files["AFTERSALES_KEYS"], files["AFTERSALES_WEBHOOK_SECRET_FILE"]
-	if keys == "" || secret == "" {
-		t.Fatalf("api must mount the keys file and the webhook secret (got %q, %q)", keys, secret)
+	keys := files["AFTERSALES_KEYS"]
+	secrets := []string{files["AFTERSALES_COURIER_WEBHOOK_SECRET_FILE"], files["AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE"]}
+	if keys == "" || secrets[0] == "" || secrets[1] == "" {
+		t.Fatalf("api must mount the keys file and both webhook secrets (got %q, %q)", keys, secrets)
 	}
-	for _, f := range []string{keys, secret} {
+	if secrets[0] == secrets[1] {
+		t.Errorf("the courier and the payment provider share a webhook secret %s: each needs its own", secrets[0])
+	}
+	for _, f := range append([]string{keys}, secrets...) {
 		if !strings.Contains(strings.ToLower(f), "example") {
 			t.Errorf("secret file %s: the repository ships example secrets only; name it so", f)
 		}
@@ -593,12 +599,10 @@ func TestComposeSecretFiles(t *testing.T) {
 		t.Errorf("%s: want one example key per role, have roles %v", keys, sortedKeys(roles))
 	}
 
-	raw, err = os.ReadFile(filepath.Join(root, filepath.FromSlash(secret)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(strings.TrimSpace(string(raw))) < 16 {
-		t.Errorf("%s: the api refuses webhook secrets shorter than 16 characters", secret)
+	for _, secret := range secrets {
+		if _, err := webhook.LoadKeys(filepath.Join(root, filepath.FromSlash(secret)), false); err != nil {
+			t.Errorf("%s: the api would refuse it: %v", secret, err)
+		}
 	}
 }
 
@@ -784,4 +788,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// TestComposeTopLevelKeysBothToolsAccept: `docker-compose` 1.29 validates the file
+// against a schema that allows only these top-level keys (and x- extensions); a
+// top-level `name:`, which `docker compose` v2 takes, makes 1.29 refuse the file.
+func TestComposeTopLevelKeysBothToolsAccept(t *testing.T) {
+	var top map[string]any
+	if err := yaml.Unmarshal(readRepoFile(t, "docker-compose.yml"), &top); err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{"version": true, "services": true, "networks": true, "volumes": true, "secrets": true, "configs": true}
+	for k := range top {
+		if !allowed[k] && !strings.HasPrefix(k, "x-") {
+			t.Errorf("top-level key %q: docker-compose 1.29 refuses it (allowed: services, networks, volumes, secrets, configs, x-*)", k)
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 // Error codes. Each maps to exactly one HTTP status in the api package.
 const (
+	EMALFORMED    = "malformed"    // a body that is not JSON: 400
 	EINVALID      = "invalid"      // bad parameters: 422
 	ECONFLICT     = "conflict"     // not allowed in the current state, or a duplicate with another body: 409
 	ENOTFOUND     = "not_found"    // 404
@@ -14,6 +15,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // missing or bad credentials or signature: 401
 	ETOOLARGE     = "too_large"    // body over the size limit: 413
 	EUNAVAILABLE  = "unavailable"  // a dependency (Temporal, the database) is down: 503
+	ETOOMANY      = "rate_limited" // over a rate limit, ours or Temporal's: 429
 	EINTERNAL     = "internal"     // 500
 )
 

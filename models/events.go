@@ -26,6 +26,9 @@ type CourierEvent struct {
 }
 
 // Validate names the first missing or unknown field.
+// ID is the event's id, the webhook-id it is signed under.
+func (e CourierEvent) ID() string { return e.EventID }
+
 func (e CourierEvent) Validate() error {
 	switch {
 	case e.EventID == "":
@@ -49,6 +52,9 @@ type PaymentEvent struct {
 }
 
 // Validate names the first missing or unknown field.
+// ID is the event's id, the webhook-id it is signed under.
+func (e PaymentEvent) ID() string { return e.EventID }
+
 func (e PaymentEvent) Validate() error {
 	switch {
 	case e.EventID == "":

@@ -137,6 +137,27 @@ var migrations = []migration{
 			created_at {time} NOT NULL,
 			PRIMARY KEY (scope, idem_key)`},
 	),
+	tablesMigration(2, "webhook_events, idempotent_requests",
+		table{name: "webhook_events", columns: `
+			provider VARCHAR(16) NOT NULL,
+			event_id VARCHAR(64) NOT NULL,
+			body_hash VARCHAR(64) NOT NULL,
+			delivered BOOLEAN NOT NULL DEFAULT {false},
+			received_at {time} NOT NULL,
+			PRIMARY KEY (provider, event_id)`},
+		table{name: "idempotent_requests", columns: `
+			principal VARCHAR(160) NOT NULL,
+			idem_key VARCHAR(255) NOT NULL,
+			request_hash VARCHAR(64) NOT NULL,
+			ticket_id VARCHAR(64) NOT NULL DEFAULT '',
+			status INTEGER NOT NULL DEFAULT 0,
+			content_type VARCHAR(128) NOT NULL DEFAULT '',
+			response {text} NOT NULL,
+			created_at {time} NOT NULL,
+			updated_at {time} NOT NULL,
+			PRIMARY KEY (principal, idem_key)`,
+			indexes: [][2]string{{"idx_idempotent_requests_created_at", "created_at"}}},
+	),
 }
 
 // LatestSchemaVersion is the schema version this binary creates and understands.

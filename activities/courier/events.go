@@ -49,7 +49,7 @@ func (s *Simulator) run(ctx context.Context, info BookingInfo, plan []step) {
 		ev := models.CourierEvent{EventID: info.BookingID + ":" + st.typ, TicketID: info.TicketID,
 			Type: st.typ, TrackingNo: info.TrackingNo, At: s.now().UTC()}
 		for range st.copies {
-			if err := s.Sender.Send(ctx, WebhookPath, ev); err != nil {
+			if err := s.Sender.Send(ctx, WebhookPath, ev.EventID, ev); err != nil {
 				if ctx.Err() != nil {
 					return
 				}

@@ -41,7 +41,7 @@ func (s *Simulator) settle(ctx context.Context, key, status, reason string, copi
 		return
 	}
 	for range copies {
-		if err := s.Sender.Send(ctx, WebhookPath, ev); err != nil {
+		if err := s.Sender.Send(ctx, WebhookPath, ev.EventID, ev); err != nil {
 			if ctx.Err() != nil {
 				return
 			}

@@ -1,7 +1,8 @@
-// Package webhook sends signed webhooks the way our API verifies them (api/webhooks.go):
-// the JSON body is signed with models.SignWebhook into X-Signature
-// ("sha256=<hex HMAC-SHA256 of the raw body>") and X-Timestamp carries the send time in
-// unix seconds. The simulated courier and payment providers use it to call back.
+// Package webhook signs, sends and verifies webhooks by the Standard Webhooks convention
+// (standardwebhooks.com, DESIGN §4): webhook-id is the event id, webhook-timestamp the
+// send time in unix seconds, and webhook-signature "v1,<base64 HMAC-SHA256 of
+// "<id>.<timestamp>.<body>">" under each of the provider's whsec_ keys. The API verifies
+// with Keys.Verify; the simulated courier and payment providers call back with Sender.
 package webhook
 
 import (
@@ -11,11 +12,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/aftersales/aftersales/models"
 )
 
 // DefaultTries is how many times Send tries before giving up when Sender.Tries is zero.
@@ -25,9 +23,9 @@ const DefaultTries = 6
 // fields must not change once sending has started.
 type Sender struct {
 	URL    string           // base URL of our API, e.g. http://127.0.0.1:8080
-	Secret []byte           // the webhook HMAC secret
+	Keys   Keys             // the provider's whsec_ keys
 	Client *http.Client     // http.Client with a 10s timeout when nil
-	Now    func() time.Time // time.Now when nil; stamps X-Timestamp
+	Now    func() time.Time // time.Now when nil; stamps webhook-timestamp
 
 	Tries   int     // attempts in all; DefaultTries when zero
 	Backoff Backoff // waits between attempts; 200ms doubling to 5s when zero
@@ -44,12 +42,12 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("webhook %s refused with %d %s: %s", e.Path, e.Status, http.StatusText(e.Status), e.Body)
 }
 
-// Send marshals body to JSON and POSTs it to URL+path, signed. Each attempt carries a
-// fresh X-Timestamp. A 2xx answer is success. 5xx, 408, 429 and network errors are
+// Send marshals body to JSON and POSTs it to URL+path, signed, with id (the event's
+// id) as webhook-id. Each attempt carries a fresh webhook-timestamp and signature. A 2xx answer is success. 5xx, 408, 429 and network errors are
 // retried with backoff up to Tries attempts; any other 4xx stops at once with a
 // *StatusError naming the status and the receiver's answer. Send returns ctx's error
 // when ctx ends first.
-func (s *Sender) Send(ctx context.Context, path string, body any) error {
+func (s *Sender) Send(ctx context.Context, path, id string, body any) error {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return fmt.Errorf("webhook %s: encode body: %w", path, err)
@@ -66,7 +64,7 @@ func (s *Sender) Send(ctx context.Context, path string, body any) error {
 			}
 		}
 		var retry bool
-		if retry, last = s.post(ctx, path, raw); !retry {
+		if retry, last = s.post(ctx, path, id, raw); !retry {
 			return last
 		}
 		if ctx.Err() != nil {
@@ -78,7 +76,7 @@ func (s *Sender) Send(ctx context.Context, path string, body any) error {
 
 // post makes one attempt and says whether its error is worth retrying: nil on 2xx,
 // a *StatusError on a final refusal.
-func (s *Sender) post(ctx context.Context, path string, raw []byte) (retry bool, err error) {
+func (s *Sender) post(ctx context.Context, path, id string, raw []byte) (retry bool, err error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(s.URL, "/")+path, bytes.NewReader(raw))
 	if err != nil {
 		return false, fmt.Errorf("webhook %s: %w", path, err)
@@ -88,8 +86,7 @@ func (s *Sender) post(ctx context.Context, path string, raw []byte) (retry bool,
 		now = s.Now
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Signature", models.SignWebhook(s.Secret, raw))
-	req.Header.Set("X-Timestamp", strconv.FormatInt(now().Unix(), 10))
+	s.Keys.Headers(req.Header, id, now(), raw)
 	client := s.Client
 	if client == nil {
 		client = defaultClient

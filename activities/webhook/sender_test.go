@@ -16,13 +16,21 @@ import (
 	"github.com/aftersales/aftersales/models"
 )
 
-var secret = []byte("0123456789abcdef-test-secret")
+var keys = mustKeys(webhook.NewSecret())
 
-func fastSender(url string) *webhook.Sender {
-	return &webhook.Sender{URL: url, Secret: secret, Backoff: webhook.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}}
+func mustKeys(text string) webhook.Keys {
+	k, err := webhook.ParseKeys(text)
+	if err != nil {
+		panic(err)
+	}
+	return k
 }
 
-func TestSendSignsBodyAndTimestamp(t *testing.T) {
+func fastSender(url string) *webhook.Sender {
+	return &webhook.Sender{URL: url, Keys: keys, Backoff: webhook.Backoff{Min: time.Millisecond, Max: 5 * time.Millisecond}}
+}
+
+func TestSendSignsIDTimestampAndBody(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	var got atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -30,11 +38,14 @@ func TestSendSignsBodyAndTimestamp(t *testing.T) {
 		if r.URL.Path != "/v1/webhooks/payment" || r.Method != http.MethodPost {
 			t.Errorf("got %s %s", r.Method, r.URL.Path)
 		}
-		if !models.ValidWebhookSignature(secret, raw, r.Header.Get("X-Signature")) {
-			t.Errorf("signature %q does not verify", r.Header.Get("X-Signature"))
+		if err := keys.Verify(r.Header, raw, now); err != nil {
+			t.Errorf("signature %q does not verify: %v", r.Header.Get(webhook.HeaderSignature), err)
 		}
-		if ts := r.Header.Get("X-Timestamp"); ts != strconv.FormatInt(now.Unix(), 10) {
-			t.Errorf("X-Timestamp = %q", ts)
+		if ts := r.Header.Get(webhook.HeaderTimestamp); ts != strconv.FormatInt(now.Unix(), 10) {
+			t.Errorf("webhook-timestamp = %q", ts)
+		}
+		if id := r.Header.Get(webhook.HeaderID); id != "e1" {
+			t.Errorf("webhook-id = %q, want the event id e1", id)
 		}
 		if ct := r.Header.Get("Content-Type"); ct != "application/json" {
 			t.Errorf("Content-Type = %q", ct)
@@ -46,7 +57,7 @@ func TestSendSignsBodyAndTimestamp(t *testing.T) {
 	s := fastSender(srv.URL + "/")
 	s.Now = func() time.Time { return now }
 	ev := models.PaymentEvent{EventID: "e1", TicketID: "t1", RefundKey: "t1:refund:1", Status: "succeeded"}
-	if err := s.Send(context.Background(), "/v1/webhooks/payment", ev); err != nil {
+	if err := s.Send(context.Background(), "/v1/webhooks/payment", ev.EventID, ev); err != nil {
 		t.Fatal(err)
 	}
 	if body, _ := got.Load().(string); !strings.Contains(body, `"event_id":"e1"`) {
@@ -64,7 +75,7 @@ func TestSendRetries503ThenSucceeds(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer srv.Close()
-	if err := fastSender(srv.URL).Send(context.Background(), "/v1/webhooks/courier", map[string]string{"a": "b"}); err != nil {
+	if err := fastSender(srv.URL).Send(context.Background(), "/v1/webhooks/courier", "e1", map[string]string{"a": "b"}); err != nil {
 		t.Fatal(err)
 	}
 	if n := calls.Load(); n != 3 {
@@ -79,7 +90,7 @@ func TestSendStopsOn4xx(t *testing.T) {
 		http.Error(w, `{"error":{"code":"unauthorized","message":"bad signature"}}`, http.StatusUnauthorized)
 	}))
 	defer srv.Close()
-	err := fastSender(srv.URL).Send(context.Background(), "/v1/webhooks/courier", map[string]string{})
+	err := fastSender(srv.URL).Send(context.Background(), "/v1/webhooks/courier", "e1", map[string]string{})
 	var se *webhook.StatusError
 	if !errors.As(err, &se) || se.Status != 401 || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "bad signature") {
 		t.Fatalf("err = %v", err)
@@ -98,7 +109,7 @@ func TestSendGivesUpAfterTries(t *testing.T) {
 	defer srv.Close()
 	s := fastSender(srv.URL)
 	s.Tries = 4
-	if err := s.Send(context.Background(), "/x", 1); err == nil || !strings.Contains(err.Error(), "500") {
+	if err := s.Send(context.Background(), "/x", "e1", 1); err == nil || !strings.Contains(err.Error(), "500") {
 		t.Fatalf("err = %v", err)
 	}
 	if n := calls.Load(); n != 4 {
@@ -111,12 +122,12 @@ func TestSendHonoursContext(t *testing.T) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}))
 	defer srv.Close()
-	s := &webhook.Sender{URL: srv.URL, Secret: secret, Backoff: webhook.Backoff{Min: time.Hour}}
+	s := &webhook.Sender{URL: srv.URL, Keys: keys, Backoff: webhook.Backoff{Min: time.Hour}}
 	// Whenever the deadline strikes (during the post or the hour-long backoff), Send
 	// must return its error; if it did not stop, the test would hang to its deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := s.Send(ctx, "/x", 1); !errors.Is(err, context.DeadlineExceeded) {
+	if err := s.Send(ctx, "/x", "e1", 1); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v", err)
 	}
 }

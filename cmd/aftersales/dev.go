@@ -49,7 +49,8 @@ type devRuntime struct {
 	apiURL    string
 	keysPath  string
 	keys      []api.Key
-	secretPth string
+	// courierSecret and paymentSecret are the webhook secret files.
+	courierSecret, paymentSecret string
 	stop      []func()
 	served    chan error
 }
@@ -120,8 +121,9 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	if err != nil {
 		return rt, err
 	}
-	rt.secretPth = filepath.Join(d.dataDir, "webhook.secret")
-	secret, err := webhookSecret(rt.secretPth, true)
+	rt.courierSecret = filepath.Join(d.dataDir, "webhook-courier.secret")
+	rt.paymentSecret = filepath.Join(d.dataDir, "webhook-payment.secret")
+	secrets, err := loadWebhookSecrets(rt.courierSecret, rt.paymentSecret, true)
 	if err != nil {
 		return rt, err
 	}
@@ -147,7 +149,7 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 
 	d.providers.webhookURL = rt.apiURL
 	d.providers.simLedgerFile = filepath.Join(d.dataDir, "sim-payments.json")
-	courier, payment, closeProviders, err := d.providers.build(secret, logger)
+	courier, payment, closeProviders, err := d.providers.build(secrets, logger)
 	if err != nil {
 		return rt, err
 	}
@@ -158,7 +160,8 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	}
 	rt.stop = append(rt.stop, w.Stop)
 
-	a := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy, WebhookSecret: secret, Logger: logger})
+	a := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
+		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger})
 	if h := d.providers.simPayments; h != nil {
 		a.Echo().GET("/sim/payments", echo.WrapHandler(h))
 	}
@@ -191,7 +194,7 @@ func (rt *devRuntime) print(out io.Writer) {
 	for _, k := range rt.keys {
 		fmt.Fprintf(out, "    %-8s %-10s %s\n", k.Role, k.Subject, k.Key)
 	}
-	fmt.Fprintf(out, "  webhook secret   %s\n", rt.secretPth)
+	fmt.Fprintf(out, "  webhook secrets  courier %s\n                   payment %s\n", rt.courierSecret, rt.paymentSecret)
 	fmt.Fprintf(out, "Stop with Ctrl-C; a restart on the same --data-dir resumes every ticket.\n")
 }
 

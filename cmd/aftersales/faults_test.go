@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -52,8 +51,8 @@ func TestFaultMatrix(t *testing.T) {
 
 func runFaultCase(t *testing.T, fc faultCase, seed int64) {
 	dir := t.TempDir()
-	secret := []byte("fault-matrix-webhook-secret-0123")
-	if err := os.WriteFile(filepath.Join(dir, "webhook.secret"), secret, 0o600); err != nil {
+	secrets, err := loadWebhookSecrets(filepath.Join(dir, "webhook-courier.secret"), filepath.Join(dir, "webhook-payment.secret"), true)
+	if err != nil {
 		t.Fatal(err)
 	}
 	d := testDevFlags(t, dir)
@@ -62,9 +61,8 @@ func runFaultCase(t *testing.T, fc faultCase, seed int64) {
 	// Like a real provider they retry a webhook for as long as they run (until
 	// the simulators close), not for a fixed budget a slow restart could outlast.
 	webhooks := newFront(t)
-	sender := &webhook.Sender{URL: webhooks.URL, Secret: secret, Tries: math.MaxInt}
-	cour := &courier.Simulator{Sender: sender, Delay: 100 * time.Millisecond, Faults: courier.Faults{Seed: seed}}
-	pay := &payment.Simulator{Sender: sender, Delay: 100 * time.Millisecond, Faults: payment.Faults{Seed: seed}}
+	cour := &courier.Simulator{Sender: &webhook.Sender{URL: webhooks.URL, Keys: secrets.courier, Tries: math.MaxInt}, Delay: 100 * time.Millisecond, Faults: courier.Faults{Seed: seed}}
+	pay := &payment.Simulator{Sender: &webhook.Sender{URL: webhooks.URL, Keys: secrets.payment, Tries: math.MaxInt}, Delay: 100 * time.Millisecond, Faults: payment.Faults{Seed: seed}}
 	if fc.courier != nil {
 		fc.courier(&cour.Faults)
 	}

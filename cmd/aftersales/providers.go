@@ -52,19 +52,19 @@ func (p *providerFlags) register(fs *flag.FlagSet) {
 }
 
 // build returns the chosen adapters and a function that stops them.
-func (p *providerFlags) build(secret []byte, logger *slog.Logger) (activities.Courier, activities.Payment, func(), error) {
+func (p *providerFlags) build(secrets webhookSecrets, logger *slog.Logger) (activities.Courier, activities.Payment, func(), error) {
 	if p.sim != courier.ModeAuto && p.sim != courier.ModeManual {
 		return nil, nil, nil, fmt.Errorf("--sim must be auto or manual, not %q", p.sim)
 	}
 	if p.injectedCourier != nil && p.injectedPayment != nil {
 		return p.injectedCourier, p.injectedPayment, func() {}, nil
 	}
-	var sender *webhook.Sender
-	if p.courier == "sim" || p.payment == "sim" {
-		if len(secret) == 0 {
-			return nil, nil, nil, fmt.Errorf("the simulated providers sign webhooks: set --webhook-secret-file")
-		}
-		sender = &webhook.Sender{URL: p.webhookURL, Secret: secret}
+	// Each simulator signs with its own provider's keys, as the real ones would.
+	if p.courier == "sim" && secrets.courier.Empty() {
+		return nil, nil, nil, fmt.Errorf("the simulated courier signs its webhooks: set --courier-webhook-secret-file")
+	}
+	if p.payment == "sim" && secrets.payment.Empty() {
+		return nil, nil, nil, fmt.Errorf("the simulated payment provider signs its webhooks: set --payment-webhook-secret-file")
 	}
 	var (
 		c       activities.Courier
@@ -73,7 +73,7 @@ func (p *providerFlags) build(secret []byte, logger *slog.Logger) (activities.Co
 	)
 	switch p.courier {
 	case "sim":
-		sim := &courier.Simulator{Sender: sender, Mode: p.sim, Delay: p.simDelay, Log: logger}
+		sim := &courier.Simulator{Sender: &webhook.Sender{URL: p.webhookURL, Keys: secrets.courier}, Mode: p.sim, Delay: p.simDelay, Log: logger}
 		p.faults.applyCourier(sim)
 		c, closers = sim, append(closers, sim.Close)
 	case "http":
@@ -86,7 +86,7 @@ func (p *providerFlags) build(secret []byte, logger *slog.Logger) (activities.Co
 	}
 	switch p.payment {
 	case "sim":
-		sim := &payment.Simulator{Sender: sender, Mode: p.sim, Delay: p.simDelay, Log: logger, LedgerFile: p.simLedgerFile}
+		sim := &payment.Simulator{Sender: &webhook.Sender{URL: p.webhookURL, Keys: secrets.payment}, Mode: p.sim, Delay: p.simDelay, Log: logger, LedgerFile: p.simLedgerFile}
 		p.faults.applyPayment(sim)
 		pay, closers, p.simPayments = sim, append(closers, sim.Close), sim
 	case "http":

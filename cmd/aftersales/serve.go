@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/api"
 	"github.com/aftersales/aftersales/store"
 	"github.com/aftersales/aftersales/worker"
@@ -21,7 +22,8 @@ type commonFlags struct {
 	temporal      temporalFlags
 	databaseURL   string
 	policyFile    string
-	webhookSecret string
+	courierSecret string
+	paymentSecret string
 	migrate       bool
 }
 
@@ -35,7 +37,8 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.temporal.tlsCA, "temporal-tls-ca", os.Getenv("TEMPORAL_TLS_CA"), "CA bundle for the Temporal server (env TEMPORAL_TLS_CA)")
 	fs.StringVar(&c.databaseURL, "database-url", "", "mysql://user:pass@tcp(host:3306)/db?parseTime=true or sqlite:PATH")
 	fs.StringVar(&c.policyFile, "policy", "", "policy YAML file (default: the built-in policy)")
-	fs.StringVar(&c.webhookSecret, "webhook-secret-file", "", "file holding the webhook HMAC secret")
+	fs.StringVar(&c.courierSecret, "courier-webhook-secret-file", "", "the courier's webhook secret: whsec_ keys, one per line")
+	fs.StringVar(&c.paymentSecret, "payment-webhook-secret-file", "", "the payment provider's webhook secret: whsec_ keys, one per line")
 	fs.BoolVar(&c.migrate, "migrate", false, "apply pending schema migrations at start")
 }
 
@@ -67,8 +70,8 @@ func serveAPI(ctx context.Context, args []string, listening func(net.Addr)) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if c.databaseURL == "" || *keysFile == "" || c.webhookSecret == "" {
-		return fmt.Errorf("set --database-url, --keys and --webhook-secret-file (or AFTERSALES_DATABASE_URL, AFTERSALES_KEYS, AFTERSALES_WEBHOOK_SECRET_FILE)")
+	if c.databaseURL == "" || *keysFile == "" || c.courierSecret == "" || c.paymentSecret == "" {
+		return fmt.Errorf("set --database-url, --keys, --courier-webhook-secret-file and --payment-webhook-secret-file (or AFTERSALES_DATABASE_URL, AFTERSALES_KEYS, AFTERSALES_COURIER_WEBHOOK_SECRET_FILE, AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE)")
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	policy, err := loadPolicy(c.policyFile)
@@ -79,7 +82,7 @@ func serveAPI(ctx context.Context, args []string, listening func(net.Addr)) erro
 	if err != nil {
 		return err
 	}
-	secret, err := webhookSecret(c.webhookSecret, false)
+	secrets, err := loadWebhookSecrets(c.courierSecret, c.paymentSecret, false)
 	if err != nil {
 		return err
 	}
@@ -88,7 +91,8 @@ func serveAPI(ctx context.Context, args []string, listening func(net.Addr)) erro
 		return err
 	}
 	defer closeAll()
-	srv := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy, WebhookSecret: secret, Logger: logger})
+	srv := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
+		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger})
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", *addr, err)
@@ -119,13 +123,18 @@ func runWorker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeAll()
-	var secret []byte
-	if c.webhookSecret != "" {
-		if secret, err = webhookSecret(c.webhookSecret, false); err != nil {
+	var secrets webhookSecrets
+	if pf.courier == "sim" && c.courierSecret != "" {
+		if secrets.courier, err = webhook.LoadKeys(c.courierSecret, false); err != nil {
 			return err
 		}
 	}
-	courier, payment, closeProviders, err := pf.build(secret, logger)
+	if pf.payment == "sim" && c.paymentSecret != "" {
+		if secrets.payment, err = webhook.LoadKeys(c.paymentSecret, false); err != nil {
+			return err
+		}
+	}
+	courier, payment, closeProviders, err := pf.build(secrets, logger)
 	if err != nil {
 		return err
 	}

@@ -37,16 +37,18 @@ func TestAPIAndWorkerCommands(t *testing.T) {
 	}
 	keys := []api.Key{{Key: "buyer-key-for-the-serve-test", Role: models.RoleBuyer, Subject: "buyer-s"},
 		{Key: "platform-key-for-the-serve-test", Role: models.RolePlatform, Subject: "ops"}}
-	keysFile, secretFile := filepath.Join(dir, "keys.json"), filepath.Join(dir, "webhook.secret")
+	keysFile := filepath.Join(dir, "keys.json")
+	courierSecret, paymentSecret := filepath.Join(dir, "webhook-courier.secret"), filepath.Join(dir, "webhook-payment.secret")
 	raw, _ := json.Marshal(keys)
 	if err := os.WriteFile(keysFile, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(secretFile, []byte("serve-test-webhook-secret-0123\n"), 0o600); err != nil {
+	if _, err := loadWebhookSecrets(courierSecret, paymentSecret, true); err != nil {
 		t.Fatal(err)
 	}
 	common := []string{"--temporal-address", srv.FrontendAddress(), "--temporal-namespace", srv.Namespace(),
-		"--database-url", dbURL, "--webhook-secret-file", secretFile, "--migrate"}
+		"--database-url", dbURL, "--courier-webhook-secret-file", courierSecret,
+		"--payment-webhook-secret-file", paymentSecret, "--migrate"}
 
 	// Both start at once and both migrate, as a pair of units or containers does.
 	// The API picks its port; the worker's simulated providers call it through a

@@ -10,12 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/api"
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/store"
@@ -90,27 +90,24 @@ func demoKeys(path string) ([]api.Key, error) {
 	return keys, nil
 }
 
-// webhookSecret reads the secret file, creating it with a random secret if missing.
-func webhookSecret(path string, create bool) ([]byte, error) {
-	raw, err := os.ReadFile(path)
-	if err == nil {
-		s := strings.TrimSpace(string(raw))
-		if len(s) < 16 {
-			return nil, fmt.Errorf("webhook secret %s must be at least 16 characters", path)
-		}
-		return []byte(s), nil
+// webhookSecrets are the providers' whsec_ keys, one secret file each
+// (DESIGN §4): a courier's key cannot sign a payment event.
+type webhookSecrets struct {
+	courier, payment webhook.Keys
+}
+
+// loadWebhookSecrets reads both files; with create (the dev runtime) a missing
+// file is written with a new key.
+func loadWebhookSecrets(courierFile, paymentFile string, create bool) (webhookSecrets, error) {
+	var s webhookSecrets
+	var err error
+	if s.courier, err = webhook.LoadKeys(courierFile, create); err != nil {
+		return s, fmt.Errorf("courier %w", err)
 	}
-	if !create || !os.IsNotExist(err) {
-		return nil, fmt.Errorf("webhook secret: %w", err)
+	if s.payment, err = webhook.LoadKeys(paymentFile, create); err != nil {
+		return s, fmt.Errorf("payment %w", err)
 	}
-	s := randomHex(32)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
-		return nil, fmt.Errorf("webhook secret: %w", err)
-	}
-	return []byte(s), nil
+	return s, nil
 }
 
 func randomHex(n int) string {

@@ -53,7 +53,7 @@ fast_review: {enabled: false}
 type tour struct {
 	t      *testing.T
 	rt     *devRuntime
-	sender *webhook.Sender
+	courierSender, paymentSender *webhook.Sender
 	keys   map[models.Role]string
 	events atomic.Int64
 }
@@ -77,11 +77,13 @@ func TestEveryStateOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Stop()
-	secret, err := webhookSecret(rt.secretPth, false)
+	secrets, err := loadWebhookSecrets(rt.courierSecret, rt.paymentSecret, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := &tour{t: t, rt: rt, sender: &webhook.Sender{URL: rt.apiURL, Secret: secret}, keys: map[models.Role]string{}}
+	tr := &tour{t: t, rt: rt, keys: map[models.Role]string{},
+		courierSender: &webhook.Sender{URL: rt.apiURL, Keys: secrets.courier},
+		paymentSender: &webhook.Sender{URL: rt.apiURL, Keys: secrets.payment}}
 	for _, k := range rt.keys {
 		tr.keys[k.Role] = k.Key
 	}
@@ -142,7 +144,7 @@ func (tr *tour) act(t *testing.T, role models.Role, id, action string, body any)
 func (tr *tour) courier(t *testing.T, id, typ string) {
 	t.Helper()
 	ev := models.CourierEvent{EventID: "tour-c-" + strconv.FormatInt(tr.events.Add(1), 10), TicketID: id, Type: typ}
-	if err := tr.sender.Send(context.Background(), "/v1/webhooks/courier", ev); err != nil {
+	if err := tr.courierSender.Send(context.Background(), "/v1/webhooks/courier", ev.EventID, ev); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -156,7 +158,7 @@ func (tr *tour) payment(t *testing.T, id, key, status string) {
 		return i >= 0 && tk.Refunds[i].Status != models.RefundPending
 	})
 	ev := models.PaymentEvent{EventID: "tour-p-" + strconv.FormatInt(tr.events.Add(1), 10), TicketID: id, RefundKey: key, Status: status}
-	if err := tr.sender.Send(context.Background(), "/v1/webhooks/payment", ev); err != nil {
+	if err := tr.paymentSender.Send(context.Background(), "/v1/webhooks/payment", ev.EventID, ev); err != nil {
 		t.Fatal(err)
 	}
 }

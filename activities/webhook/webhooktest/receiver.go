@@ -9,25 +9,23 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"testing"
 	"time"
 
 	"github.com/aftersales/aftersales/activities/webhook"
-	"github.com/aftersales/aftersales/models"
 )
 
 // Event is a webhook body that can check itself, such as models.CourierEvent.
 type Event interface{ Validate() error }
 
 // Receiver is an httptest server for the webhook at one path. For every request it
-// checks the path, the X-Signature over the raw body and that X-Timestamp is within
-// five minutes, decodes the body into E (unknown fields are an error) and validates it;
+// checks the path and the Standard Webhooks headers (webhook.Keys.Verify, as the API
+// does) and that webhook-id is the event's id, decodes the body into E (unknown fields are an error) and validates it;
 // each failed check is a t.Errorf. A bad signature is answered 401 and dropped; any
 // other request is answered 202 and its event queued for Next (up to 100 unread).
 type Receiver[E Event] struct {
 	*httptest.Server
-	Secret []byte // the webhook secret Sender signs with
+	Keys   webhook.Keys // the whsec_ keys Sender signs with
 	path   string
 	events chan E
 }
@@ -35,7 +33,11 @@ type Receiver[E Event] struct {
 // New starts a Receiver for path; it is closed when the test ends.
 func New[E Event](t *testing.T, path string) *Receiver[E] {
 	t.Helper()
-	r := &Receiver[E]{Secret: []byte("webhook-test-secret-0123456789"), path: path, events: make(chan E, 100)}
+	keys, err := webhook.ParseKeys(webhook.NewSecret())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &Receiver[E]{Keys: keys, path: path, events: make(chan E, 100)}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) { r.serve(t, w, req) }))
 	t.Cleanup(r.Close)
 	return r
@@ -46,14 +48,10 @@ func (r *Receiver[E]) serve(t *testing.T, w http.ResponseWriter, req *http.Reque
 	if req.URL.Path != r.path {
 		t.Errorf("webhook path %s, want %s", req.URL.Path, r.path)
 	}
-	if !models.ValidWebhookSignature(r.Secret, raw, req.Header.Get("X-Signature")) {
-		t.Errorf("bad signature on %s", raw)
-		http.Error(w, "bad signature", http.StatusUnauthorized)
+	if err := r.Keys.Verify(req.Header, raw, time.Now()); err != nil {
+		t.Errorf("webhook %s: %v", raw, err)
+		http.Error(w, err.Error(), http.StatusUnauthorized)
 		return
-	}
-	ts, err := strconv.ParseInt(req.Header.Get("X-Timestamp"), 10, 64)
-	if err != nil || time.Since(time.Unix(ts, 0)).Abs() > 5*time.Minute {
-		t.Errorf("bad X-Timestamp %q", req.Header.Get("X-Timestamp"))
 	}
 	var ev E
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -62,6 +60,8 @@ func (r *Receiver[E]) serve(t *testing.T, w http.ResponseWriter, req *http.Reque
 		t.Errorf("body %s: %v", raw, err)
 	} else if err := ev.Validate(); err != nil {
 		t.Errorf("event %s: %v", raw, err)
+	} else if id := req.Header.Get(webhook.HeaderID); !bytes.Contains(raw, []byte(`"event_id":"`+id+`"`)) {
+		t.Errorf("webhook-id %q is not the event_id of %s", id, raw)
 	}
 	r.events <- ev
 	w.WriteHeader(http.StatusAccepted)
@@ -71,7 +71,7 @@ func (r *Receiver[E]) serve(t *testing.T, w http.ResponseWriter, req *http.Reque
 // timeout: on a slow machine a timed-out attempt would be retried and so deliver an
 // event twice.
 func (r *Receiver[E]) Sender() *webhook.Sender {
-	return &webhook.Sender{URL: r.URL, Secret: r.Secret, Client: &http.Client{}}
+	return &webhook.Sender{URL: r.URL, Keys: r.Keys, Client: &http.Client{}}
 }
 
 // Next returns the next event, waiting for it as long as the test may run: the test

@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+)
+
+type idempotentRequestRow struct {
+	Principal   string `gorm:"primaryKey"`
+	IdemKey     string `gorm:"primaryKey"`
+	RequestHash string
+	TicketID    string
+	Status      int
+	ContentType string
+	Response    string
+	CreatedAt   dbTime `gorm:"autoCreateTime:false"`
+	UpdatedAt   dbTime `gorm:"autoUpdateTime:false"`
+}
+
+func (idempotentRequestRow) TableName() string { return "idempotent_requests" }
+
+// IdempotentRequest is the stored state of one principal's Idempotency-Key.
+type IdempotentRequest struct {
+	// New: this call claimed the key and must run the request, then Finish or Release it.
+	New bool
+	// RequestHash identifies the first request (method, path and body).
+	RequestHash string
+	// TicketID is the ticket id chosen when the key was claimed: a create run
+	// again under the key creates that ticket, never a second one.
+	TicketID string
+	// Status is the first answer's HTTP status; 0 while the first request runs.
+	Status      int
+	ContentType string
+	Response    []byte
+	// Since is when the key was claimed, or last taken over.
+	Since time.Time
+}
+
+// ClaimIdempotentRequest claims (principal, key) for a request, or returns the
+// stored claim. Of any number of concurrent claims of one key exactly one gets
+// New (the primary key decides). A claim still running after stale (its request
+// died with its process) is taken over: the caller gets New with the first
+// claim's TicketID, and runs the request again, which the ticket's own update ids
+// make safe.
+func (db *DB) ClaimIdempotentRequest(ctx context.Context, principal, key, requestHash, ticketID string, stale time.Duration) (IdempotentRequest, error) {
+	now := dbNow()
+	row := idempotentRequestRow{Principal: principal, IdemKey: key, RequestHash: requestHash, TicketID: ticketID, CreatedAt: now, UpdatedAt: now}
+	var got IdempotentRequest
+	err := db.inTx(ctx, func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			got = IdempotentRequest{New: true, RequestHash: requestHash, TicketID: ticketID, Since: now.Time}
+			return nil
+		}
+		var stored idempotentRequestRow
+		if err := tx.Where("principal = ? AND idem_key = ?", principal, key).Take(&stored).Error; err != nil {
+			return err
+		}
+		got = IdempotentRequest{RequestHash: stored.RequestHash, TicketID: stored.TicketID, Status: stored.Status,
+			ContentType: stored.ContentType, Response: []byte(stored.Response), Since: stored.UpdatedAt.Time}
+		if stored.Status == 0 && stored.RequestHash == requestHash && now.Sub(stored.UpdatedAt.Time) > stale {
+			// Take over only if nobody else did since we read it.
+			res := tx.Model(&idempotentRequestRow{}).
+				Where("principal = ? AND idem_key = ? AND status = 0 AND updated_at = ?", principal, key, stored.UpdatedAt).
+				Update("updated_at", now)
+			if res.Error != nil {
+				return res.Error
+			}
+			got.New, got.Since = res.RowsAffected == 1, now.Time
+		}
+		return nil
+	})
+	return got, dbError(err, "claim Idempotency-Key %q", key)
+}
+
+// FinishIdempotentRequest stores the first answer under the key, to be replayed.
+func (db *DB) FinishIdempotentRequest(ctx context.Context, principal, key string, status int, contentType string, body []byte) error {
+	err := db.gdb.WithContext(ctx).Model(&idempotentRequestRow{}).
+		Where("principal = ? AND idem_key = ?", principal, key).
+		Updates(map[string]any{"status": status, "content_type": contentType, "response": string(body), "updated_at": dbNow()}).Error
+	return dbError(err, "store the answer for Idempotency-Key %q", key)
+}
+
+// ReleaseIdempotentRequest forgets a claim whose request did not get a final
+// answer (the service was unavailable), so that a retry runs it again.
+func (db *DB) ReleaseIdempotentRequest(ctx context.Context, principal, key string) error {
+	err := db.gdb.WithContext(ctx).Where("principal = ? AND idem_key = ? AND status = 0", principal, key).
+		Delete(&idempotentRequestRow{}).Error
+	return dbError(err, "release Idempotency-Key %q", key)
+}
+
+// PurgeIdempotentRequests deletes answers older than before: DESIGN §4 keeps
+// them at least 7 days.
+func (db *DB) PurgeIdempotentRequests(ctx context.Context, before time.Time) (int64, error) {
+	res := db.gdb.WithContext(ctx).Where("created_at < ? AND status <> 0", dbTime{before.UTC()}).Delete(&idempotentRequestRow{})
+	return res.RowsAffected, dbError(res.Error, "purge idempotent requests")
+}
