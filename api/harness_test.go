@@ -35,13 +35,13 @@ import (
 // and payment webhooks themselves, signed like real providers do.
 type harness struct {
 	endpoint
-	tc       client.Client
-	db       *store.DB
+	tc client.Client
+	db *store.DB
 	// courierKeys and paymentKeys sign the tests' webhooks as each provider would.
 	courierKeys, paymentKeys webhook.Keys
-	payments providerLedger
-	cfg      api.Config // what the shared server was built from, for newShop
-	keyList  []api.Key
+	payments                 providerLedger
+	cfg                      api.Config // what the shared server was built from, for newShop
+	keyList                  []api.Key
 }
 
 // endpoint is an API server and the keys that call it, by name: "buyer", "seller",

@@ -9,25 +9,33 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/aftersales/aftersales/models"
 )
 
 func (s *Server) healthz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// readyz answers 200 only when the database and Temporal both answer.
+// readyz answers 200 only when the database and Temporal both answer. It says
+// which is down, never why: the reason (addresses, drivers' messages) goes to
+// the log, not to anyone who asks.
 func (s *Server) readyz(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 3*time.Second)
 	defer cancel()
+	checks := map[string]string{"database": "ok", "temporal": "ok"}
+	ready := true
 	if err := s.store.Ping(ctx); err != nil {
-		return models.Errorf(models.EUNAVAILABLE, "database does not answer: %v", err)
+		s.log.Warn("readyz: database does not answer", "error", err)
+		checks["database"], ready = "unavailable", false
 	}
 	if _, err := s.temporal.CheckHealth(ctx, nil); err != nil {
-		return models.Errorf(models.EUNAVAILABLE, "Temporal does not answer: %v", err)
+		s.log.Warn("readyz: Temporal does not answer", "error", err)
+		checks["temporal"], ready = "unavailable", false
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	if !ready {
+		c.Response().Header().Set("Retry-After", retryAfterSeconds)
+		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }
 
 // metrics counts requests by route and status for Prometheus.
@@ -58,12 +66,22 @@ func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			c.Error(err) // write the response now so its status is counted
 		}
-		route := c.Path()
+		route := c.Path() // the route's pattern, or "" for no route: bounded either way
 		status := c.Response().Status
-		m.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(status)).Inc()
-		m.latency.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+		method := boundedMethod(c.Request().Method)
+		m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+		m.latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return nil
 	}
+}
+
+// boundedMethod keeps a client's method from becoming a label value of its own.
+func boundedMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete, http.MethodPatch, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 func (m *metrics) handler(c echo.Context) error {

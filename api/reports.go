@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -56,11 +57,11 @@ func (s *Server) warningsReport(c echo.Context) error {
 	}
 	within := 24 * time.Hour
 	if v := c.QueryParam("within"); v != "" {
-		d, err := models.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return models.Errorf(models.EINVALID, "within must be a duration such as 24h or 3d")
+		d, err := models.ParseLimitedDuration("within", v)
+		if err != nil {
+			return err
 		}
-		within = d.D()
+		within = d
 	}
 	w, err := s.store.Warnings(c.Request().Context(), shop, within, s.now().UTC(), 50)
 	if err != nil {
@@ -74,13 +75,23 @@ var csvHeader = []string{"id", "order_id", "shop_id", "buyer_id", "kind", "state
 	"fast_reviewed", "lightning_refund", "escalated", "excluded_from_assessment", "policy_version",
 	"created_at", "updated_at"}
 
-// exportCSV streams the filtered tickets as CSV, page by page.
+// exportPageSize is how many rows the export reads from the database at a time.
+var exportPageSize = 200
+
+// exportCSV streams the filtered tickets as CSV, page by page. A database error
+// before the first byte is a 503; one after it aborts the response, so the client
+// sees a broken download rather than a clean 200 that lacks rows.
 func (s *Server) exportCSV(c echo.Context) error {
 	f, err := ticketFilter(c)
 	if err != nil {
 		return err
 	}
-	f.Limit = 200
+	f.Limit = exportPageSize
+	ctx := c.Request().Context()
+	page, err := s.store.ListTickets(ctx, f)
+	if err != nil {
+		return err
+	}
 	res := c.Response()
 	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
 	res.Header().Set("Content-Disposition", `attachment; filename="tickets.csv"`)
@@ -88,22 +99,32 @@ func (s *Server) exportCSV(c echo.Context) error {
 	w := csv.NewWriter(res)
 	_ = w.Write(csvHeader)
 	for {
-		page, err := s.store.ListTickets(c.Request().Context(), f)
-		if err != nil {
-			s.log.Error("export stopped", "error", err)
-			break
-		}
 		for _, t := range page.Tickets {
-			_ = w.Write(csvRow(t))
+			_ = w.Write(csvSafe(csvRow(t)))
 		}
 		w.Flush()
+		res.Flush() // stream page by page
 		if page.NextCursor == "" {
-			break
+			return nil
 		}
 		f.Cursor = page.NextCursor
+		if page, err = s.store.ListTickets(ctx, f); err != nil {
+			s.log.Error("export aborted mid-stream", "error", err)
+			panic(http.ErrAbortHandler) // net/http drops the connection; Recover lets it through
+		}
 	}
-	w.Flush()
-	return nil
+}
+
+// csvSafe neutralizes cells a spreadsheet would run as a formula (OWASP CSV
+// injection): one that starts with =, +, -, @, a tab or a carriage return gets a
+// leading apostrophe.
+func csvSafe(row []string) []string {
+	for i, v := range row {
+		if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+			row[i] = "'" + v
+		}
+	}
+	return row
 }
 
 func csvRow(t models.Ticket) []string {

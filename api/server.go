@@ -42,6 +42,7 @@ type Store interface {
 	// provider and event id in the database, before the ticket hears of them.
 	ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string) (store.WebhookEvent, error)
 	MarkWebhookDelivered(ctx context.Context, provider, eventID string) error
+	IdempotencyStore
 }
 
 // Config wires a Server.
@@ -64,6 +65,7 @@ type Server struct {
 	echo        *echo.Echo
 	temporal    client.Client
 	store       Store
+	idem        IdempotencyStore
 	keys        *Keys
 	policy      models.Policy
 	courierKeys webhook.Keys
@@ -75,7 +77,7 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
-	s := &Server{temporal: cfg.Temporal, store: cfg.Store, keys: cfg.Keys, policy: cfg.Policy,
+	s := &Server{temporal: cfg.Temporal, store: cfg.Store, idem: cfg.Store, keys: cfg.Keys, policy: cfg.Policy,
 		courierKeys: cfg.CourierWebhookKeys, paymentKeys: cfg.PaymentWebhookKeys, log: cfg.Logger, now: cfg.Now, metrics: newMetrics()}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -102,7 +104,7 @@ func (s *Server) routes() {
 	e.POST("/v1/webhooks/courier", s.courierWebhook)
 	e.POST("/v1/webhooks/payment", s.paymentWebhook)
 
-	v1 := e.Group("/v1", s.authenticate)
+	v1 := e.Group("/v1", s.authenticate, s.idempotent)
 	v1.POST("/tickets", s.createTicket)
 	v1.GET("/tickets", s.listTickets)
 	v1.GET("/tickets/export.csv", s.exportCSV)

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -45,22 +46,21 @@ func (s *Server) createTicket(c echo.Context) error {
 	hash := sha256.Sum256(canon)
 	bodyHash := hex.EncodeToString(hash[:])
 
-	id := newTicketID(s.now())
-	idemKey := c.Request().Header.Get("Idempotency-Key")
-	if idemKey == "" {
-		idemKey = req.ExternalID
+	// Under an Idempotency-Key the id was reserved with the key (the middleware
+	// replays a finished create); an external_id is the shop's own reference for
+	// the case, so it is idempotent across the shop's principals.
+	id := claimedTicketID(c)
+	if id == "" {
+		id = newTicketID(s.now())
 	}
 	status := http.StatusCreated
-	if idemKey != "" {
-		if len(idemKey) > maxIdempotencyKey {
-			return models.Errorf(models.EINVALID, "Idempotency-Key must be at most %d characters", maxIdempotencyKey)
-		}
-		claim, err := s.store.ClaimIdempotencyKey(ctx, "ticket:"+req.ShopID, idemKey, bodyHash, id)
+	if req.ExternalID != "" {
+		claim, err := s.store.ClaimIdempotencyKey(ctx, "external_id:"+req.ShopID, req.ExternalID, bodyHash, id)
 		if err != nil {
 			return err
 		}
 		if claim.BodyHash != bodyHash {
-			return models.Errorf(models.ECONFLICT, "Idempotency-Key %q was already used with a different body (ticket %s); use a new key for a new ticket", idemKey, claim.TicketID)
+			return models.Errorf(models.ECONFLICT, "external_id %q was already used for another ticket of shop %s with a different body; use a new external_id for a new case", req.ExternalID, req.ShopID)
 		}
 		if !claim.New {
 			id, status = claim.TicketID, http.StatusOK
@@ -83,7 +83,8 @@ func (s *Server) createTicket(c echo.Context) error {
 // read model, in one round trip (update-with-start). A retry after a crash between
 // the key claim and the start finds the run that exists and waits on it.
 func (s *Server) startTicket(c echo.Context, in workflows.TicketInput) (models.Ticket, error) {
-	ctx := c.Request().Context()
+	ctx, cancel := context.WithTimeout(c.Request().Context(), updateWait)
+	defer cancel()
 	op := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID: workflows.TicketWorkflowID(in.TicketID), TaskQueue: workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
@@ -112,8 +113,10 @@ func (s *Server) startTicket(c echo.Context, in workflows.TicketInput) (models.T
 	return t, nil
 }
 
-// maxIdempotencyKey is DESIGN §4's limit on an Idempotency-Key.
-const maxIdempotencyKey = 255
+// updateWait bounds how long a request waits on its ticket's update: past it the
+// client gets a 503 and retries with its Idempotency-Key, which finds the update
+// Temporal already has. It stays below idempotencyStale.
+const updateWait = 60 * time.Second
 
 // newTicketID returns an id that sorts by day and is unguessable: AS20261123XXXXXXXXXX.
 func newTicketID(now time.Time) string {
@@ -160,26 +163,20 @@ func (s *Server) ticketAction(c echo.Context) error {
 		return err
 	}
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
-	// The update id comes from the caller's Idempotency-Key, never from
-	// X-Request-ID (a client's header must not swallow a second action); without
-	// a key the server picks one.
-	updateID := ""
-	if k := c.Request().Header.Get("Idempotency-Key"); k != "" {
-		if len(k) > maxIdempotencyKey {
-			return models.Errorf(models.EINVALID, "Idempotency-Key must be at most %d characters", maxIdempotencyKey)
-		}
-		updateID = action + ":" + p.Subject + ":" + k
-	}
 	req := models.ActionRequest{Action: action, Actor: p.Subject, Role: p.Role, RequestID: rid, Body: body}
-	h, err := s.temporal.UpdateWorkflow(c.Request().Context(), client.UpdateWorkflowOptions{
+	ctx, cancel := context.WithTimeout(c.Request().Context(), updateWait)
+	defer cancel()
+	// Without an Idempotency-Key the SDK picks a fresh update id; with one, the
+	// server derives it from the principal and the key (updateIDFor).
+	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: workflows.TicketWorkflowID(c.Param("id")), UpdateName: workflows.UpdateAction,
-		UpdateID: updateID, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		UpdateID: updateIDFor(c, p), Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
 		return actionError(t, err)
 	}
 	var res workflows.ActionResult
-	if err := h.Get(c.Request().Context(), &res); err != nil {
+	if err := h.Get(ctx, &res); err != nil {
 		return actionError(t, err)
 	}
 	// The update answered once the read model had the action: the answer is the

@@ -93,8 +93,8 @@ func TestCreateIsIdempotent(t *testing.T) {
 	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", body, &e, "Idempotency-Key", key); code != http.StatusConflict {
 		t.Fatalf("same key, other body: %d, want 409", code)
 	}
-	if !strings.Contains(e.Error.Message, first.ID) {
-		t.Errorf("conflict message %q should name the existing ticket", e.Error.Message)
+	if !strings.Contains(e.Error.Message, key) || strings.Contains(e.Error.Message, first.ID) {
+		t.Errorf("conflict message %q should name the key, not the ticket", e.Error.Message)
 	}
 }
 
@@ -119,11 +119,30 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"not in this state", "POST", "/v1/tickets/" + tk.ID + "/inspect", "seller", map[string]any{"result": "pass"}, 409, models.ECONFLICT},
 		{"unknown action", "POST", "/v1/tickets/" + tk.ID + "/teleport", "seller", map[string]any{}, 404, models.ENOTFOUND},
 		{"bad list filter", "GET", "/v1/tickets?state=lost", "platform", nil, 422, models.EINVALID},
+		{"not JSON", "POST", "/v1/tickets", "buyer", []byte(`{"order_id": "o-1",`), 400, models.EMALFORMED},
+		{"JSON of the wrong type", "POST", "/v1/tickets", "buyer", []byte(`{"requested_cents": "lots"}`), 422, models.EINVALID},
+		{"order id with a formula", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) { c.OrderID = "=HYPERLINK(1)" }), 422, models.EINVALID},
+		{"order id of 65 characters", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) { c.OrderID = strings.Repeat("o", 65) }), 422, models.EINVALID},
+		{"a currency that is not ISO 4217", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) { c.Currency = "XYZ" }), 422, models.EINVALID},
+		{"101 items", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) {
+			c.Items = make([]models.Item, 101)
+			for i := range c.Items {
+				c.Items[i] = models.Item{SKU: "sku-1", Qty: 1, UnitPaidCents: 1}
+			}
+		}), 422, models.EINVALID},
+		{"an amount above 10^12", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) { c.Order.PaidCents = 1_000_000_000_001 }), 422, models.EINVALID},
+		{"within of 213504 days", "GET", "/v1/reports/warnings?within=213504d", "platform", nil, 422, models.EINVALID},
+		{"within of 367 days", "GET", "/v1/reports/warnings?within=367d", "platform", nil, 422, models.EINVALID},
+		{"an Idempotency-Key of 1001 characters", "POST", "/v1/tickets/" + tk.ID + "/reply", "seller", map[string]any{"message": "x"}, 422, models.EINVALID},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			var e apiError
-			if got := call(t, c.method, c.path, c.key, c.body, &e); got != c.want || e.Error.Code != c.code || e.Error.Message == "" {
+			var headers []string
+			if strings.Contains(c.name, "Idempotency-Key") {
+				headers = []string{"Idempotency-Key", strings.Repeat("k", 1001)}
+			}
+			if got := call(t, c.method, c.path, c.key, c.body, &e, headers...); got != c.want || e.Error.Code != c.code || e.Error.Message == "" {
 				t.Errorf("status %d code %q message %q, want %d %q with a message", got, e.Error.Code, e.Error.Message, c.want, c.code)
 			}
 		})
@@ -132,6 +151,13 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 	if after.Seq != tk.Seq || after.State != tk.State {
 		t.Errorf("refused requests changed the ticket: seq %d→%d state %s→%s", tk.Seq, after.Seq, tk.State, after.State)
 	}
+}
+
+// withCreate is a valid create body for the buyer key, changed by edit.
+func withCreate(edit func(*models.CreateTicket)) models.CreateTicket {
+	c := createBody("buyer-it")
+	edit(&c)
+	return c
 }
 
 func createBody(buyer string) models.CreateTicket {

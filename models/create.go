@@ -1,9 +1,13 @@
 package models
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
+
+// maxQty is the most units one item line may hold.
+const maxQty = 1_000_000
 
 // CreateTicket is the body of POST /v1/tickets.
 type CreateTicket struct {
@@ -45,16 +49,30 @@ func (c *CreateTicket) Normalize() {
 // Validate checks the request against DESIGN.md §4 and returns an EINVALID error that
 // names the first bad field.
 func (c CreateTicket) Validate() error {
-	required := []struct{ field, v string }{
+	for _, r := range []struct{ field, v string }{
 		{"order_id", c.OrderID}, {"shop_id", c.ShopID}, {"buyer_id", c.BuyerID},
+	} {
+		if err := CheckID(r.field, r.v); err != nil {
+			return err
+		}
 	}
-	for _, r := range required {
-		if strings.TrimSpace(r.v) == "" {
-			return Errorf(EINVALID, "%s is required", r.field)
+	for _, r := range []struct{ field, v string }{{"external_id", c.ExternalID}, {"exchange_sku", c.ExchangeSKU}} {
+		if r.v != "" {
+			if err := CheckID(r.field, r.v); err != nil {
+				return err
+			}
 		}
-		if len(r.v) > 64 {
-			return Errorf(EINVALID, "%s must be at most 64 characters", r.field)
+	}
+	for _, r := range []struct{ field, v string }{{"reason", c.Reason}, {"pickup_address", c.PickupAddress}} {
+		if err := CheckText(r.field, r.v); err != nil {
+			return err
 		}
+	}
+	if err := CheckCurrency("currency", c.Currency); err != nil {
+		return err
+	}
+	if err := CheckAmount("order.paid_cents", c.Order.PaidCents); err != nil {
+		return err
 	}
 	switch {
 	case !c.Kind.Valid():
@@ -63,10 +81,6 @@ func (c CreateTicket) Validate() error {
 		return Errorf(EINVALID, "reason_code %q is not one of %s", c.ReasonCode, joinAll(ReasonCodes))
 	case !c.ReturnMethod.Valid():
 		return Errorf(EINVALID, "return_method %q is not one of %s", c.ReturnMethod, joinAll(ReturnMethods))
-	case len(c.Currency) != 3:
-		return Errorf(EINVALID, "currency %q must be a 3-letter ISO code such as CNY", c.Currency)
-	case c.Order.PaidCents <= 0:
-		return Errorf(EINVALID, "order.paid_cents must be a positive number of cents")
 	case c.Order.PaidAt.IsZero():
 		return Errorf(EINVALID, "order.paid_at is required (RFC 3339, e.g. 2026-11-20T08:00:00Z)")
 	case c.RequestedCents < 0:
@@ -77,12 +91,15 @@ func (c CreateTicket) Validate() error {
 		return Errorf(EINVALID, "buyer_credit must be 0 to 5 stars")
 	case c.RecentReturns < 0:
 		return Errorf(EINVALID, "recent_returns must not be negative")
-	case len(c.Reason) > 2000:
-		return Errorf(EINVALID, "reason must be at most 2000 characters")
+	case len(c.Items) > MaxItems:
+		return Errorf(EINVALID, "items has %d entries; the limit is %d", len(c.Items), MaxItems)
 	}
 	for i, it := range c.Items {
-		if strings.TrimSpace(it.SKU) == "" || it.Qty <= 0 || it.UnitPaidCents < 0 {
-			return Errorf(EINVALID, "items[%d] needs a sku, a qty of at least 1 and unit_paid_cents of at least 0", i)
+		if err := CheckID(fmt.Sprintf("items[%d].sku", i), it.SKU); err != nil {
+			return err
+		}
+		if it.Qty <= 0 || it.Qty > maxQty || it.UnitPaidCents < 0 || it.UnitPaidCents > MaxAmountCents {
+			return Errorf(EINVALID, "items[%d] needs a qty of 1 to %d and unit_paid_cents of 0 to %d", i, maxQty, int64(MaxAmountCents))
 		}
 	}
 	return c.validateKindMethod()

@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -26,12 +27,16 @@ func (d Duration) String() string {
 	return td.String()
 }
 
+// maxDays is the most days a time.Duration holds (about 292 years): more would
+// wrap around to a short or negative duration.
+const maxDays = int(math.MaxInt64 / int64(24*time.Hour))
+
 // ParseDuration reads a Go duration string or a whole number of days ("7d").
 func ParseDuration(s string) (Duration, error) {
 	s = strings.TrimSpace(s)
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || n > maxDays {
 			return 0, fmt.Errorf("%q is not a duration: write it like 48h, 90s or 7d", s)
 		}
 		return Duration(time.Duration(n) * 24 * time.Hour), nil

@@ -1,6 +1,9 @@
 package models
 
-import "time"
+import (
+	"time"
+	"unicode/utf8"
+)
 
 // Courier event types, as couriers report them through the webhook.
 const (
@@ -25,16 +28,18 @@ type CourierEvent struct {
 	At         time.Time `json:"at"`
 }
 
-// Validate names the first missing or unknown field.
 // ID is the event's id, the webhook-id it is signed under.
 func (e CourierEvent) ID() string { return e.EventID }
 
+// Validate names the first missing, unknown or oversized field.
 func (e CourierEvent) Validate() error {
 	switch {
-	case e.EventID == "":
-		return Errorf(EINVALID, "event_id is required")
-	case e.TicketID == "":
-		return Errorf(EINVALID, "ticket_id is required")
+	case CheckID("event_id", e.EventID) != nil:
+		return CheckID("event_id", e.EventID)
+	case CheckID("ticket_id", e.TicketID) != nil:
+		return CheckID("ticket_id", e.TicketID)
+	case len(e.TrackingNo) > MaxTextChars:
+		return Errorf(EINVALID, "tracking_no is %d characters; the limit is %d", len(e.TrackingNo), MaxTextChars)
 	case !oneOf(e.Type, CourierEventTypes):
 		return Errorf(EINVALID, "type %q is not one of %s", e.Type, joinAll(CourierEventTypes))
 	}
@@ -51,18 +56,23 @@ type PaymentEvent struct {
 	Reason      string `json:"reason"`
 }
 
-// Validate names the first missing or unknown field.
 // ID is the event's id, the webhook-id it is signed under.
 func (e PaymentEvent) ID() string { return e.EventID }
 
+// Validate names the first missing, unknown or oversized field.
 func (e PaymentEvent) Validate() error {
 	switch {
-	case e.EventID == "":
-		return Errorf(EINVALID, "event_id is required")
-	case e.TicketID == "":
-		return Errorf(EINVALID, "ticket_id is required")
-	case e.RefundKey == "":
-		return Errorf(EINVALID, "refund_key is required")
+	case CheckID("event_id", e.EventID) != nil:
+		return CheckID("event_id", e.EventID)
+	case e.TicketID != "" && CheckID("ticket_id", e.TicketID) != nil:
+		// Optional: the ledger, not the body, says whose key it is.
+		return CheckID("ticket_id", e.TicketID)
+	case e.RefundKey == "" || len(e.RefundKey) > 128:
+		return Errorf(EINVALID, "refund_key is required, at most 128 characters")
+	case len(e.ProviderRef) > 255:
+		return Errorf(EINVALID, "provider_ref is %d characters; the limit is 255", len(e.ProviderRef))
+	case utf8.RuneCountInString(e.Reason) > MaxTextChars:
+		return Errorf(EINVALID, "reason is longer than %d characters", MaxTextChars)
 	case e.Status != RefundSucceeded && e.Status != RefundFailed:
 		return Errorf(EINVALID, "status must be succeeded or failed")
 	}

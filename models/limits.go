@@ -2,7 +2,10 @@ package models
 
 import (
 	"net/url"
+	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/currency"
 )
 
 // The limits of DESIGN §4. They hold at the edge (the API refuses a body that
@@ -15,7 +18,59 @@ const (
 	MaxAmountCents       = 1_000_000_000_000 // 10^12 cents
 	MaxRepliesPerTicket  = 200
 	MaxEvidencePerTicket = 50
+	MaxIDChars           = 64                  // order_id, shop_id, buyer_id, sku, external_id, event_id
+	MaxItems             = 100                 // items of one create or order record
+	MaxDuration          = 366 * 24 * time.Hour // extend, within
 )
+
+// CheckID refuses an id that is empty, longer than MaxIDChars or has a character
+// outside [A-Za-z0-9._:-] (DESIGN §4), naming the field.
+func CheckID(field, v string) error {
+	if v == "" || len(v) > MaxIDChars {
+		return Errorf(EINVALID, "%s must be 1 to %d characters, not %d", field, MaxIDChars, len(v))
+	}
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {
+			return Errorf(EINVALID, "%s may hold only letters, digits and . _ : - (found %q at position %d)", field, rune(c), i+1)
+		}
+	}
+	return nil
+}
+
+// CheckCurrency refuses a currency that is not an ISO 4217 code.
+func CheckCurrency(field, v string) error {
+	if u, err := currency.ParseISO(v); err != nil || u.String() != v {
+		return Errorf(EINVALID, "%s %q is not an ISO 4217 currency code such as CNY", field, v)
+	}
+	return nil
+}
+
+// CheckAmount refuses an amount outside 1 .. MaxAmountCents.
+func CheckAmount(field string, cents int64) error {
+	if cents < 1 || cents > MaxAmountCents {
+		return Errorf(EINVALID, "%s must be 1 to %d cents, not %d", field, int64(MaxAmountCents), cents)
+	}
+	return nil
+}
+
+// CheckText refuses free text over MaxTextChars characters.
+func CheckText(field, v string) error {
+	if n := utf8.RuneCountInString(v); n > MaxTextChars {
+		return Errorf(EINVALID, "%s is %d characters; the limit is %d", field, n, MaxTextChars)
+	}
+	return nil
+}
+
+// ParseLimitedDuration reads a client's duration (extend, within): a Go duration
+// or whole days, above zero and at most MaxDuration.
+func ParseLimitedDuration(field, v string) (time.Duration, error) {
+	d, err := ParseDuration(v)
+	if err != nil || d <= 0 || d.D() > MaxDuration {
+		return 0, Errorf(EINVALID, "%s must be a duration above zero and at most 366d, such as 24h or 3d (got %q)", field, v)
+	}
+	return d.D(), nil
+}
 
 // checkBodyLimits refuses an action body over the limits, naming the field.
 func checkBodyLimits(t Ticket, req ActionRequest) error {

@@ -1,0 +1,121 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestIdempotentRequestLifecycle(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		c, err := db.ClaimIdempotentRequest(ctx, "buyer:b1", "k1", "hash-a", "T1", time.Minute)
+		if err != nil || !c.New || c.TicketID != "T1" || c.Status != 0 {
+			t.Fatalf("first claim = %+v, %v", c, err)
+		}
+		// While it runs, a repeat learns that it runs, with the first ticket id.
+		c, err = db.ClaimIdempotentRequest(ctx, "buyer:b1", "k1", "hash-a", "T2", time.Minute)
+		if err != nil || c.New || c.TicketID != "T1" || c.Status != 0 {
+			t.Fatalf("claim while running = %+v, %v", c, err)
+		}
+		if err := db.FinishIdempotentRequest(ctx, "buyer:b1", "k1", 201, "application/json", []byte(`{"id":"T1"}`)); err != nil {
+			t.Fatal(err)
+		}
+		c, err = db.ClaimIdempotentRequest(ctx, "buyer:b1", "k1", "hash-b", "T3", time.Minute)
+		if err != nil || c.New || c.RequestHash != "hash-a" || c.Status != 201 || string(c.Response) != `{"id":"T1"}` || c.ContentType != "application/json" {
+			t.Fatalf("claim after the answer = %+v, %v", c, err)
+		}
+		// Principals are separate.
+		if c, err = db.ClaimIdempotentRequest(ctx, "buyer:b2", "k1", "hash-a", "T4", time.Minute); err != nil || !c.New {
+			t.Fatalf("another principal's claim = %+v, %v", c, err)
+		}
+		// A released key runs again.
+		if err := db.ReleaseIdempotentRequest(ctx, "buyer:b2", "k1"); err != nil {
+			t.Fatal(err)
+		}
+		if c, err = db.ClaimIdempotentRequest(ctx, "buyer:b2", "k1", "hash-c", "T5", time.Minute); err != nil || !c.New || c.TicketID != "T5" {
+			t.Fatalf("claim after release = %+v, %v", c, err)
+		}
+		// A finished answer is never released.
+		if err := db.ReleaseIdempotentRequest(ctx, "buyer:b1", "k1"); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ = db.ClaimIdempotentRequest(ctx, "buyer:b1", "k1", "hash-a", "T6", time.Minute); c.Status != 201 {
+			t.Fatalf("released a finished answer: %+v", c)
+		}
+		// Purging keeps what is younger than the cut.
+		if n, err := db.PurgeIdempotentRequests(ctx, time.Now().Add(-7*24*time.Hour)); err != nil || n != 0 {
+			t.Fatalf("purge of young answers = %d, %v", n, err)
+		}
+		if n, err := db.PurgeIdempotentRequests(ctx, time.Now().Add(time.Minute)); err != nil || n != 1 {
+			t.Fatalf("purge = %d, %v; want the one finished answer", n, err)
+		}
+	})
+}
+
+// A claim whose request died is taken over once it is stale, by one caller only,
+// with the first claim's ticket id.
+func TestIdempotentRequestTakeover(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		if _, err := db.ClaimIdempotentRequest(ctx, "seller:s1", "crash", "h", "T1", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		const n = 10
+		var wg sync.WaitGroup
+		claims := make([]IdempotentRequest, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				claims[i], errs[i] = db.ClaimIdempotentRequest(ctx, "seller:s1", "crash", "h", fmt.Sprintf("X%d", i), 0)
+			}(i)
+		}
+		wg.Wait()
+		took := 0
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
+			}
+			if claims[i].TicketID != "T1" {
+				t.Errorf("takeover %d got ticket %q, want the first claim's T1", i, claims[i].TicketID)
+			}
+			if claims[i].New {
+				took++
+			}
+		}
+		if took < 1 {
+			t.Errorf("%d callers took the stale claim over, want at least 1", took)
+		}
+	})
+}
+
+func TestWebhookEvents(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		got, err := db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1")
+		if err != nil || got != (WebhookEvent{SameBody: true}) {
+			t.Fatalf("first = %+v, %v", got, err)
+		}
+		// Not delivered yet (the signal failed): the retry goes through.
+		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1"); err != nil || got != (WebhookEvent{SameBody: true}) {
+			t.Fatalf("retry before delivery = %+v, %v", got, err)
+		}
+		if err := db.MarkWebhookDelivered(ctx, "courier", "e1"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1"); err != nil || got != (WebhookEvent{Delivered: true, SameBody: true}) {
+			t.Fatalf("repeat = %+v, %v", got, err)
+		}
+		if got, _ = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h2"); got.SameBody {
+			t.Fatalf("another body under the same id = %+v", got)
+		}
+		// Providers have their own ids.
+		if got, _ = db.ReceiveWebhookEvent(ctx, "payment", "e1", "h2"); got.Delivered || !got.SameBody {
+			t.Fatalf("the payment provider's e1 = %+v", got)
+		}
+	})
+}
