@@ -18,8 +18,8 @@ const (
 	MaxAmountCents       = 1_000_000_000_000 // 10^12 cents
 	MaxRepliesPerTicket  = 200
 	MaxEvidencePerTicket = 50
-	MaxIDChars           = 64                  // order_id, shop_id, buyer_id, sku, external_id, event_id
-	MaxItems             = 100                 // items of one create or order record
+	MaxIDChars           = 64                   // order_id, shop_id, buyer_id, sku, external_id, event_id
+	MaxItems             = 100                  // items of one create or order record
 	MaxDuration          = 366 * 24 * time.Hour // extend, within
 )
 

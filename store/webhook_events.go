@@ -5,7 +5,6 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
-
 )
 
 type webhookEventRow struct {
@@ -58,4 +57,3 @@ func (db *DB) MarkWebhookDelivered(ctx context.Context, provider, eventID string
 		Where("provider = ? AND event_id = ?", provider, eventID).Update("delivered", true).Error
 	return dbError(err, "mark webhook event %q delivered", eventID)
 }
-

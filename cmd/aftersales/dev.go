@@ -45,14 +45,14 @@ func (d *devFlags) register(fs *flag.FlagSet) {
 
 // devRuntime is a running `aftersales dev`: every part in one process.
 type devRuntime struct {
-	server    *devserver.Server
-	apiURL    string
-	keysPath  string
-	keys      []api.Key
+	server   *devserver.Server
+	apiURL   string
+	keysPath string
+	keys     []api.Key
 	// courierSecret and paymentSecret are the webhook secret files.
 	courierSecret, paymentSecret string
-	stop      []func()
-	served    chan error
+	stop                         []func()
+	served                       chan error
 }
 
 // runDev starts everything, prints where it is, and stops cleanly on a signal.

@@ -51,11 +51,11 @@ fast_review: {enabled: false}
 // tour drives tickets through every row of the state table over HTTP on the dev
 // runtime, with a short-deadline policy file and the providers in manual mode.
 type tour struct {
-	t      *testing.T
-	rt     *devRuntime
+	t                            *testing.T
+	rt                           *devRuntime
 	courierSender, paymentSender *webhook.Sender
-	keys   map[models.Role]string
-	events atomic.Int64
+	keys                         map[models.Role]string
+	events                       atomic.Int64
 }
 
 func TestEveryStateOverHTTP(t *testing.T) {
