@@ -124,8 +124,14 @@ func runWithHarness(m *testing.M) (int, error) {
 	}
 	policy := models.DefaultPolicy()
 	policy.Version = "it-1"
+	// The package's tests open hundreds of tickets for buyer-it: counted as
+	// recent returns they would end fast review for every later test. The
+	// counting itself is TestRecentReturnsAreCounted's, with a buyer of its own.
+	policy.FastReview.MaxRecentReturns = 1000
 	h.cfg = api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
-		CourierWebhookKeys: courierKeys, PaymentWebhookKeys: paymentKeys, Logger: logger}
+		CourierWebhookKeys: courierKeys, PaymentWebhookKeys: paymentKeys, Logger: logger,
+		// The tests' keys send far more than a person would; TestRateLimit has its own.
+		RateLimit: 100_000, RateBurst: 100_000}
 	hs := httptest.NewServer(api.New(h.cfg).Handler())
 	defer hs.Close()
 	h.url = hs.URL
@@ -343,10 +349,34 @@ func newTicket(t *testing.T, mutate func(*models.CreateTicket)) models.Ticket {
 		mutate(&c)
 	}
 	var tk models.Ticket
-	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", c, &tk); code != http.StatusCreated {
+	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", asBuyer(t, c), &tk); code != http.StatusCreated {
 		t.Fatalf("create: status %d", code)
 	}
 	return tk
+}
+
+// asBuyer registers what a create states of the order and the buyer's credit as
+// the shop's order system and the platform would (PUT /v1/orders, PUT
+// /v1/buyers), and returns the create as a buyer sends it: naming the order only.
+func asBuyer(t *testing.T, c models.CreateTicket) models.CreateTicket {
+	t.Helper()
+	registerOrder(t, c)
+	if code := call(t, http.MethodPut, "/v1/buyers/"+c.BuyerID, "platform", map[string]any{"credit": c.BuyerCredit}, nil); code != http.StatusOK {
+		t.Fatalf("register buyer %s: status %d", c.BuyerID, code)
+	}
+	c.Order, c.BuyerCredit = models.OrderInfo{}, 0
+	return c
+}
+
+// registerOrder puts the order record a create c refers to.
+func registerOrder(t *testing.T, c models.CreateTicket) models.Order {
+	t.Helper()
+	facts := c.StatedFacts()
+	var o models.Order
+	if code := call(t, http.MethodPut, "/v1/orders/"+c.OrderID, "platform", facts, &o); code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("register order %s: status %d", c.OrderID, code)
+	}
+	return o
 }
 
 // act runs an action and returns the status and the ticket (or error body).

@@ -40,9 +40,10 @@ func (s *Server) readyz(c echo.Context) error {
 
 // metrics counts requests by route and status for Prometheus.
 type metrics struct {
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
+	registry    *prometheus.Registry
+	requests    *prometheus.CounterVec
+	latency     *prometheus.HistogramVec
+	rateLimited prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -55,7 +56,10 @@ func newMetrics() *metrics {
 			Name: "aftersales_http_request_seconds", Help: "HTTP request latency by route.",
 		}, []string{"method", "route"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency)
+	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "aftersales_http_rate_limited_total", Help: "Requests refused with 429 over a principal's rate limit.",
+	})
+	m.registry.MustRegister(m.requests, m.latency, m.rateLimited)
 	return m
 }
 

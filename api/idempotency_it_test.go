@@ -42,6 +42,7 @@ func TestIdempotencyReplaysTheFirstAnswer(t *testing.T) {
 	body := createBody("buyer-it")
 	body.OrderID = fmt.Sprintf("o-replay-%d", time.Now().UnixNano())
 	key := "replay-" + body.OrderID
+	body = asBuyer(t, body)
 	code, first, _ := rawCall(t, http.MethodPost, "/v1/tickets", "buyer", body, "Idempotency-Key", key)
 	if code != http.StatusCreated {
 		t.Fatalf("create: %d %s", code, first)
@@ -59,6 +60,7 @@ func TestIdempotencyReplaysTheFirstAnswer(t *testing.T) {
 
 	other := createBody("buyer-other")
 	other.OrderID = body.OrderID + "-b"
+	other = asBuyer(t, other)
 	if code, raw, _ := rawCall(t, http.MethodPost, "/v1/tickets", "other-buyer", other, "Idempotency-Key", key); code != http.StatusCreated {
 		t.Fatalf("another buyer's request under the same key: %d %s, want its own 201", code, raw)
 	}

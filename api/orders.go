@@ -34,14 +34,20 @@ func (r ShippingWatchRequest) validate() error {
 		return models.Errorf(models.EINVALID, "paid_cents must be a positive number of cents")
 	case r.PaidAt.IsZero():
 		return models.Errorf(models.EINVALID, "paid_at is required (RFC 3339)")
-	case len(r.Currency) != 3:
-		return models.Errorf(models.EINVALID, "currency must be a 3-letter ISO code such as CNY")
+	}
+	if err := models.CheckCurrency("currency", r.Currency); err != nil {
+		return err
+	}
+	if err := models.CheckID("shop_id", r.ShopID); err != nil {
+		return err
 	}
 	return nil
 }
 
-// startShippingWatch starts the delayed-shipment watch of an order; starting it
-// again returns the running watch.
+// startShippingWatch starts the delayed-shipment watch of an order from its order
+// record; starting it again returns the running watch. The watch belongs to the
+// order's shop: another shop's seller gets 404. For an order not registered yet
+// the body registers it, as PUT /v1/orders/{order_id} would.
 func (s *Server) startShippingWatch(c echo.Context) error {
 	p, err := allow(c, models.RoleSeller, models.RolePlatform, models.RoleAdmin)
 	if err != nil {
@@ -51,24 +57,47 @@ func (s *Server) startShippingWatch(c echo.Context) error {
 	if err := decode(c, &req); err != nil {
 		return err
 	}
-	if req.Currency == "" {
-		req.Currency = "CNY"
-	}
-	if err := req.validate(); err != nil {
+	ctx, orderID := c.Request().Context(), c.Param("order_id")
+	if err := models.CheckID("order_id", orderID); err != nil {
 		return err
 	}
-	if _, err := shopScope(p, req.ShopID); err != nil {
+	rec, err := s.findOrder(ctx, orderID)
+	switch {
+	case err == nil:
+		if _, err := shopScope(p, rec.ShopID); err != nil {
+			return models.Errorf(models.ENOTFOUND, "order %s not found", orderID)
+		}
+	case models.ErrorCode(err) == models.ENOTFOUND:
+		if req.Currency == "" {
+			req.Currency = "CNY"
+		}
+		if err := req.validate(); err != nil {
+			return models.Errorf(models.EINVALID, "order %s is not registered and the body cannot register it: %s", orderID, models.ErrorMessage(err))
+		}
+		if _, err := shopScope(p, req.ShopID); err != nil {
+			return err
+		}
+		o := models.Order{OrderID: orderID, OrderFacts: models.OrderFacts{ShopID: req.ShopID, BuyerID: req.BuyerID,
+			PaidCents: req.PaidCents, Currency: req.Currency, PaidAt: req.PaidAt, SelfOperated: req.SelfOperated}}
+		o.Normalize()
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		if _, _, err := s.store.PutOrder(ctx, o); err != nil {
+			return err
+		}
+		rec = o
+	default:
 		return err
 	}
-	orderID := c.Param("order_id")
-	in := workflows.ShippingWatchInput{OrderID: orderID, ShopID: req.ShopID, BuyerID: req.BuyerID,
-		PaidCents: req.PaidCents, Currency: req.Currency, PaidAt: req.PaidAt, SelfOperated: req.SelfOperated,
+	in := workflows.ShippingWatchInput{OrderID: orderID, ShopID: rec.ShopID, BuyerID: rec.BuyerID,
+		PaidCents: rec.PaidCents, Currency: rec.Currency, PaidAt: rec.PaidAt, SelfOperated: rec.SelfOperated,
 		ShipDeadline: s.policy.ShipDeadline, Rule: s.policy.ShippingCompensation}
 	opts := client.StartWorkflowOptions{ID: workflows.ShippingWatchWorkflowID(orderID), TaskQueue: workflows.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		Memo:                     map[string]any{watchShopMemo: req.ShopID}}
-	if _, err := s.temporal.ExecuteWorkflow(c.Request().Context(), opts, workflows.ShippingWatchWorkflow, in); err != nil {
+		Memo:                     map[string]any{watchShopMemo: rec.ShopID}}
+	if _, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.ShippingWatchWorkflow, in); err != nil {
 		return domainError(err)
 	}
 	return s.respondWatch(c, http.StatusCreated)

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/time/rate"
 
 	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
@@ -43,6 +44,12 @@ type Store interface {
 	ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string) (store.WebhookEvent, error)
 	MarkWebhookDelivered(ctx context.Context, provider, eventID string) error
 	IdempotencyStore
+	// Order records and buyer risk (DESIGN §2 Trust).
+	PutOrder(ctx context.Context, o models.Order) (models.Order, bool, error)
+	GetOrder(ctx context.Context, id string) (models.Order, error)
+	PutBuyer(ctx context.Context, b models.Buyer) (models.Buyer, error)
+	GetBuyer(ctx context.Context, id string) (models.Buyer, bool, error)
+	RecentReturns(ctx context.Context, buyerID string, since time.Time) (int, error)
 }
 
 // Config wires a Server.
@@ -55,7 +62,14 @@ type Config struct {
 	// (Standard Webhooks, whsec_ keys; several for rotation).
 	CourierWebhookKeys webhook.Keys
 	PaymentWebhookKeys webhook.Keys
-	Logger             *slog.Logger
+	// Orders reads order records the store does not have from the shop's order
+	// system; nil: only registered records (PUT /v1/orders/{id}) are known.
+	Orders OrderSource
+	// RateLimit and RateBurst bound each principal's requests (a second, and at
+	// once); DefaultRateLimit and DefaultRateBurst when zero.
+	RateLimit rate.Limit
+	RateBurst int
+	Logger    *slog.Logger
 	// Now is the clock for webhook timestamps and reports; time.Now when nil.
 	Now func() time.Time
 }
@@ -66,6 +80,7 @@ type Server struct {
 	temporal    client.Client
 	store       Store
 	idem        IdempotencyStore
+	orders      OrderSource
 	keys        *Keys
 	policy      models.Policy
 	courierKeys webhook.Keys
@@ -77,7 +92,7 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
-	s := &Server{temporal: cfg.Temporal, store: cfg.Store, idem: cfg.Store, keys: cfg.Keys, policy: cfg.Policy,
+	s := &Server{temporal: cfg.Temporal, store: cfg.Store, idem: cfg.Store, orders: cfg.Orders, keys: cfg.Keys, policy: cfg.Policy,
 		courierKeys: cfg.CourierWebhookKeys, paymentKeys: cfg.PaymentWebhookKeys, log: cfg.Logger, now: cfg.Now, metrics: newMetrics()}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -88,13 +103,20 @@ func New(cfg Config) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(middleware.Recover(), middleware.BodyLimit(bodyLimit), middleware.RequestID(), s.metrics.middleware)
+	e.Use(middleware.Recover(), middleware.BodyLimit(bodyLimit), middleware.RequestID(), s.metrics.middleware, s.accessLog)
 	s.echo = e
-	s.routes()
+	limit, burst := cfg.RateLimit, cfg.RateBurst
+	if limit <= 0 {
+		limit = DefaultRateLimit
+	}
+	if burst <= 0 {
+		burst = DefaultRateBurst
+	}
+	s.routes(s.rateLimit(limit, burst))
 	return s
 }
 
-func (s *Server) routes() {
+func (s *Server) routes(rateLimit echo.MiddlewareFunc) {
 	e := s.echo
 	e.GET("/healthz", s.healthz)
 	e.GET("/readyz", s.readyz)
@@ -104,12 +126,15 @@ func (s *Server) routes() {
 	e.POST("/v1/webhooks/courier", s.courierWebhook)
 	e.POST("/v1/webhooks/payment", s.paymentWebhook)
 
-	v1 := e.Group("/v1", s.authenticate, s.idempotent)
+	v1 := e.Group("/v1", s.authenticate, rateLimit, s.idempotent)
 	v1.POST("/tickets", s.createTicket)
 	v1.GET("/tickets", s.listTickets)
 	v1.GET("/tickets/export.csv", s.exportCSV)
 	v1.GET("/tickets/:id", s.getTicket)
 	v1.POST("/tickets/:id/:action", s.ticketAction)
+	v1.PUT("/orders/:order_id", s.putOrder)
+	v1.GET("/orders/:order_id", s.getOrder)
+	v1.PUT("/buyers/:buyer_id", s.putBuyer)
 	v1.POST("/orders/:order_id/shipping-watch", s.startShippingWatch)
 	v1.GET("/orders/:order_id/shipping-watch", s.getShippingWatch)
 	v1.POST("/orders/:order_id/shipped", s.orderShipped)
@@ -125,7 +150,10 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 
 // Serve answers on l until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second}
+	// Reads are bounded so a slow client cannot hold a connection; the write
+	// timeout outlasts updateWait, so a waiting action still gets its answer.
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: updateWait + 30*time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {

@@ -35,13 +35,25 @@ func (s *Server) createTicket(c echo.Context) error {
 		return err
 	}
 	req.Normalize()
-	if err := req.Validate(); err != nil {
+	for _, f := range []struct{ name, v string }{{"order_id", req.OrderID}, {"shop_id", req.ShopID}, {"buyer_id", req.BuyerID}} {
+		if err := models.CheckID(f.name, f.v); err != nil {
+			return err
+		}
+	}
+	if err := models.CheckCurrency("currency", req.Currency); err != nil {
 		return err
 	}
 	if (p.Role == models.RoleBuyer && p.Subject != req.BuyerID) || (p.Role == models.RoleSeller && p.Subject != req.ShopID) {
 		return models.Errorf(models.EFORBIDDEN, "a %s key may create tickets only for its own %s", p.Role, map[models.Role]string{models.RoleBuyer: "buyer_id", models.RoleSeller: "shop_id"}[p.Role])
 	}
 	ctx := c.Request().Context()
+	flagged, err := s.trustInputs(ctx, p, &req)
+	if err != nil {
+		return err
+	}
+	if err := req.Validate(); err != nil {
+		return err
+	}
 	canon, _ := json.Marshal(req)
 	hash := sha256.Sum256(canon)
 	bodyHash := hex.EncodeToString(hash[:])
@@ -70,7 +82,7 @@ func (s *Server) createTicket(c echo.Context) error {
 		}
 	}
 	createdAt := s.now().UTC().Truncate(time.Millisecond)
-	in := workflows.TicketInput{TicketID: id, Create: req, Policy: s.policy, BodyHash: bodyHash,
+	in := workflows.TicketInput{TicketID: id, Create: req, Policy: s.policy, BodyHash: bodyHash, BuyerFlagged: flagged,
 		Actor: p.Subject, Role: p.Role, RequestID: c.Response().Header().Get(echo.HeaderXRequestID), CreatedAt: createdAt}
 	t, err := s.startTicket(c, in)
 	if err != nil {

@@ -78,6 +78,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 		Kind: models.KindRefundOnly, ReasonCode: models.ReasonNotReceived, RequestedCents: 1000,
 		Order: models.OrderInfo{PaidCents: 5000, PaidAt: time.Now().UTC()}}
 	key := "idem-" + body.OrderID
+	body = asBuyer(t, body)
 	var first, second models.Ticket
 	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", body, &first, "Idempotency-Key", key); code != http.StatusCreated {
 		t.Fatalf("first create: %d", code)
@@ -121,16 +122,19 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 		{"bad list filter", "GET", "/v1/tickets?state=lost", "platform", nil, 422, models.EINVALID},
 		{"not JSON", "POST", "/v1/tickets", "buyer", []byte(`{"order_id": "o-1",`), 400, models.EMALFORMED},
 		{"JSON of the wrong type", "POST", "/v1/tickets", "buyer", []byte(`{"requested_cents": "lots"}`), 422, models.EINVALID},
-		{"order id with a formula", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) { c.OrderID = "=HYPERLINK(1)" }), 422, models.EINVALID},
-		{"order id of 65 characters", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) { c.OrderID = strings.Repeat("o", 65) }), 422, models.EINVALID},
-		{"a currency that is not ISO 4217", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) { c.Currency = "XYZ" }), 422, models.EINVALID},
-		{"101 items", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) {
+		{"order id with a formula", "POST", "/v1/tickets", "buyer", withCreate(t, func(c *models.CreateTicket) { c.OrderID = "=HYPERLINK(1)" }), 422, models.EINVALID},
+		{"order id of 65 characters", "POST", "/v1/tickets", "buyer", withCreate(t, func(c *models.CreateTicket) { c.OrderID = strings.Repeat("o", 65) }), 422, models.EINVALID},
+		{"a currency that is not ISO 4217", "POST", "/v1/tickets", "buyer", withCreate(t, func(c *models.CreateTicket) { c.Currency = "XYZ" }), 422, models.EINVALID},
+		{"101 items", "POST", "/v1/tickets", "buyer", withCreate(t, func(c *models.CreateTicket) {
 			c.Items = make([]models.Item, 101)
 			for i := range c.Items {
 				c.Items[i] = models.Item{SKU: "sku-1", Qty: 1, UnitPaidCents: 1}
 			}
 		}), 422, models.EINVALID},
-		{"an amount above 10^12", "POST", "/v1/tickets", "buyer", withCreate(func(c *models.CreateTicket) { c.Order.PaidCents = 1_000_000_000_001 }), 422, models.EINVALID},
+		{"an amount above 10^12", "POST", "/v1/tickets", "buyer", withCreate(t, func(c *models.CreateTicket) { c.RequestedCents = 1_000_000_000_001 }), 422, models.EINVALID},
+		{"a buyer stating the order", "POST", "/v1/tickets", "buyer", withCreate(t, func(c *models.CreateTicket) { c.Order = models.OrderInfo{PaidCents: 1, PaidAt: time.Now()} }), 422, models.EINVALID},
+		{"a buyer stating its credit", "POST", "/v1/tickets", "buyer", withCreate(t, func(c *models.CreateTicket) { c.BuyerCredit = 5 }), 422, models.EINVALID},
+		{"an unregistered order", "POST", "/v1/tickets", "buyer", withCreate(t, func(c *models.CreateTicket) { c.OrderID = "o-nobody-registered" }), 422, models.EINVALID},
 		{"within of 213504 days", "GET", "/v1/reports/warnings?within=213504d", "platform", nil, 422, models.EINVALID},
 		{"within of 367 days", "GET", "/v1/reports/warnings?within=367d", "platform", nil, 422, models.EINVALID},
 		{"an Idempotency-Key of 1001 characters", "POST", "/v1/tickets/" + tk.ID + "/reply", "seller", map[string]any{"message": "x"}, 422, models.EINVALID},
@@ -153,9 +157,12 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 	}
 }
 
-// withCreate is a valid create body for the buyer key, changed by edit.
-func withCreate(edit func(*models.CreateTicket)) models.CreateTicket {
+// withCreate is a valid create body for the buyer key, its order registered,
+// changed by edit.
+func withCreate(t *testing.T, edit func(*models.CreateTicket)) models.CreateTicket {
 	c := createBody("buyer-it")
+	c.OrderID = fmt.Sprintf("o-bad-%d", orderSeq.Add(1))
+	c = asBuyer(t, c)
 	edit(&c)
 	return c
 }

@@ -1,7 +1,6 @@
 package models
 
 import (
-	"fmt"
 	"strings"
 	"time"
 )
@@ -94,13 +93,8 @@ func (c CreateTicket) Validate() error {
 	case len(c.Items) > MaxItems:
 		return Errorf(EINVALID, "items has %d entries; the limit is %d", len(c.Items), MaxItems)
 	}
-	for i, it := range c.Items {
-		if err := CheckID(fmt.Sprintf("items[%d].sku", i), it.SKU); err != nil {
-			return err
-		}
-		if it.Qty <= 0 || it.Qty > maxQty || it.UnitPaidCents < 0 || it.UnitPaidCents > MaxAmountCents {
-			return Errorf(EINVALID, "items[%d] needs a qty of 1 to %d and unit_paid_cents of 0 to %d", i, maxQty, int64(MaxAmountCents))
-		}
+	if err := checkItems(c.Items); err != nil {
+		return err
 	}
 	return c.validateKindMethod()
 }

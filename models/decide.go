@@ -197,7 +197,8 @@ func (d *decision) create(c CreateInput) error {
 	d.t.BuyerFlagged = c.BuyerFlagged
 	d.t.State = ""
 	d.transition(StatePendingReview, c.Actor, c.Role, "create", d.t.Reason, c.RequestID)
-	if ok, rule := FastReviewDecision(c.Create, d.p); ok {
+	// A buyer the platform flagged is never approved without the seller.
+	if ok, rule := FastReviewDecision(c.Create, d.p); ok && !c.BuyerFlagged {
 		d.t.Flags.FastReviewed, d.t.FastReviewRule = true, rule
 		d.system("fast_review", rule)
 		d.approved(system, RoleSystem, "")

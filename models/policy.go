@@ -45,6 +45,31 @@ type Policy struct {
 	// FreightClaimCents is what a freight-insurance (运费险) claim asks for the buyer's
 	// one-way return freight; 0 turns claims off.
 	FreightClaimCents int64 `yaml:"freight_claim_cents" json:"freight_claim_cents"`
+	// Shops turns fast review and lightning refund on or off per shop; a shop not
+	// listed follows fast_review.enabled and lightning_refund.enabled.
+	Shops map[string]ShopRule `yaml:"shops" json:"shops,omitempty"`
+}
+
+// ShopRule is one shop's choice of the platform's optional rules.
+type ShopRule struct {
+	FastReview      *bool `yaml:"fast_review" json:"fast_review,omitempty"`
+	LightningRefund *bool `yaml:"lightning_refund" json:"lightning_refund,omitempty"`
+}
+
+// FastReviewOn says whether fast review applies to the shop's tickets.
+func (p Policy) FastReviewOn(shop string) bool {
+	if r, ok := p.Shops[shop]; ok && r.FastReview != nil {
+		return *r.FastReview
+	}
+	return p.FastReview.Enabled
+}
+
+// LightningRefundOn says whether the shop has lightning refund.
+func (p Policy) LightningRefundOn(shop string) bool {
+	if r, ok := p.Shops[shop]; ok && r.LightningRefund != nil {
+		return *r.LightningRefund
+	}
+	return p.LightningRefund.Enabled
 }
 
 // FastReviewRule approves a ticket at creation (极速审核).
@@ -168,6 +193,11 @@ func (p Policy) Validate() error {
 	for _, i := range ints {
 		if i.v < i.lo || i.v > i.hi {
 			return Errorf(EINVALID, "policy: %s must be between %d and %d, got %d", i.key, i.lo, i.hi, i.v)
+		}
+	}
+	for shop := range p.Shops {
+		if err := CheckID("policy: shops key", shop); err != nil {
+			return err
 		}
 	}
 	return nil

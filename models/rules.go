@@ -6,7 +6,7 @@ import "fmt"
 // which rule, so the decision can be audited later.
 func FastReviewDecision(c CreateTicket, p Policy) (approve bool, rule string) {
 	r := p.FastReview
-	if !r.Enabled {
+	if !p.FastReviewOn(c.ShopID) {
 		return false, ""
 	}
 	if c.Kind == KindRepair {
@@ -25,10 +25,10 @@ func FastReviewDecision(c CreateTicket, p Policy) (approve bool, rule string) {
 
 // LightningEligible reports whether a return is refunded as soon as the courier picks
 // it up or the tracking number is verified (闪电退款). Only refunds of returned goods
-// qualify; the shop and the buyer's standing are checked against the policy.
+// qualify; the shop's choice (Policy.Shops) and the buyer's standing are checked.
 func LightningEligible(t Ticket, p Policy, buyerFlagged bool) bool {
 	r := p.LightningRefund
-	return r.Enabled && t.Kind == KindReturnRefund && !buyerFlagged &&
+	return p.LightningRefundOn(t.ShopID) && t.Kind == KindReturnRefund && !buyerFlagged &&
 		t.Order.PaidCents <= r.MaxCents && t.BuyerCredit >= r.MinCredit
 }
 

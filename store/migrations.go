@@ -158,6 +158,29 @@ var migrations = []migration{
 			PRIMARY KEY (principal, idem_key)`,
 			indexes: [][2]string{{"idx_idempotent_requests_created_at", "created_at"}}},
 	),
+	tablesMigration(3, "orders, buyers",
+		table{name: "orders", columns: `
+			order_id VARCHAR(64) NOT NULL PRIMARY KEY,
+			shop_id VARCHAR(64) NOT NULL,
+			buyer_id VARCHAR(64) NOT NULL,
+			paid_cents BIGINT NOT NULL,
+			currency VARCHAR(8) NOT NULL,
+			paid_at {time} NOT NULL,
+			shipped_at {time} NULL,
+			delivered_at {time} NULL,
+			freight_insurance BOOLEAN NOT NULL DEFAULT {false},
+			self_operated BOOLEAN NOT NULL DEFAULT {false},
+			items {text} NOT NULL,
+			created_at {time} NOT NULL,
+			updated_at {time} NOT NULL`,
+			indexes: [][2]string{{"idx_orders_shop_id", "shop_id"}, {"idx_orders_buyer_id", "buyer_id"}}},
+		table{name: "buyers", columns: `
+			buyer_id VARCHAR(64) NOT NULL PRIMARY KEY,
+			credit INTEGER NOT NULL DEFAULT 0,
+			flagged BOOLEAN NOT NULL DEFAULT {false},
+			note {text} NOT NULL,
+			updated_at {time} NOT NULL`},
+	),
 }
 
 // LatestSchemaVersion is the schema version this binary creates and understands.

@@ -30,6 +30,7 @@ type devFlags struct {
 	policyFile   string
 	keysFile     string
 	providers    providerFlags
+	api          apiFlags
 	quiet        bool
 }
 
@@ -41,6 +42,7 @@ func (d *devFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&d.policyFile, "policy", "", "policy YAML file (default: the built-in policy)")
 	fs.StringVar(&d.keysFile, "keys", "", "API keys file (default: a demo keys file written into the data dir)")
 	d.providers.registerSim(fs)
+	d.api.register(fs)
 }
 
 // devRuntime is a running `aftersales dev`: every part in one process.
@@ -160,8 +162,10 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	}
 	rt.stop = append(rt.stop, w.Stop)
 
-	a := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
-		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger})
+	cfg := api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
+		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger}
+	d.api.apply(&cfg)
+	a := api.New(cfg)
 	if h := d.providers.simPayments; h != nil {
 		a.Echo().GET("/sim/payments", echo.WrapHandler(h))
 	}

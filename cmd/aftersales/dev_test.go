@@ -90,9 +90,9 @@ func TestDevRestartResumesTickets(t *testing.T) {
 	if code := request(t, http.MethodGet, rt.server.UIURL(), "", nil, nil); code != http.StatusOK {
 		t.Errorf("Web UI answered %d", code)
 	}
-	buyer, seller := keyOf(rt.keys, models.RoleBuyer), keyOf(rt.keys, models.RoleSeller)
+	seller := keyOf(rt.keys, models.RoleSeller)
 	var tk models.Ticket
-	code := request(t, http.MethodPost, rt.apiURL+"/v1/tickets", buyer, models.CreateTicket{
+	code := openTicket(t, rt.apiURL, rt.keys, models.CreateTicket{
 		OrderID: "o-restart", ShopID: "shop-1", BuyerID: "buyer-1", Kind: models.KindReturnRefund,
 		ReasonCode: models.ReasonNoReason, ReturnMethod: models.ReturnSelfShip, RequestedCents: 99900,
 		Order: models.OrderInfo{PaidCents: 99900, PaidAt: time.Now().UTC()},
@@ -247,4 +247,22 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// openTicket opens a ticket the way DESIGN §2 Trust has it: the shop's order
+// system registers the order and the platform rates the buyer when c gives a
+// credit (both as the platform key here), then the buyer names the order.
+func openTicket(t *testing.T, apiURL string, keys []api.Key, c models.CreateTicket, out *models.Ticket) int {
+	t.Helper()
+	platform := keyOf(keys, models.RolePlatform)
+	if code := request(t, http.MethodPut, apiURL+"/v1/orders/"+c.OrderID, platform, c.StatedFacts(), nil); code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("register order %s: %d", c.OrderID, code)
+	}
+	if c.BuyerCredit != 0 {
+		if code := request(t, http.MethodPut, apiURL+"/v1/buyers/"+c.BuyerID, platform, map[string]any{"credit": c.BuyerCredit}, nil); code != http.StatusOK {
+			t.Fatalf("rate buyer %s: %d", c.BuyerID, code)
+		}
+	}
+	c.Order, c.BuyerCredit = models.OrderInfo{}, 0
+	return request(t, http.MethodPost, apiURL+"/v1/tickets", keyOf(keys, models.RoleBuyer), c, out)
 }

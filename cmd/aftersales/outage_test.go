@@ -107,7 +107,7 @@ func TestPaymentProviderOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer rt.Stop()
-	buyer, seller := keyOf(rt.keys, models.RoleBuyer), keyOf(rt.keys, models.RoleSeller)
+	seller := keyOf(rt.keys, models.RoleSeller)
 	get := func(id string) models.Ticket {
 		var tk models.Ticket
 		request(t, http.MethodGet, rt.apiURL+"/v1/tickets/"+id, seller, nil, &tk)
@@ -119,7 +119,7 @@ func TestPaymentProviderOutage(t *testing.T) {
 		ReasonCode: models.ReasonNotReceived, ReturnMethod: models.ReturnNone, RequestedCents: 15000, Currency: "CNY",
 		BuyerCredit: 3, Order: models.OrderInfo{PaidCents: 20000, PaidAt: time.Now().UTC()}}
 	var tk models.Ticket
-	if code := request(t, http.MethodPost, rt.apiURL+"/v1/tickets", buyer, c, &tk); code != http.StatusCreated {
+	if code := openTicket(t, rt.apiURL, rt.keys, c, &tk); code != http.StatusCreated {
 		t.Fatalf("create: status %d", code)
 	}
 	waitFor(t, rt.served, "the refund tried against the provider", func() (bool, string) {

@@ -67,6 +67,8 @@ func serveAPI(ctx context.Context, args []string, listening func(net.Addr)) erro
 	c.register(fs)
 	addr := fs.String("http", "0.0.0.0:8080", "listen address")
 	keysFile := fs.String("keys", "", "API keys file: JSON list of {key, role, subject}")
+	var af apiFlags
+	af.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -91,8 +93,10 @@ func serveAPI(ctx context.Context, args []string, listening func(net.Addr)) erro
 		return err
 	}
 	defer closeAll()
-	srv := api.New(api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
-		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger})
+	cfg := api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
+		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger}
+	af.apply(&cfg)
+	srv := api.New(cfg)
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", *addr, err)

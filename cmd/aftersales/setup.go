@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -15,6 +16,9 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"golang.org/x/time/rate"
+
+	"github.com/aftersales/aftersales/activities/ordersource"
 	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/api"
 	"github.com/aftersales/aftersales/models"
@@ -88,6 +92,30 @@ func demoKeys(path string) ([]api.Key, error) {
 		return nil, fmt.Errorf("keys file: %w", err)
 	}
 	return keys, nil
+}
+
+// apiFlags are the API's own settings, shared by `api` and `dev`: a shop's order
+// system for orders nobody registered with PUT /v1/orders/{order_id}
+// (activities/ordersource), and the per-principal rate limit.
+type apiFlags struct {
+	orderSourceURL, orderSourceKey string
+	rateLimit                      float64
+	rateBurst                      int
+}
+
+func (a *apiFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&a.orderSourceURL, "order-source-url", "", "a shop order system's base URL to read unregistered orders from (default: registered orders only)")
+	fs.StringVar(&a.orderSourceKey, "order-source-key", "", "bearer key for --order-source-url")
+	fs.Float64Var(&a.rateLimit, "rate-limit", api.DefaultRateLimit, "requests a second each API key's principal may send, sustained")
+	fs.IntVar(&a.rateBurst, "rate-burst", api.DefaultRateBurst, "requests each principal may send at once")
+}
+
+// apply sets the API's config from the flags.
+func (a apiFlags) apply(cfg *api.Config) {
+	if a.orderSourceURL != "" {
+		cfg.Orders = &ordersource.HTTP{BaseURL: a.orderSourceURL, APIKey: a.orderSourceKey}
+	}
+	cfg.RateLimit, cfg.RateBurst = rate.Limit(a.rateLimit), a.rateBurst
 }
 
 // webhookSecrets are the providers' whsec_ keys, one secret file each

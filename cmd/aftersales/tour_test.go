@@ -125,7 +125,17 @@ func (tr *tour) create(t *testing.T, c models.CreateTicket) models.Ticket {
 		c.ReasonCode = models.ReasonNoReason
 	}
 	var tk models.Ticket
-	if code := request(t, http.MethodPost, tr.rt.apiURL+"/v1/tickets", tr.keys[models.RoleBuyer], c, &tk); code != http.StatusCreated {
+	code := 0
+	if c.BuyerCredit != 0 {
+		// A rated buyer of its own, opened by the platform (which states the order
+		// and the credit, registering both): buyer-1's record is shared by the rows
+		// running beside this one.
+		c.BuyerID = fmt.Sprintf("buyer-rated-%d", tr.events.Add(1))
+		code = request(t, http.MethodPost, tr.rt.apiURL+"/v1/tickets", tr.keys[models.RolePlatform], c, &tk)
+	} else {
+		code = openTicket(t, tr.rt.apiURL, tr.rt.keys, c, &tk)
+	}
+	if code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
 	tr.expect(t, tk, models.StatePendingReview, "review_by")

@@ -1,0 +1,219 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aftersales/aftersales/activities/ordersource"
+	"github.com/aftersales/aftersales/api"
+	"github.com/aftersales/aftersales/models"
+)
+
+func orderFacts(shop, buyer string, paid int64) models.OrderFacts {
+	return models.OrderFacts{ShopID: shop, BuyerID: buyer, PaidCents: paid, Currency: "CNY", PaidAt: time.Now().Add(-time.Hour).UTC().Truncate(time.Second)}
+}
+
+// The order record (DESIGN §2 Trust, §4): who may register, read and change it,
+// and what a refused request leaves unchanged.
+func TestOrderRecords(t *testing.T) {
+	id := fmt.Sprintf("o-rec-%d", orderSeq.Add(1))
+	path := "/v1/orders/" + id
+	facts := orderFacts("shop-it", "buyer-it", 5000)
+	var o models.Order
+	if code := call(t, http.MethodPut, path, "seller", facts, &o); code != http.StatusCreated || o.OrderID != id || o.PaidCents != 5000 || o.TicketIDs == nil || o.CreatedAt.IsZero() {
+		t.Fatalf("register: %d %+v", code, o)
+	}
+	if code := call(t, http.MethodPut, path, "seller", facts, &o); code != http.StatusOK {
+		t.Fatalf("register again: %d, want 200", code)
+	}
+	cases := []struct {
+		name, method, key string
+		body              any
+		want              int
+	}{
+		{"another shop's seller overwrites it", http.MethodPut, "other-seller", orderFacts("shop-other", "buyer-it", 1), http.StatusNotFound},
+		{"a seller registers for another shop", http.MethodPut, "other-seller", orderFacts("shop-it", "buyer-it", 1), http.StatusForbidden},
+		{"a buyer registers its own order", http.MethodPut, "buyer", orderFacts("shop-it", "buyer-it", 1), http.StatusForbidden},
+		{"paid nothing", http.MethodPut, "seller", orderFacts("shop-it", "buyer-it", 0), http.StatusUnprocessableEntity},
+		{"not JSON", http.MethodPut, "seller", []byte(`{"shop_id":`), http.StatusBadRequest},
+		{"another buyer reads it", http.MethodGet, "other-buyer", nil, http.StatusNotFound},
+		{"another shop reads it", http.MethodGet, "other-seller", nil, http.StatusNotFound},
+		{"its buyer reads it", http.MethodGet, "buyer", nil, http.StatusOK},
+		{"the platform reads it", http.MethodGet, "platform", nil, http.StatusOK},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := call(t, c.method, path, c.key, c.body, nil); got != c.want {
+				t.Errorf("status %d, want %d", got, c.want)
+			}
+		})
+	}
+	var after models.Order
+	call(t, http.MethodGet, path, "platform", nil, &after)
+	if after.ShopID != "shop-it" || after.PaidCents != 5000 {
+		t.Fatalf("refused requests changed the record: %+v", after)
+	}
+
+	// The buyer names the order; the ticket takes its facts from the record.
+	c := createBody("buyer-it")
+	c.OrderID, c.Order, c.RequestedCents = id, models.OrderInfo{}, 4000
+	var tk models.Ticket
+	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", c, &tk); code != http.StatusCreated || tk.Order.PaidCents != 5000 {
+		t.Fatalf("buyer's create: %d paid %d", code, tk.Order.PaidCents)
+	}
+	c.RequestedCents = 6000
+	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", c, nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("asking more than the record says was paid: %d, want 422", code)
+	}
+	if code := call(t, http.MethodGet, path, "buyer", nil, &after); code != http.StatusOK || len(after.TicketIDs) != 1 || after.TicketIDs[0] != tk.ID {
+		t.Errorf("the record lists tickets %v, want [%s]", after.TicketIDs, tk.ID)
+	}
+	// With a ticket, the paid amount is fixed; other facts still change.
+	facts.PaidCents = 9000
+	if code := call(t, http.MethodPut, path, "seller", facts, nil); code != http.StatusConflict {
+		t.Errorf("changing paid_cents with a ticket: %d, want 409", code)
+	}
+	facts.PaidCents, facts.FreightInsurance = 5000, true
+	if code := call(t, http.MethodPut, path, "seller", facts, &after); code != http.StatusOK || !after.FreightInsurance {
+		t.Errorf("adding freight insurance: %d %+v", code, after)
+	}
+	// Another buyer cannot open a ticket on it: the same answer as for an unknown order.
+	c2 := createBody("buyer-other")
+	c2.OrderID, c2.Order = id, models.OrderInfo{}
+	if code := call(t, http.MethodPost, "/v1/tickets", "other-buyer", c2, nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("another buyer's ticket on the order: %d, want 422", code)
+	}
+}
+
+// shopAPI is the API with its own policy, for rules a policy switches.
+func shopAPI(t *testing.T, edit func(*models.Policy)) endpoint {
+	t.Helper()
+	cfg := h.cfg
+	edit(&cfg.Policy)
+	hs := httptest.NewServer(api.New(cfg).Handler())
+	t.Cleanup(hs.Close)
+	return endpoint{url: hs.URL, keys: h.keys}
+}
+
+// createFor opens a refund-only ticket of 100 CNY for a buyer, as the shop's seller
+// (who names the buyer) after the shop registered the order.
+func createFor(t *testing.T, e endpoint, buyer string) models.Ticket {
+	t.Helper()
+	id := fmt.Sprintf("o-risk-%d", orderSeq.Add(1))
+	if code := e.call(t, http.MethodPut, "/v1/orders/"+id, "seller", orderFacts("shop-it", buyer, 10000), nil); code != http.StatusCreated {
+		t.Fatalf("register order: %d", code)
+	}
+	c := models.CreateTicket{OrderID: id, ShopID: "shop-it", BuyerID: buyer, Kind: models.KindRefundOnly,
+		ReasonCode: models.ReasonNotReceived, RequestedCents: 10000}
+	var tk models.Ticket
+	if code := e.call(t, http.MethodPost, "/v1/tickets", "seller", c, &tk); code != http.StatusCreated {
+		t.Fatalf("create: %d", code)
+	}
+	return tk
+}
+
+// Fast review reads only the platform's buyer record and our own count of the
+// buyer's tickets, never the create: a flagged buyer is never fast-reviewed, and
+// a shop can be switched off by the policy.
+func TestBuyerRiskDecidesFastReview(t *testing.T) {
+	buyer := fmt.Sprintf("buyer-risk-%d", orderSeq.Add(1))
+	if code := call(t, http.MethodPut, "/v1/buyers/"+buyer, "seller", map[string]any{"credit": 5}, nil); code != http.StatusForbidden {
+		t.Errorf("a seller rating a buyer: %d, want 403", code)
+	}
+	if code := call(t, http.MethodPut, "/v1/buyers/"+buyer, "platform", map[string]any{"credit": 6}, nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("credit 6: %d, want 422", code)
+	}
+	e := shopAPI(t, func(p *models.Policy) { p.FastReview.MaxRecentReturns = 1 })
+	if tk := createFor(t, e, buyer); tk.Flags.FastReviewed {
+		t.Errorf("a buyer the platform never rated (credit 0) was fast-reviewed")
+	}
+	if code := call(t, http.MethodPut, "/v1/buyers/"+buyer, "platform", map[string]any{"credit": 5}, nil); code != http.StatusOK {
+		t.Fatalf("rate the buyer: %d", code)
+	}
+	if tk := createFor(t, e, buyer); !tk.Flags.FastReviewed {
+		t.Errorf("credit 5, one earlier ticket (limit 1): not fast-reviewed")
+	}
+	if tk := createFor(t, e, buyer); tk.Flags.FastReviewed {
+		t.Errorf("two earlier tickets (limit 1): fast-reviewed all the same; recent returns are not counted")
+	}
+
+	flagged := fmt.Sprintf("buyer-flagged-%d", orderSeq.Add(1))
+	if code := call(t, http.MethodPut, "/v1/buyers/"+flagged, "platform", map[string]any{"credit": 5, "flagged": true, "note": "chargebacks"}, nil); code != http.StatusOK {
+		t.Fatalf("flag the buyer: %d", code)
+	}
+	if tk := createFor(t, h.endpoint, flagged); tk.Flags.FastReviewed {
+		t.Errorf("a flagged buyer was fast-reviewed")
+	}
+
+	off := false
+	closed := shopAPI(t, func(p *models.Policy) { p.Shops = map[string]models.ShopRule{"shop-it": {FastReview: &off}} })
+	rated := fmt.Sprintf("buyer-rated-%d", orderSeq.Add(1))
+	call(t, http.MethodPut, "/v1/buyers/"+rated, "platform", map[string]any{"credit": 5}, nil)
+	if tk := createFor(t, closed, rated); tk.Flags.FastReviewed {
+		t.Errorf("fast review switched off for shop-it, ticket fast-reviewed")
+	}
+}
+
+// An order the store does not have is read from the shop's order system through
+// the order source, and kept.
+func TestOrderSourceSuppliesUnknownOrders(t *testing.T) {
+	id := fmt.Sprintf("o-oms-%d", orderSeq.Add(1))
+	oms := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/orders/"+id {
+			http.NotFound(w, r)
+			return
+		}
+		fmt.Fprintf(w, `{"shop_id":"shop-it","buyer_id":"buyer-it","paid_cents":7000,"currency":"CNY","paid_at":%q,"items":[]}`,
+			time.Now().Add(-time.Hour).UTC().Format(time.RFC3339))
+	}))
+	defer oms.Close()
+	cfg := h.cfg
+	cfg.Orders = &ordersource.HTTP{BaseURL: oms.URL}
+	hs := httptest.NewServer(api.New(cfg).Handler())
+	defer hs.Close()
+	e := endpoint{url: hs.URL, keys: h.keys}
+	c := createBody("buyer-it")
+	c.OrderID, c.Order, c.RequestedCents = id, models.OrderInfo{}, 7000
+	var tk models.Ticket
+	if code := e.call(t, http.MethodPost, "/v1/tickets", "buyer", c, &tk); code != http.StatusCreated || tk.Order.PaidCents != 7000 {
+		t.Fatalf("create on an order only the shop's system knows: %d paid %d", code, tk.Order.PaidCents)
+	}
+	var o models.Order
+	if code := call(t, http.MethodGet, "/v1/orders/"+id, "platform", nil, &o); code != http.StatusOK || o.PaidCents != 7000 || len(o.TicketIDs) != 1 {
+		t.Errorf("the record read is kept: %d %+v", code, o)
+	}
+	c.OrderID = "o-the-shop-does-not-know"
+	if code := e.call(t, http.MethodPost, "/v1/tickets", "buyer", c, nil); code != http.StatusUnprocessableEntity {
+		t.Errorf("an order neither knows: %d, want 422", code)
+	}
+}
+
+// Over its rate a principal gets 429 with Retry-After; another principal does not.
+func TestRateLimit(t *testing.T) {
+	cfg := h.cfg
+	cfg.RateLimit, cfg.RateBurst = 0.5, 2
+	hs := httptest.NewServer(api.New(cfg).Handler())
+	defer hs.Close()
+	e := endpoint{url: hs.URL, keys: h.keys}
+	for i := range 2 {
+		if code := e.call(t, http.MethodGet, "/v1/tickets", "platform", nil, nil); code != http.StatusOK {
+			t.Fatalf("request %d within the burst: %d", i+1, code)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, hs.URL+"/v1/tickets", nil)
+	req.Header.Set("Authorization", "Bearer "+h.keys["platform"])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusTooManyRequests || res.Header.Get("Retry-After") != "2" {
+		t.Errorf("over the rate: %d Retry-After %q, want 429 and 2", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	if code := e.call(t, http.MethodGet, "/v1/tickets", "seller", nil, nil); code != http.StatusOK {
+		t.Errorf("another principal: %d, want 200", code)
+	}
+}

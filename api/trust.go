@@ -1,0 +1,97 @@
+package api
+
+import (
+	"context"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+// trustInputs replaces what a create may not state for itself with what the
+// records say (DESIGN §2 Trust): the order's facts from the order record, the
+// buyer's credit from the platform's buyer record, recent returns from our own
+// tickets. A buyer who sends order facts or buyer_credit gets a 422 naming the
+// field; the shop's seller or the platform who sends them registers the records
+// as PUT /v1/orders/{id} and PUT /v1/buyers/{id} would (a seller only a buyer
+// the platform has not rated yet). It returns the buyer's flag.
+func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.CreateTicket) (flagged bool, err error) {
+	statesOrder, statesCredit := req.Order != (models.OrderInfo{}), req.BuyerCredit != 0
+	switch {
+	case req.RecentReturns != 0:
+		return false, models.Errorf(models.EINVALID, "recent_returns is counted from the buyer's tickets here; leave it out")
+	case p.Role == models.RoleBuyer && statesOrder:
+		return false, models.Errorf(models.EINVALID, "order is the shop's record, not the buyer's to state: name the order_id and leave order out")
+	case p.Role == models.RoleBuyer && statesCredit:
+		return false, models.Errorf(models.EINVALID, "buyer_credit is set by the platform, not the buyer: leave it out")
+	}
+
+	rec, err := s.findOrder(ctx, req.OrderID)
+	notTheirs := err == nil && (rec.ShopID != req.ShopID || rec.BuyerID != req.BuyerID)
+	switch {
+	case notTheirs:
+		// The same words as an unknown order: a caller learns nothing of others' orders.
+		return false, unknownOrder(*req)
+	case err == nil && statesOrder:
+		rec, err = s.registerOrder(ctx, rec, *req)
+	case models.ErrorCode(err) == models.ENOTFOUND && statesOrder:
+		rec, err = s.registerOrder(ctx, models.Order{}, *req)
+	case models.ErrorCode(err) == models.ENOTFOUND:
+		return false, unknownOrder(*req)
+	}
+	if err != nil {
+		return false, err
+	}
+	if req.Currency != rec.Currency {
+		return false, models.Errorf(models.EINVALID, "currency %s is not the order's currency %s", req.Currency, rec.Currency)
+	}
+	req.Order = rec.Info()
+
+	buyer, known, err := s.store.GetBuyer(ctx, req.BuyerID)
+	if err != nil {
+		return false, err
+	}
+	if statesCredit && buyer.Credit != req.BuyerCredit {
+		if known && p.Role == models.RoleSeller {
+			return false, models.Errorf(models.EINVALID, "buyer_credit: buyer %s has the platform's record (credit %d); only the platform changes it", req.BuyerID, buyer.Credit)
+		}
+		buyer.Credit = req.BuyerCredit
+		if err := buyer.Validate(); err != nil {
+			return false, models.Errorf(models.EINVALID, "buyer_credit must be 0 to 5 stars")
+		}
+		if buyer, err = s.store.PutBuyer(ctx, buyer); err != nil {
+			return false, err
+		}
+	}
+	req.BuyerCredit = buyer.Credit
+	if req.RecentReturns, err = s.store.RecentReturns(ctx, req.BuyerID, s.now().Add(-s.policy.FastReview.RecentWindow.D())); err != nil {
+		return false, err
+	}
+	return buyer.Flagged, nil
+}
+
+func unknownOrder(req models.CreateTicket) error {
+	return models.Errorf(models.EINVALID, "order_id %s is not a registered order of buyer %s at shop %s; the shop registers its orders with PUT /v1/orders/{order_id}", req.OrderID, req.BuyerID, req.ShopID)
+}
+
+// registerOrder records the order facts a seller's or the platform's create
+// states (models.CreateTicket.StatedFacts) on top of the record rec, as the PUT
+// would (DESIGN §4, with its 409); shipment times already recorded are kept.
+func (s *Server) registerOrder(ctx context.Context, rec models.Order, req models.CreateTicket) (models.Order, error) {
+	o := models.Order{OrderID: req.OrderID, OrderFacts: req.StatedFacts()}
+	if rec.ShippedAt != nil {
+		o.ShippedAt = rec.ShippedAt
+	}
+	if rec.DeliveredAt != nil {
+		o.DeliveredAt = rec.DeliveredAt
+	}
+	if len(o.Items) == 0 {
+		o.Items = rec.Items
+	}
+	o.Normalize()
+	if err := o.Validate(); err != nil {
+		return o, models.Errorf(models.EINVALID, "order: %s", models.ErrorMessage(err))
+	}
+	if _, _, err := s.store.PutOrder(ctx, o); err != nil {
+		return o, err
+	}
+	return s.store.GetOrder(ctx, o.OrderID)
+}

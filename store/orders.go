@@ -1,0 +1,159 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/aftersales/aftersales/models"
+)
+
+type orderRow struct {
+	OrderID          string `gorm:"primaryKey"`
+	ShopID           string
+	BuyerID          string
+	PaidCents        int64
+	Currency         string
+	PaidAt           dbTime
+	ShippedAt        nullTime
+	DeliveredAt      nullTime
+	FreightInsurance bool
+	SelfOperated     bool
+	Items            string
+	CreatedAt        dbTime `gorm:"autoCreateTime:false"`
+	UpdatedAt        dbTime `gorm:"autoUpdateTime:false"`
+}
+
+func (orderRow) TableName() string { return "orders" }
+
+func (r orderRow) export() models.Order {
+	o := models.Order{OrderID: r.OrderID, OrderFacts: models.OrderFacts{ShopID: r.ShopID, BuyerID: r.BuyerID,
+		PaidCents: r.PaidCents, Currency: r.Currency, PaidAt: r.PaidAt.Time, ShippedAt: r.ShippedAt.Ptr(),
+		DeliveredAt: r.DeliveredAt.Ptr(), FreightInsurance: r.FreightInsurance, SelfOperated: r.SelfOperated},
+		CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time}
+	_ = json.Unmarshal([]byte(r.Items), &o.Items)
+	o.Normalize()
+	return o
+}
+
+func orderRowOf(o models.Order, created, now dbTime) orderRow {
+	items, _ := json.Marshal(o.Items)
+	return orderRow{OrderID: o.OrderID, ShopID: o.ShopID, BuyerID: o.BuyerID, PaidCents: o.PaidCents,
+		Currency: o.Currency, PaidAt: dbTime{o.PaidAt.UTC()}, ShippedAt: nullTimeOf(o.ShippedAt),
+		DeliveredAt: nullTimeOf(o.DeliveredAt), FreightInsurance: o.FreightInsurance, SelfOperated: o.SelfOperated,
+		Items: string(items), CreatedAt: created, UpdatedAt: now}
+}
+
+// PutOrder registers or updates an order record and says whether it was new.
+// Once a ticket exists for the order, its shop, buyer, paid amount and currency
+// may not change (ECONFLICT naming them): the order's refund cap and every
+// ticket's trust inputs were read from them. The cap follows the record.
+func (db *DB) PutOrder(ctx context.Context, o models.Order) (saved models.Order, created bool, err error) {
+	err = db.inTx(ctx, func(tx *gorm.DB) error {
+		var was orderRow
+		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+			Where("order_id = ?", o.OrderID).Take(&was).Error
+		now := dbNow()
+		switch {
+		case errors.Is(err, gorm.ErrRecordNotFound):
+			created = true
+			row := orderRowOf(o, now, now)
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
+			saved = row.export()
+		case err != nil:
+			return err
+		default:
+			if changed := models.FixedFacts(was.export(), o); len(changed) > 0 {
+				var n int64
+				if err := tx.Model(&ticketRow{}).Where("order_id = ?", o.OrderID).Count(&n).Error; err != nil {
+					return err
+				}
+				if n > 0 {
+					return models.Errorf(models.ECONFLICT, "order %s has %d ticket(s): its %s can no longer change", o.OrderID, n, strings.Join(changed, ", "))
+				}
+			}
+			row := orderRowOf(o, was.CreatedAt, now)
+			if err := tx.Save(&row).Error; err != nil {
+				return err
+			}
+			saved = row.export()
+		}
+		// The refund cap of the order is what the record says was paid.
+		return tx.Model(&orderTotalRow{}).Where("order_id = ?", o.OrderID).Update("paid_cents", o.PaidCents).Error
+	})
+	return saved, created, dbError(err, "save order %s", o.OrderID)
+}
+
+// GetOrder returns the order record with its tickets' ids and the refunded total;
+// ENOTFOUND when no one registered it.
+func (db *DB) GetOrder(ctx context.Context, id string) (models.Order, error) {
+	var row orderRow
+	err := db.gdb.WithContext(ctx).Where("order_id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return models.Order{}, models.Errorf(models.ENOTFOUND, "order %s is not registered: the shop's seller or the platform registers it with PUT /v1/orders/%s", id, id)
+	} else if err != nil {
+		return models.Order{}, dbError(err, "read order %s", id)
+	}
+	o := row.export()
+	var tickets []struct {
+		ID            string
+		RefundedCents int64
+	}
+	if err := db.gdb.WithContext(ctx).Model(&ticketRow{}).Select("id, refunded_cents").
+		Where("order_id = ?", id).Order("created_at, id").Find(&tickets).Error; err != nil {
+		return o, dbError(err, "read the tickets of order %s", id)
+	}
+	o.TicketIDs = []string{}
+	for _, t := range tickets {
+		o.TicketIDs = append(o.TicketIDs, t.ID)
+		o.RefundedCents += t.RefundedCents
+	}
+	return o, nil
+}
+
+type buyerRow struct {
+	BuyerID   string `gorm:"primaryKey"`
+	Credit    int
+	Flagged   bool
+	Note      string
+	UpdatedAt dbTime `gorm:"autoUpdateTime:false"`
+}
+
+func (buyerRow) TableName() string { return "buyers" }
+
+// PutBuyer sets the platform's risk record of a buyer.
+func (db *DB) PutBuyer(ctx context.Context, b models.Buyer) (models.Buyer, error) {
+	row := buyerRow{BuyerID: b.BuyerID, Credit: b.Credit, Flagged: b.Flagged, Note: b.Note, UpdatedAt: dbNow()}
+	err := db.gdb.WithContext(ctx).Save(&row).Error
+	b.UpdatedAt = row.UpdatedAt.Time
+	return b, dbError(err, "save buyer %s", b.BuyerID)
+}
+
+// GetBuyer returns a buyer's risk record; a buyer the platform never rated has
+// credit 0 and is not flagged (known false).
+func (db *DB) GetBuyer(ctx context.Context, id string) (b models.Buyer, known bool, err error) {
+	var row buyerRow
+	err = db.gdb.WithContext(ctx).Where("buyer_id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return models.Buyer{BuyerID: id}, false, nil
+	} else if err != nil {
+		return b, false, dbError(err, "read buyer %s", id)
+	}
+	return models.Buyer{BuyerID: row.BuyerID, Credit: row.Credit, Flagged: row.Flagged, Note: row.Note, UpdatedAt: row.UpdatedAt.Time}, true, nil
+}
+
+// RecentReturns counts the buyer's after-sales tickets created since since, from
+// our own read model (DESIGN §2 Trust: never from the buyer's word).
+func (db *DB) RecentReturns(ctx context.Context, buyerID string, since time.Time) (int, error) {
+	var n int64
+	err := db.gdb.WithContext(ctx).Model(&ticketRow{}).
+		Where("buyer_id = ? AND created_at >= ?", buyerID, dbTime{since.UTC()}).Count(&n).Error
+	return int(n), dbError(err, "count recent tickets of buyer %s", buyerID)
+}
