@@ -146,6 +146,20 @@ func TestShippingCompensation(t *testing.T) {
 	if n := h.payments.Paid(w.CompensationKey); n != 1 {
 		t.Errorf("compensation paid %d times", n)
 	}
+	// The provider's answer reaches the ledger, and the watch shows it.
+	ev := models.PaymentEvent{EventID: fmt.Sprintf("comp-%d", eventSeq.Add(1)), RefundKey: w.CompensationKey, Status: models.RefundSucceeded}
+	if code := postWebhook(t, "/v1/webhooks/payment", ev); code != http.StatusAccepted {
+		t.Fatalf("compensation webhook: %d", code)
+	}
+	w = workflows.ShippingWatch{}
+	if code := call(t, http.MethodGet, "/v1/orders/"+order+"/shipping-watch", "seller", nil, &w); code != http.StatusOK || w.PaymentStatus != models.RefundSucceeded {
+		t.Errorf("after the provider's success: %d payment_status %q, want succeeded", code, w.PaymentStatus)
+	}
+	// The watch belongs to the order's shop: another shop cannot start or read it.
+	_, intruder := newShop(t)
+	if code := intruder.call(t, http.MethodPost, "/v1/orders/"+order+"/shipping-watch", "seller", map[string]any{"shop_id": "x"}, nil); code != http.StatusNotFound {
+		t.Errorf("another shop starting the watch: %d, want 404", code)
+	}
 
 	shipped := fmt.Sprintf("order-ok-%d", time.Now().UnixNano())
 	body["paid_at"] = time.Now().UTC().Format(time.RFC3339)

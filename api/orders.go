@@ -146,6 +146,13 @@ func (s *Server) loadWatch(c echo.Context) (workflows.ShippingWatch, bool, error
 	if _, err := shopScope(p, w.ShopID); err != nil {
 		return w, running, models.Errorf(models.ENOTFOUND, "no shipping watch for order %s", orderID)
 	}
+	// The watch ends once the compensation is handed to the provider; what the
+	// provider answered later is in the ledger, which the payment webhook updates.
+	if w.CompensationKey != "" {
+		if row, err := s.store.GetRefund(ctx, w.CompensationKey); err == nil {
+			w.PaymentStatus = row.Status
+		}
+	}
 	return w, running, nil
 }
 
