@@ -9,6 +9,8 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/aftersales/aftersales/store"
 )
 
 func (s *Server) healthz(c echo.Context) error {
@@ -38,29 +40,88 @@ func (s *Server) readyz(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }
 
-// metrics counts requests by route and status for Prometheus.
+// metrics counts requests by route and status for Prometheus, webhook events by
+// provider, type and outcome, and exports the read model's business figures.
 type metrics struct {
 	registry    *prometheus.Registry
 	requests    *prometheus.CounterVec
 	latency     *prometheus.HistogramVec
 	rateLimited prometheus.Counter
+	webhooks    *prometheus.CounterVec
 }
 
-func newMetrics() *metrics {
+func newMetrics(reg *prometheus.Registry) *metrics {
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
 	m := &metrics{
-		registry: prometheus.NewRegistry(),
+		registry: reg,
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aftersales_http_requests_total", Help: "HTTP requests by route and status.",
 		}, []string{"method", "route", "status"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "aftersales_http_request_seconds", Help: "HTTP request latency by route.",
 		}, []string{"method", "route"}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "aftersales_http_rate_limited_total", Help: "Requests refused with 429 over a principal's rate limit.",
+		}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aftersales_webhook_events_total", Help: "Webhook events by provider, event type or status, and outcome.",
+		}, []string{"provider", "type", "outcome"}),
 	}
-	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{
-		Name: "aftersales_http_rate_limited_total", Help: "Requests refused with 429 over a principal's rate limit.",
-	})
-	m.registry.MustRegister(m.requests, m.latency, m.rateLimited)
+	m.registry.MustRegister(m.requests, m.latency, m.rateLimited, m.webhooks)
 	return m
+}
+
+// StatsSource is what the business collector reads (store.DB.Stats).
+type StatsSource interface {
+	Stats(ctx context.Context) (store.Stats, error)
+}
+
+// businessCollector exports the read model's figures at scrape time.
+type businessCollector struct {
+	src      StatsSource
+	log      interface{ Warn(string, ...any) }
+	tickets  *prometheus.Desc
+	refunds  *prometheus.Desc
+	cents    *prometheus.Desc
+	breaches *prometheus.Desc
+	escal    *prometheus.Desc
+}
+
+func newBusinessCollector(src StatsSource, log interface{ Warn(string, ...any) }) *businessCollector {
+	return &businessCollector{src: src, log: log,
+		tickets:  prometheus.NewDesc("aftersales_tickets", "Tickets by state and kind.", []string{"state", "kind"}, nil),
+		refunds:  prometheus.NewDesc("aftersales_money_movements", "Ledger keys by purpose and status.", []string{"purpose", "status"}, nil),
+		cents:    prometheus.NewDesc("aftersales_money_movements_cents", "Ledger amounts by purpose and status, in cents.", []string{"purpose", "status"}, nil),
+		breaches: prometheus.NewDesc("aftersales_seller_breaches", "Tickets whose seller missed refund_by.", nil, nil),
+		escal:    prometheus.NewDesc("aftersales_escalated_tickets", "Tickets escalated to the platform.", nil, nil),
+	}
+}
+
+func (b *businessCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{b.tickets, b.refunds, b.cents, b.breaches, b.escal} {
+		ch <- d
+	}
+}
+
+func (b *businessCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	st, err := b.src.Stats(ctx)
+	if err != nil {
+		b.log.Warn("metrics: business figures not read", "error", err)
+		return
+	}
+	for _, t := range st.Tickets {
+		ch <- prometheus.MustNewConstMetric(b.tickets, prometheus.GaugeValue, float64(t.N), t.State, t.Kind)
+	}
+	for _, r := range st.Refunds {
+		ch <- prometheus.MustNewConstMetric(b.refunds, prometheus.GaugeValue, float64(r.N), r.Purpose, r.Status)
+		ch <- prometheus.MustNewConstMetric(b.cents, prometheus.GaugeValue, float64(r.Cents), r.Purpose, r.Status)
+	}
+	ch <- prometheus.MustNewConstMetric(b.breaches, prometheus.GaugeValue, float64(st.Breaches))
+	ch <- prometheus.MustNewConstMetric(b.escal, prometheus.GaugeValue, float64(st.Escalated))
 }
 
 func (m *metrics) middleware(next echo.HandlerFunc) echo.HandlerFunc {

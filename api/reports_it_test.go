@@ -74,6 +74,14 @@ func csvHas(rows [][]string, id string) bool {
 }
 
 func TestHealthMetricsOpenAPI(t *testing.T) {
+	// Something to count: a fast-reviewed refund handed to the provider, and a
+	// courier event.
+	tk := newTicket(t, func(c *models.CreateTicket) {
+		c.Kind, c.ReturnMethod, c.ReasonCode, c.PickupAddress = models.KindRefundOnly, models.ReturnNone, models.ReasonNotReceived, ""
+		c.RequestedCents, c.BuyerCredit = 100, 5
+	})
+	courierEvent(t, tk.ID, models.CourierDelivered)
+	waitSent(t, tk.ID, models.RefundKey(tk.ID, 1)) // its ledger row is written
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if code := call(t, http.MethodGet, path, "", nil, nil); code != http.StatusOK {
 			t.Errorf("%s: %d", path, code)
@@ -88,6 +96,12 @@ func TestHealthMetricsOpenAPI(t *testing.T) {
 	res.Body.Close()
 	if !strings.Contains(string(body), `aftersales_http_requests_total{method="GET",route="/v1/tickets",status="401"}`) {
 		t.Errorf("metrics do not count the 401:\n%s", body)
+	}
+	for _, want := range []string{`aftersales_tickets{kind="`, `aftersales_money_movements{purpose="refund",status="`,
+		"aftersales_seller_breaches ", "aftersales_escalated_tickets ", `aftersales_webhook_events_total{outcome="`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 	var doc struct {
 		OpenAPI string                    `json:"openapi"`

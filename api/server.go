@@ -18,6 +18,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/time/rate"
 
@@ -50,6 +51,7 @@ type Store interface {
 	GetOrder(ctx context.Context, id string) (models.Order, error)
 	PutBuyer(ctx context.Context, b models.Buyer) (models.Buyer, error)
 	GetBuyer(ctx context.Context, id string) (models.Buyer, bool, error)
+	StatsSource
 	RecentReturns(ctx context.Context, buyerID string, since time.Time) (int, error)
 }
 
@@ -70,7 +72,11 @@ type Config struct {
 	// once); DefaultRateLimit and DefaultRateBurst when zero.
 	RateLimit rate.Limit
 	RateBurst int
-	Logger    *slog.Logger
+	// Registry is where /metrics reads from; the Temporal SDK's metrics go there
+	// too when the client was dialled with worker.PrometheusMetrics(Registry).
+	// A registry of its own when nil.
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
 	// Now is the clock for webhook timestamps and reports; time.Now when nil.
 	Now func() time.Time
 }
@@ -94,12 +100,15 @@ type Server struct {
 // New builds the server and its routes.
 func New(cfg Config) *Server {
 	s := &Server{temporal: cfg.Temporal, store: cfg.Store, idem: cfg.Store, orders: cfg.Orders, keys: cfg.Keys, policy: cfg.Policy,
-		courierKeys: cfg.CourierWebhookKeys, paymentKeys: cfg.PaymentWebhookKeys, log: cfg.Logger, now: cfg.Now, metrics: newMetrics()}
+		courierKeys: cfg.CourierWebhookKeys, paymentKeys: cfg.PaymentWebhookKeys, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Registry)}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if err := s.metrics.registry.Register(newBusinessCollector(cfg.Store, s.log)); err != nil {
+		s.log.Warn("metrics: business figures already registered", "error", err)
 	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true

@@ -75,6 +75,18 @@ func (s *Server) firstDelivery(c echo.Context, provider, eventID string, raw []b
 	return got.Delivered, nil
 }
 
+// counted records a webhook event's outcome (delivered, or the error's code) in
+// /metrics and passes err on. type is the courier event type or payment status,
+// both from a closed list once the body is valid ("invalid" before).
+func (s *Server) counted(provider, typ string, err error) error {
+	outcome := "delivered"
+	if err != nil {
+		outcome = models.ErrorCode(domainError(err))
+	}
+	s.metrics.webhooks.WithLabelValues(provider, typ, outcome).Inc()
+	return err
+}
+
 // accepted answers a webhook; a repeat says so.
 func accepted(c echo.Context, eventID string, repeat bool) error {
 	return c.JSON(http.StatusAccepted, map[string]any{"accepted": true, "event_id": eventID, "duplicate": repeat})
@@ -89,15 +101,16 @@ func (s *Server) courierWebhook(c echo.Context) error {
 	}
 	var ev models.CourierEvent
 	if err := webhookJSON(c, raw, &ev); err != nil {
-		return err
+		return s.counted(providerCourier, "invalid", err)
 	}
 	if repeat, err := s.firstDelivery(c, providerCourier, ev.EventID, raw); err != nil || repeat {
 		if err != nil {
-			return err
+			return s.counted(providerCourier, ev.Type, err)
 		}
+		s.metrics.webhooks.WithLabelValues(providerCourier, ev.Type, "duplicate").Inc()
 		return accepted(c, ev.EventID, true)
 	}
-	return s.signalTicket(c, providerCourier, ev.TicketID, workflows.SignalCourier, ev, ev.EventID)
+	return s.counted(providerCourier, ev.Type, s.signalTicket(c, providerCourier, ev.TicketID, workflows.SignalCourier, ev, ev.EventID))
 }
 
 // paymentWebhook forwards a payment result to the ticket whose key it is.
@@ -108,12 +121,13 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 	}
 	var ev models.PaymentEvent
 	if err := webhookJSON(c, raw, &ev); err != nil {
-		return err
+		return s.counted(providerPayment, "invalid", err)
 	}
 	if repeat, err := s.firstDelivery(c, providerPayment, ev.EventID, raw); err != nil || repeat {
 		if err != nil {
-			return err
+			return s.counted(providerPayment, ev.Status, err)
 		}
+		s.metrics.webhooks.WithLabelValues(providerPayment, ev.Status, "duplicate").Inc()
 		return accepted(c, ev.EventID, true)
 	}
 	// The ledger records the answer before the ticket hears of it, so the money
@@ -121,16 +135,16 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 	// says whose key it is.
 	row, err := s.store.MarkRefund(c.Request().Context(), ev.RefundKey, ev.Status, ev.ProviderRef)
 	if models.ErrorCode(err) == models.ENOTFOUND {
-		return models.Errorf(models.EINVALID, "refund_key %q is not a key this ledger issued", ev.RefundKey)
+		return s.counted(providerPayment, ev.Status, models.Errorf(models.EINVALID, "refund_key %q is not a key this ledger issued", ev.RefundKey))
 	} else if err != nil {
-		return err
+		return s.counted(providerPayment, ev.Status, err)
 	}
 	if row.Purpose == store.PurposeCompensation {
 		// A delayed-shipment compensation: its watch reads the ledger, nothing to signal.
-		return s.delivered(c, providerPayment, ev.EventID)
+		return s.counted(providerPayment, ev.Status, s.delivered(c, providerPayment, ev.EventID))
 	}
 	ev.TicketID = row.TicketID
-	return s.signalTicket(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID)
+	return s.counted(providerPayment, ev.Status, s.signalTicket(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
 }
 
 // signalTicket answers 202 whether or not the ticket exists, so a webhook caller

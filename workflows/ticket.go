@@ -311,6 +311,9 @@ func (m *machine) armDeadline(ctx workflow.Context) {
 		}
 		m.timer = nil
 		if dt.name != "evaluation_window" {
+			// A metric is no command: replay neither emits it nor minds it.
+			workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"deadline": dt.name}).
+				Counter("aftersales_deadlines_fired").Inc(1)
 			_ = m.apply(ctx, models.Input{Deadline: dt.name}) // refused when stale
 		}
 	})

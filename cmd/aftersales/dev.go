@@ -143,7 +143,8 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 		return rt, err
 	}
 	rt.stop = append(rt.stop, func() { db.Close() })
-	tc, err := dialTemporal(temporalFlags{address: srv.FrontendAddress(), namespace: srv.Namespace()}, logger)
+	reg := newRegistry()
+	tc, err := dialTemporal(temporalFlags{address: srv.FrontendAddress(), namespace: srv.Namespace()}, logger, reg)
 	if err != nil {
 		return rt, err
 	}
@@ -165,6 +166,7 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	cfg := api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
 		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger}
 	d.api.apply(&cfg)
+	cfg.Registry = reg
 	a := api.New(cfg)
 	if h := d.providers.simPayments; h != nil {
 		a.Echo().GET("/sim/payments", echo.WrapHandler(h))

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -99,6 +100,19 @@ func TestDevRestartResumesTickets(t *testing.T) {
 	}, &tk)
 	if code != http.StatusCreated || tk.State != models.StatePendingReview || tk.Deadline == nil {
 		t.Fatalf("create: %d %s %+v", code, tk.State, tk.Deadline)
+	}
+	// /metrics carries the Temporal SDK's client and worker metrics and the
+	// business figures beside the HTTP ones.
+	res, err := http.Get(rt.apiURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	for _, want := range []string{"temporal_request_total{", `aftersales_tickets{kind="return_refund",state="pending_review"} 1`, "process_resident_memory_bytes"} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 	rt.Stop()
 

@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
 
 	"github.com/aftersales/aftersales/activities"
@@ -43,12 +47,12 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 }
 
 // connect opens the database (migrating it when asked) and dials Temporal.
-func (c *commonFlags) connect(ctx context.Context, logger *slog.Logger) (*store.DB, client.Client, func(), error) {
+func (c *commonFlags) connect(ctx context.Context, logger *slog.Logger, reg *prometheus.Registry) (*store.DB, client.Client, func(), error) {
 	db, err := openStore(ctx, c.databaseURL, c.migrate)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	tc, err := dialTemporal(c.temporal, logger)
+	tc, err := dialTemporal(c.temporal, logger, reg)
 	if err != nil {
 		db.Close()
 		return nil, nil, nil, err
@@ -88,7 +92,8 @@ func serveAPI(ctx context.Context, args []string, listening func(net.Addr)) erro
 	if err != nil {
 		return err
 	}
-	db, tc, closeAll, err := c.connect(ctx, logger)
+	reg := newRegistry()
+	db, tc, closeAll, err := c.connect(ctx, logger, reg)
 	if err != nil {
 		return err
 	}
@@ -96,6 +101,7 @@ func serveAPI(ctx context.Context, args []string, listening func(net.Addr)) erro
 	cfg := api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
 		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger}
 	af.apply(&cfg)
+	cfg.Registry = reg
 	srv := api.New(cfg)
 	l, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -115,6 +121,7 @@ func runWorker(ctx context.Context, args []string) error {
 	c.register(fs)
 	var pf providerFlags
 	pf.register(fs)
+	metricsAddr := fs.String("metrics-addr", "", "serve the worker's Prometheus metrics (Temporal SDK, workflows' deadlines fired, Go runtime) at http://ADDR/metrics; off when empty")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -122,11 +129,21 @@ func runWorker(ctx context.Context, args []string) error {
 		return fmt.Errorf("set --database-url or AFTERSALES_DATABASE_URL")
 	}
 	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
-	db, tc, closeAll, err := c.connect(ctx, logger)
+	reg := newRegistry()
+	db, tc, closeAll, err := c.connect(ctx, logger, reg)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
+	if *metricsAddr != "" {
+		l, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr %s: %w", *metricsAddr, err)
+		}
+		ms := &http.Server{Handler: promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = ms.Serve(l) }()
+		defer ms.Close()
+	}
 	var secrets webhookSecrets
 	if pf.courier == "sim" && c.courierSecret != "" {
 		if secrets.courier, err = webhook.LoadKeys(c.courierSecret, false); err != nil {

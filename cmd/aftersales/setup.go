@@ -16,6 +16,8 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/time/rate"
 
 	"github.com/aftersales/aftersales/activities/ordersource"
@@ -23,6 +25,7 @@ import (
 	"github.com/aftersales/aftersales/api"
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/store"
+	"github.com/aftersales/aftersales/worker"
 )
 
 // loadPolicy reads the policy file, or returns the built-in policy for "".
@@ -118,6 +121,15 @@ func (a apiFlags) apply(cfg *api.Config) {
 	cfg.RateLimit, cfg.RateBurst = rate.Limit(a.rateLimit), a.rateBurst
 }
 
+// newRegistry is the process's Prometheus registry: Go runtime and process
+// figures (memory, CPU) here, the Temporal SDK's and the API's own added by
+// dialTemporal and api.New.
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
 // webhookSecrets are the providers' whsec_ keys, one secret file each
 // (DESIGN §4): a courier's key cannot sign a payment event.
 type webhookSecrets struct {
@@ -151,8 +163,9 @@ type temporalFlags struct {
 }
 
 // dialTemporal connects to the cluster with optional mTLS or an API key.
-func dialTemporal(f temporalFlags, logger *slog.Logger) (client.Client, error) {
-	opts := client.Options{HostPort: f.address, Namespace: f.namespace, Logger: sdklog.NewStructuredLogger(logger)}
+func dialTemporal(f temporalFlags, logger *slog.Logger, reg *prometheus.Registry) (client.Client, error) {
+	opts := client.Options{HostPort: f.address, Namespace: f.namespace, Logger: sdklog.NewStructuredLogger(logger),
+		MetricsHandler: worker.PrometheusMetrics(reg)}
 	if f.tls || f.apiKey != "" || f.tlsCert != "" {
 		cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 		if f.tlsCert != "" {
