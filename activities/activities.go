@@ -15,6 +15,8 @@ type Activities struct {
 	Ledger  RefundLedger
 	Courier Courier
 	Payment Payment
+	// Notifier delivers the tickets' notices; the log and a metric when nil.
+	Notifier Notifier
 }
 
 // TicketStore is the read model the projection writes to.

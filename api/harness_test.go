@@ -204,6 +204,7 @@ func (e endpoint) call(t *testing.T, method, path, key string, body any, out any
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	conforms(t, req, res.StatusCode, res.Header, raw)
 	if out != nil && len(raw) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
 			t.Fatalf("%s %s: answer %d is not JSON: %s", method, path, res.StatusCode, raw)

@@ -33,6 +33,7 @@ func rawCall(t *testing.T, method, path, key string, body any, headers ...string
 	defer res.Body.Close()
 	var buf bytes.Buffer
 	_, _ = buf.ReadFrom(res.Body)
+	conforms(t, req, res.StatusCode, res.Header, buf.Bytes())
 	return res.StatusCode, buf.Bytes(), res.Header
 }
 

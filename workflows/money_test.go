@@ -193,6 +193,25 @@ func TestRefunding(t *testing.T) {
 			t.Errorf("the charge back's lost answer was never looked up")
 		}
 	})
+	t.Run("an overpayment after the end that cannot be charged back: the platform is told", func(t *testing.T) {
+		h := newHarness(t, refundOnly())
+		h.overpaidBy = 100_000 // the provider paid key 1 after all, and nothing charged it back
+		tk := h.run(append(toRefunding,
+			at(3*time.Hour, payment(key(1), models.RefundFailed)),
+			at(5*time.Hour, payment(key(2), models.RefundSucceeded)),
+			at(6*time.Hour, inState(models.StateCompleted, models.OutcomeRefunded)),
+			at(7*time.Hour, payment(key(1), models.RefundSucceeded)), // overpaid: charged back under key 3
+			at(8*time.Hour, payment(key(3), models.RefundFailed)),
+			at(9*time.Hour, payment(key(4), models.RefundFailed)),
+			at(10*time.Hour, payment(key(5), models.RefundFailed)),
+		)...)
+		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
+		notes := h.f.notes.all()
+		if len(notes) != 1 || notes[0].To != string(models.RolePlatform) || notes[0].TicketID != tk.ID ||
+			!strings.Contains(notes[0].Message, "overpaid by 100000 cents") {
+			t.Fatalf("notices %+v, want one to the platform naming the overpayment", notes)
+		}
+	})
 	t.Run("failed refund_attempts times: escalated", func(t *testing.T) {
 		h := newHarness(t, refundOnly())
 		tk := h.run(append(toRefunding,

@@ -232,7 +232,7 @@ func (rt *randomRun) checkAfter() {
 	if err := h.f.pay.check(); err != nil {
 		h.t.Errorf("at %s: %v", h.elapsed(), err)
 	}
-	if err := h.f.ledger.check(); err != nil {
+	if err := h.f.ledger.check(0); err != nil {
 		h.t.Errorf("at %s: %v", h.elapsed(), err)
 	}
 }

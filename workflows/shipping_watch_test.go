@@ -123,7 +123,7 @@ func runWatchAt(t *testing.T, f *fakes, in ShippingWatchInput, steps map[time.Du
 	if err := f.pay.check(); err != nil {
 		t.Error(err)
 	}
-	if err := f.ledger.check(); err != nil {
+	if err := f.ledger.check(0); err != nil {
 		t.Error(err)
 	}
 	return w

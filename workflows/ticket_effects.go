@@ -143,6 +143,12 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 		if m.child != nil {
 			f, decode = m.child.SignalChildWorkflow(ctx, SignalEvidence, EvidenceSignal{Role: e.Evidence.Role, Note: *e.Evidence}), plain
 		}
+	case models.EffectNotify:
+		// Added after the first release of the interpreter: histories recorded
+		// before it asked nobody and must replay as they ran.
+		if workflow.GetVersion(ctx, notifyChange, workflow.DefaultVersion, 1) == 1 {
+			f, decode = workflow.ExecuteActivity(actx, acts.Notify, activities.Notice{TicketID: t.ID, To: string(e.To), Message: e.Message}), plain
+		}
 	case models.EffectEndEscalation:
 		// Decided on the ticket (the arbiter's action): the escalation is told the
 		// verdict and ends with it; the ticket refuses it as already applied.
@@ -214,6 +220,9 @@ func (m *machine) startEscalation(ctx workflow.Context, e models.Effect) {
 
 // withError marks an effect's result failed when its activity gave up, with the
 // error's code (an application error's type, e.g. ECONFLICT from the ledger).
+// notifyChange is the GetVersion change id of running notify effects as activities.
+const notifyChange = "notify-activity"
+
 func withError(r models.EffectResult, err error) models.EffectResult {
 	if err == nil {
 		return r
