@@ -12,7 +12,7 @@ func TestAccessMatrix(t *testing.T) {
 	tk := newTicket(t, nil)
 	order := "/v1/orders/" + tk.OrderID
 	var before struct {
-		PaidCents int64 `json:"paid_cents"`
+		PaidCents int64  `json:"paid_cents"`
 		ShopID    string `json:"shop_id"`
 	}
 	call(t, http.MethodGet, order, "platform", nil, &before)
@@ -74,7 +74,7 @@ func TestAccessMatrix(t *testing.T) {
 		t.Errorf("refused requests changed the ticket: seq %d→%d, state %s→%s", tk.Seq, after.Seq, tk.State, after.State)
 	}
 	var now struct {
-		PaidCents int64 `json:"paid_cents"`
+		PaidCents int64  `json:"paid_cents"`
 		ShopID    string `json:"shop_id"`
 	}
 	call(t, http.MethodGet, order, "platform", nil, &now)
