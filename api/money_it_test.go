@@ -57,7 +57,7 @@ func TestActionIdempotencyKey(t *testing.T) {
 	tk := newTicket(t, nil)
 	for range 3 {
 		if code := call(t, http.MethodPost, "/v1/tickets/"+tk.ID+"/reply", "seller", map[string]any{"message": "looking into it"}, nil,
-			"Idempotency-Key", "reply-1"); code != http.StatusOK {
+			"Idempotency-Key", "reply-1-"+tk.ID); code != http.StatusOK {
 			t.Fatalf("reply: %d", code)
 		}
 	}

@@ -214,18 +214,19 @@ func TestWebhookSignatures(t *testing.T) {
 // TestWebhookEventsDeduplicated: the database records an event id the first time;
 // a repeat is answered as a duplicate, another body under the same id is refused.
 func TestWebhookEventsDeduplicated(t *testing.T) {
-	ev := []byte(`{"event_id":"rot-1","ticket_id":"AS-none","type":"delivered"}`)
+	id := fmt.Sprintf("dedupe-%d", eventSeq.Add(1))
+	ev := []byte(`{"event_id":"` + id + `","ticket_id":"AS-none","type":"delivered"}`)
 	var got struct {
 		Duplicate bool `json:"duplicate"`
 	}
-	if st := call(t, http.MethodPost, "/v1/webhooks/courier", "", ev, &got, signedBy(h.courierKeys, "rot-1", time.Now(), ev)...); st != 202 || got.Duplicate {
+	if st := call(t, http.MethodPost, "/v1/webhooks/courier", "", ev, &got, signedBy(h.courierKeys, id, time.Now(), ev)...); st != 202 || got.Duplicate {
 		t.Fatalf("first delivery: %d duplicate=%v", st, got.Duplicate)
 	}
-	if st := call(t, http.MethodPost, "/v1/webhooks/courier", "", ev, &got, signedBy(h.courierKeys, "rot-1", time.Now(), ev)...); st != 202 || !got.Duplicate {
+	if st := call(t, http.MethodPost, "/v1/webhooks/courier", "", ev, &got, signedBy(h.courierKeys, id, time.Now(), ev)...); st != 202 || !got.Duplicate {
 		t.Fatalf("repeat: %d duplicate=%v, want 202 and duplicate", st, got.Duplicate)
 	}
-	other := []byte(`{"event_id":"rot-1","ticket_id":"AS-none","type":"picked_up"}`)
-	if st := call(t, http.MethodPost, "/v1/webhooks/courier", "", other, nil, signedBy(h.courierKeys, "rot-1", time.Now(), other)...); st != 409 {
+	other := []byte(`{"event_id":"` + id + `","ticket_id":"AS-none","type":"picked_up"}`)
+	if st := call(t, http.MethodPost, "/v1/webhooks/courier", "", other, nil, signedBy(h.courierKeys, id, time.Now(), other)...); st != 409 {
 		t.Fatalf("same event id, another body: %d, want 409", st)
 	}
 }
