@@ -50,6 +50,7 @@ func domainError(err error) error {
 		badArg   *serviceerror.InvalidArgument
 		tooMany  *serviceerror.ResourceExhausted
 		notReady *serviceerror.WorkflowNotReady
+		ended    *temporal.WorkflowExecutionError
 	)
 	switch {
 	case errors.As(err, &me):
@@ -69,6 +70,9 @@ func domainError(err error) error {
 		return models.Errorf(models.EINVALID, "the request was refused: %s", badArg.Message)
 	case errors.As(err, &tooMany):
 		return models.Errorf(models.ETOOMANY, "the ticket is taking too many requests at once; retry after a moment with the same Idempotency-Key")
+	case errors.As(err, &ended):
+		// A run that ended without its result: terminated or failed by an operator.
+		return models.Errorf(models.ECONFLICT, "the process ended without a result (terminated or failed); see it in the Temporal Web UI")
 	case errors.As(err, &notReady):
 		return models.Errorf(models.EUNAVAILABLE, "the ticket is starting; retry with the same Idempotency-Key")
 	case errors.Is(err, context.Canceled):

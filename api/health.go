@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -73,13 +74,21 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 	return m
 }
 
+// statsMaxAge is how old the business figures on /metrics may be.
+const statsMaxAge = 10 * time.Second
+
 // StatsSource is what the business collector reads (store.DB.Stats).
 type StatsSource interface {
 	Stats(ctx context.Context) (store.Stats, error)
 }
 
-// businessCollector exports the read model's figures at scrape time.
+// businessCollector exports the read model's figures at scrape time, read at
+// most every statsMaxAge: a scrape of /metrics (open to anyone) never costs the
+// database more than that.
 type businessCollector struct {
+	mu       sync.Mutex
+	read     time.Time
+	last     store.Stats
 	src      StatsSource
 	log      interface{ Warn(string, ...any) }
 	tickets  *prometheus.Desc
@@ -106,13 +115,19 @@ func (b *businessCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (b *businessCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	st, err := b.src.Stats(ctx)
-	if err != nil {
-		b.log.Warn("metrics: business figures not read", "error", err)
-		return
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if time.Since(b.read) > statsMaxAge {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		st, err := b.src.Stats(ctx)
+		cancel()
+		if err != nil {
+			b.log.Warn("metrics: business figures not read", "error", err)
+			return
+		}
+		b.last, b.read = st, time.Now()
 	}
+	st := b.last
 	for _, t := range st.Tickets {
 		ch <- prometheus.MustNewConstMetric(b.tickets, prometheus.GaugeValue, float64(t.N), t.State, t.Kind)
 	}

@@ -36,6 +36,8 @@ type IdempotencyStore interface {
 	ClaimIdempotentRequest(ctx context.Context, principal, key, requestHash, ticketID string, stale time.Duration) (store.IdempotentRequest, error)
 	FinishIdempotentRequest(ctx context.Context, principal, key string, status int, contentType string, body []byte) error
 	ReleaseIdempotentRequest(ctx context.Context, principal, key string) error
+	UnfinishIdempotentRequest(ctx context.Context, principal, key string) error
+	PurgeIdempotentRequests(ctx context.Context, before time.Time) (int64, error)
 }
 
 // idempotencyClaim is the context key under which a handler finds its claim.
@@ -51,15 +53,27 @@ func claimedTicketID(c echo.Context) string {
 }
 
 // updateIDFor is the Temporal update id of a request under an Idempotency-Key:
-// made by the server from the principal and the key (never from a client's
-// X-Request-ID), so a retry of an action is applied once by Temporal too.
+// made by the server from the principal, the key and the request (never from a
+// client's X-Request-ID), so a retry of an action is applied once by Temporal
+// too, and another request under a reused key is never taken for it.
 func updateIDFor(c echo.Context, p Principal) string {
-	k := c.Request().Header.Get(headerIdempotencyKey)
-	if k == "" {
+	cl, ok := c.Get(idempotencyClaim).(store.IdempotentRequest)
+	if !ok {
 		return ""
 	}
-	sum := sha256.Sum256([]byte(principalScope(p) + "\x00" + k))
+	k := c.Request().Header.Get(headerIdempotencyKey)
+	sum := sha256.Sum256([]byte(principalScope(p) + "\x00" + k + "\x00" + cl.RequestHash))
 	return "idem:" + hex.EncodeToString(sum[:])
+}
+
+// printableASCII: what a header value we store and pass on may hold.
+func printableASCII(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if v[i] < 0x20 || v[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 func principalScope(p Principal) string { return string(p.Role) + ":" + p.Subject }
@@ -72,8 +86,8 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if req.Method != http.MethodPost || key == "" {
 			return next(c)
 		}
-		if len(key) > maxIdempotencyKey {
-			return models.Errorf(models.EINVALID, "Idempotency-Key must be at most %d characters, not %d", maxIdempotencyKey, len(key))
+		if len(key) > maxIdempotencyKey || !printableASCII(key) {
+			return models.Errorf(models.EINVALID, "Idempotency-Key must be 1 to %d printable ASCII characters", maxIdempotencyKey)
 		}
 		raw, err := io.ReadAll(req.Body)
 		if err != nil {
@@ -105,15 +119,20 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := next(c); err != nil {
 			s.handleError(err, c)
 		}
-		// A request that ran to an answer keeps it; one that could not run (the
-		// service was down, a rate limit, a rule the body broke) leaves the key
-		// free, so the corrected or later retry runs.
+		// A request that ran to an answer keeps it. One refused for its body or
+		// its caller did nothing: the key is free for the corrected request. One
+		// that ended without an answer (an outage, a hung-up client) may have
+		// started its ticket: the same request's retry takes the claim over at
+		// once, with the ticket id reserved first.
 		ctx := context.WithoutCancel(req.Context())
 		status := c.Response().Status
-		if kept(status) {
+		switch {
+		case kept(status):
 			err = s.idem.FinishIdempotentRequest(ctx, scope, key, status, c.Response().Header().Get(echo.HeaderContentType), rec.body.Bytes())
-		} else {
+		case status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout:
 			err = s.idem.ReleaseIdempotentRequest(ctx, scope, key)
+		default:
+			err = s.idem.UnfinishIdempotentRequest(ctx, scope, key)
 		}
 		if err != nil {
 			s.log.Warn("idempotency key not recorded", "key", key, "error", err)

@@ -36,7 +36,7 @@ func (s *Server) findOrder(ctx context.Context, orderID string) (models.Order, e
 	if err := fetched.Validate(); err != nil {
 		return o, models.Errorf(models.EUNAVAILABLE, "the shop's order system answered an order record that breaks a rule (%s)", models.ErrorMessage(err))
 	}
-	if _, _, err := s.store.PutOrder(ctx, fetched); err != nil {
+	if _, _, err := s.store.PutOrder(ctx, fetched, ""); err != nil {
 		return o, err
 	}
 	return s.store.GetOrder(ctx, orderID)
@@ -70,7 +70,7 @@ func (s *Server) putOrder(c echo.Context) error {
 	} else if models.ErrorCode(err) != models.ENOTFOUND {
 		return err
 	}
-	_, created, err := s.store.PutOrder(ctx, o)
+	_, created, err := s.store.PutOrder(ctx, o, sellerShop(p))
 	if err != nil {
 		return err
 	}
@@ -99,6 +99,15 @@ func (s *Server) getOrder(c echo.Context) error {
 		return c.JSON(http.StatusOK, o)
 	}
 	return models.Errorf(models.ENOTFOUND, "order %s not found", o.OrderID)
+}
+
+// sellerShop is the only shop whose order records a principal may update: a
+// seller's own; "" (any) for the platform.
+func sellerShop(p Principal) string {
+	if p.Role == models.RoleSeller {
+		return p.Subject
+	}
+	return ""
 }
 
 // putBuyer sets a buyer's risk record: the platform only.

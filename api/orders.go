@@ -83,7 +83,7 @@ func (s *Server) startShippingWatch(c echo.Context) error {
 		if err := o.Validate(); err != nil {
 			return err
 		}
-		if _, _, err := s.store.PutOrder(ctx, o); err != nil {
+		if _, _, err := s.store.PutOrder(ctx, o, sellerShop(p)); err != nil {
 			return err
 		}
 		rec = o
@@ -144,7 +144,7 @@ func (s *Server) loadWatch(c echo.Context) (workflows.ShippingWatch, bool, error
 		return w, running, domainError(err)
 	}
 	if _, err := shopScope(p, w.ShopID); err != nil {
-		return w, running, models.Errorf(models.ENOTFOUND, "no shipping watch for order %s", orderID)
+		return w, running, models.Errorf(models.ENOTFOUND, "no shipping watch for order %s; start one with POST", orderID)
 	}
 	// The watch ends once the compensation is handed to the provider; what the
 	// provider answered later is in the ledger, which the payment webhook updates.
@@ -195,7 +195,7 @@ func (s *Server) orderShipped(c echo.Context) error {
 		shop = w.ShopID
 	}
 	if _, err := shopScope(p, shop); err != nil {
-		return models.Errorf(models.ENOTFOUND, "no shipping watch for order %s", orderID)
+		return models.Errorf(models.ENOTFOUND, "no shipping watch for order %s; start one with POST", orderID)
 	}
 	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		return s.respondWatch(c, http.StatusOK) // an ended watch just shows its result

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -215,5 +216,48 @@ func TestRateLimit(t *testing.T) {
 	}
 	if code := e.call(t, http.MethodGet, "/v1/tickets", "seller", nil, nil); code != http.StatusOK {
 		t.Errorf("another principal: %d, want 200", code)
+	}
+}
+
+// Found in review: each of these was accepted, or answered wrongly, before.
+func TestTrustReviewFindings(t *testing.T) {
+	// A seller cannot rate a buyer (a platform record, the same for every shop).
+	c := createBody("buyer-it")
+	c.OrderID, c.BuyerCredit = fmt.Sprintf("o-tr-%d", orderSeq.Add(1)), 5
+	var e apiError
+	if code := call(t, http.MethodPost, "/v1/tickets", "seller", c, &e); code != http.StatusUnprocessableEntity || !strings.Contains(e.Error.Message, "buyer_credit") {
+		t.Errorf("a seller's buyer_credit: %d %q, want 422 naming buyer_credit", code, e.Error.Message)
+	}
+	// A buyer's items must be lines of the order.
+	c = createBody("buyer-it")
+	c.OrderID = fmt.Sprintf("o-tr-%d", orderSeq.Add(1))
+	c.Items = []models.Item{{SKU: "SKU-1", Qty: 1, UnitPaidCents: 100}}
+	c = asBuyer(t, c)
+	c.Items = []models.Item{{SKU: "GOLD-BAR", Qty: 1000, UnitPaidCents: 100}}
+	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", c, &e); code != http.StatusUnprocessableEntity || !strings.Contains(e.Error.Message, "items[0]") {
+		t.Errorf("items not in the order: %d %q, want 422 naming items[0]", code, e.Error.Message)
+	}
+	// The same create under one external_id replays, though the buyer's recent
+	// returns (filled in by the server) changed with the first ticket.
+	c.Items, c.ExternalID = nil, "case-"+c.OrderID
+	var first, again models.Ticket
+	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", c, &first); code != http.StatusCreated {
+		t.Fatalf("create with external_id: %d", code)
+	}
+	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", c, &again); code != http.StatusOK || again.ID != first.ID {
+		t.Errorf("the same create again: %d %s, want 200 and %s", code, again.ID, first.ID)
+	}
+	// Header values the store could not keep are refused or replaced, never a 500.
+	if code := call(t, http.MethodPost, "/v1/tickets/"+first.ID+"/reply", "seller", map[string]any{"message": "x"}, nil, "Idempotency-Key", "k\xffé"); code != http.StatusUnprocessableEntity {
+		t.Errorf("an Idempotency-Key with control bytes: %d, want 422", code)
+	}
+	var tk models.Ticket
+	long := strings.Repeat("r", 300)
+	if code := call(t, http.MethodPost, "/v1/tickets/"+first.ID+"/reply", "seller", map[string]any{"message": "y"}, &tk, "X-Request-ID", long); code != http.StatusOK {
+		t.Fatalf("a 300-character X-Request-ID: %d, want 200", code)
+	}
+	got := getTicket(t, first.ID)
+	if last := got.Timeline[len(got.Timeline)-1]; last.RequestID == long || last.RequestID == "" {
+		t.Errorf("the audit trail kept request id %q; want one of ours", last.RequestID)
 	}
 }

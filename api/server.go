@@ -47,7 +47,7 @@ type Store interface {
 	MarkWebhookDelivered(ctx context.Context, provider, eventID string) error
 	IdempotencyStore
 	// Order records and buyer risk (DESIGN §2 Trust).
-	PutOrder(ctx context.Context, o models.Order) (models.Order, bool, error)
+	PutOrder(ctx context.Context, o models.Order, owner string) (models.Order, bool, error)
 	GetOrder(ctx context.Context, id string) (models.Order, error)
 	PutBuyer(ctx context.Context, b models.Buyer) (models.Buyer, error)
 	GetBuyer(ctx context.Context, id string) (models.Buyer, bool, error)
@@ -95,6 +95,8 @@ type Server struct {
 	log         *slog.Logger
 	now         func() time.Time
 	metrics     *metrics
+	// addressLimit bounds what one client address sends before its key is known.
+	addressLimit echo.MiddlewareFunc
 }
 
 // New builds the server and its routes.
@@ -113,7 +115,7 @@ func New(cfg Config) *Server {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
-	e.Use(middleware.Recover(), middleware.BodyLimit(bodyLimit), middleware.RequestID(), s.metrics.middleware, s.accessLog)
+	e.Use(middleware.Recover(), middleware.BodyLimit(bodyLimit), saneRequestID, middleware.RequestID(), s.metrics.middleware, s.accessLog)
 	s.echo = e
 	limit, burst := cfg.RateLimit, cfg.RateBurst
 	if limit <= 0 {
@@ -122,7 +124,8 @@ func New(cfg Config) *Server {
 	if burst <= 0 {
 		burst = DefaultRateBurst
 	}
-	s.routes(s.rateLimit(limit, burst))
+	s.addressLimit = s.limiter(4*limit, 4*burst, func(c echo.Context) string { return "address " + c.RealIP() })
+	s.routes(s.limiter(limit, burst, func(c echo.Context) string { return principalScope(principal(c)) }))
 	return s
 }
 
@@ -136,7 +139,9 @@ func (s *Server) routes(rateLimit echo.MiddlewareFunc) {
 	e.POST("/v1/webhooks/courier", s.courierWebhook)
 	e.POST("/v1/webhooks/payment", s.paymentWebhook)
 
-	v1 := e.Group("/v1", s.authenticate, rateLimit, s.idempotent)
+	// Keys are guessed before they authenticate: a limit per client address
+	// (several times a principal's) comes first.
+	v1 := e.Group("/v1", s.addressLimit, s.authenticate, rateLimit, s.idempotent)
 	v1.POST("/tickets", s.createTicket)
 	v1.GET("/tickets", s.listTickets)
 	v1.GET("/tickets/export.csv", s.exportCSV)
@@ -166,6 +171,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		WriteTimeout: updateWait + 30*time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+	go s.purgeIdempotency(ctx)
 	select {
 	case err := <-errc:
 		return err
@@ -176,6 +182,29 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			return err
 		}
 		return nil
+	}
+}
+
+// idempotencyKeep is how long the answers under Idempotency-Keys are kept
+// (DESIGN §4: at least 7 days).
+const idempotencyKeep = 8 * 24 * time.Hour
+
+// purgeIdempotency deletes older answers every hour until ctx ends; several API
+// processes purging at once delete the same rows, harmlessly.
+func (s *Server) purgeIdempotency(ctx context.Context) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := s.idem.PurgeIdempotentRequests(ctx, s.now().Add(-idempotencyKeep)); err != nil && ctx.Err() == nil {
+			s.log.Warn("idempotency purge failed", "error", err)
+		} else if n > 0 {
+			s.log.Info("idempotency answers purged", "rows", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

@@ -47,6 +47,11 @@ func (s *Server) createTicket(c echo.Context) error {
 		return models.Errorf(models.EFORBIDDEN, "a %s key may create tickets only for its own %s", p.Role, map[models.Role]string{models.RoleBuyer: "buyer_id", models.RoleSeller: "shop_id"}[p.Role])
 	}
 	ctx := c.Request().Context()
+	// The request as the client sent it (normalized) is what a repeat must match:
+	// the facts filled in below change as tickets come (recent returns).
+	canon, _ := json.Marshal(req)
+	hash := sha256.Sum256(canon)
+	bodyHash := hex.EncodeToString(hash[:])
 	flagged, err := s.trustInputs(ctx, p, &req)
 	if err != nil {
 		return err
@@ -54,20 +59,22 @@ func (s *Server) createTicket(c echo.Context) error {
 	if err := req.Validate(); err != nil {
 		return err
 	}
-	canon, _ := json.Marshal(req)
-	hash := sha256.Sum256(canon)
-	bodyHash := hex.EncodeToString(hash[:])
 
 	// Under an Idempotency-Key the id was reserved with the key (the middleware
-	// replays a finished create); an external_id is the shop's own reference for
-	// the case, so it is idempotent across the shop's principals.
+	// replays a finished create). An external_id is the shop's own reference for
+	// the case, idempotent across the shop's seller and the platform; a buyer's
+	// is the buyer's own, so a buyer cannot take a shop's reference first.
 	id := claimedTicketID(c)
 	if id == "" {
 		id = newTicketID(s.now())
 	}
 	status := http.StatusCreated
 	if req.ExternalID != "" {
-		claim, err := s.store.ClaimIdempotencyKey(ctx, "external_id:"+req.ShopID, req.ExternalID, bodyHash, id)
+		scope := "external_id:" + req.ShopID
+		if p.Role == models.RoleBuyer {
+			scope = "external_id:" + principalScope(p)
+		}
+		claim, err := s.store.ClaimIdempotencyKey(ctx, scope, req.ExternalID, bodyHash, id)
 		if err != nil {
 			return err
 		}

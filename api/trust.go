@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"slices"
 
 	"github.com/aftersales/aftersales/models"
 )
@@ -20,8 +21,9 @@ func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.Creat
 		return false, models.Errorf(models.EINVALID, "recent_returns is counted from the buyer's tickets here; leave it out")
 	case p.Role == models.RoleBuyer && statesOrder:
 		return false, models.Errorf(models.EINVALID, "order is the shop's record, not the buyer's to state: name the order_id and leave order out")
-	case p.Role == models.RoleBuyer && statesCredit:
-		return false, models.Errorf(models.EINVALID, "buyer_credit is set by the platform, not the buyer: leave it out")
+	case p.Role != models.RolePlatform && p.Role != models.RoleAdmin && statesCredit:
+		// Buyer risk is the platform's record, the same for every shop (§2 Trust).
+		return false, models.Errorf(models.EINVALID, "buyer_credit is set by the platform (PUT /v1/buyers/{buyer_id}), not by a %s: leave it out", p.Role)
 	}
 
 	rec, err := s.findOrder(ctx, req.OrderID)
@@ -31,9 +33,9 @@ func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.Creat
 		// The same words as an unknown order: a caller learns nothing of others' orders.
 		return false, unknownOrder(*req)
 	case err == nil && statesOrder:
-		rec, err = s.registerOrder(ctx, rec, *req)
+		rec, err = s.registerOrder(ctx, p, rec, *req)
 	case models.ErrorCode(err) == models.ENOTFOUND && statesOrder:
-		rec, err = s.registerOrder(ctx, models.Order{}, *req)
+		rec, err = s.registerOrder(ctx, p, models.Order{}, *req)
 	case models.ErrorCode(err) == models.ENOTFOUND:
 		return false, unknownOrder(*req)
 	}
@@ -44,15 +46,15 @@ func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.Creat
 		return false, models.Errorf(models.EINVALID, "currency %s is not the order's currency %s", req.Currency, rec.Currency)
 	}
 	req.Order = rec.Info()
+	if req.Items, err = orderedItems(req.Items, rec.Items); err != nil {
+		return false, err
+	}
 
 	buyer, known, err := s.store.GetBuyer(ctx, req.BuyerID)
 	if err != nil {
 		return false, err
 	}
-	if statesCredit && buyer.Credit != req.BuyerCredit {
-		if known && p.Role == models.RoleSeller {
-			return false, models.Errorf(models.EINVALID, "buyer_credit: buyer %s has the platform's record (credit %d); only the platform changes it", req.BuyerID, buyer.Credit)
-		}
+	if statesCredit && (buyer.Credit != req.BuyerCredit || !known) {
 		buyer.Credit = req.BuyerCredit
 		if err := buyer.Validate(); err != nil {
 			return false, models.Errorf(models.EINVALID, "buyer_credit must be 0 to 5 stars")
@@ -68,6 +70,27 @@ func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.Creat
 	return buyer.Flagged, nil
 }
 
+// orderedItems checks the items a create names against the order's lines: each
+// a SKU of the order, at most its quantity, at its unit price. None named: the
+// ticket covers the whole order.
+func orderedItems(asked, order []models.Item) ([]models.Item, error) {
+	if len(asked) == 0 {
+		return order, nil
+	}
+	for i, it := range asked {
+		j := slices.IndexFunc(order, func(o models.Item) bool { return o.SKU == it.SKU })
+		switch {
+		case j < 0:
+			return nil, models.Errorf(models.EINVALID, "items[%d]: sku %s is not a line of the order", i, it.SKU)
+		case it.Qty > order[j].Qty:
+			return nil, models.Errorf(models.EINVALID, "items[%d]: qty %d is more than the %d of the order", i, it.Qty, order[j].Qty)
+		case it.UnitPaidCents != order[j].UnitPaidCents:
+			return nil, models.Errorf(models.EINVALID, "items[%d]: unit_paid_cents %d is not the order's %d", i, it.UnitPaidCents, order[j].UnitPaidCents)
+		}
+	}
+	return asked, nil
+}
+
 func unknownOrder(req models.CreateTicket) error {
 	return models.Errorf(models.EINVALID, "order_id %s is not a registered order of buyer %s at shop %s; the shop registers its orders with PUT /v1/orders/{order_id}", req.OrderID, req.BuyerID, req.ShopID)
 }
@@ -75,7 +98,7 @@ func unknownOrder(req models.CreateTicket) error {
 // registerOrder records the order facts a seller's or the platform's create
 // states (models.CreateTicket.StatedFacts) on top of the record rec, as the PUT
 // would (DESIGN §4, with its 409); shipment times already recorded are kept.
-func (s *Server) registerOrder(ctx context.Context, rec models.Order, req models.CreateTicket) (models.Order, error) {
+func (s *Server) registerOrder(ctx context.Context, p Principal, rec models.Order, req models.CreateTicket) (models.Order, error) {
 	o := models.Order{OrderID: req.OrderID, OrderFacts: req.StatedFacts()}
 	if rec.ShippedAt != nil {
 		o.ShippedAt = rec.ShippedAt
@@ -90,7 +113,7 @@ func (s *Server) registerOrder(ctx context.Context, rec models.Order, req models
 	if err := o.Validate(); err != nil {
 		return o, models.Errorf(models.EINVALID, "order: %s", models.ErrorMessage(err))
 	}
-	if _, _, err := s.store.PutOrder(ctx, o); err != nil {
+	if _, _, err := s.store.PutOrder(ctx, o, sellerShop(p)); err != nil {
 		return o, err
 	}
 	return s.store.GetOrder(ctx, o.OrderID)

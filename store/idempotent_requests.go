@@ -87,12 +87,24 @@ func (db *DB) FinishIdempotentRequest(ctx context.Context, principal, key string
 	return dbError(err, "store the answer for Idempotency-Key %q", key)
 }
 
-// ReleaseIdempotentRequest forgets a claim whose request did not get a final
-// answer (the service was unavailable), so that a retry runs it again.
+// ReleaseIdempotentRequest forgets a claim whose request was refused before it
+// did anything (its body or its caller), so that a corrected request may use the
+// key.
 func (db *DB) ReleaseIdempotentRequest(ctx context.Context, principal, key string) error {
 	err := db.gdb.WithContext(ctx).Where("principal = ? AND idem_key = ? AND status = 0", principal, key).
 		Delete(&idempotentRequestRow{}).Error
 	return dbError(err, "release Idempotency-Key %q", key)
+}
+
+// UnfinishIdempotentRequest leaves a claim whose request ended without an answer
+// (the service was down, the client hung up) open to the next retry at once: the
+// same request under the key takes it over with the ticket id first reserved,
+// so a create that may have started its workflow never starts a second one.
+func (db *DB) UnfinishIdempotentRequest(ctx context.Context, principal, key string) error {
+	err := db.gdb.WithContext(ctx).Model(&idempotentRequestRow{}).
+		Where("principal = ? AND idem_key = ? AND status = 0", principal, key).
+		Update("updated_at", dbTime{time.Unix(0, 0).UTC()}).Error
+	return dbError(err, "reopen Idempotency-Key %q", key)
 }
 
 // PurgeIdempotentRequests deletes answers older than before: DESIGN §4 keeps

@@ -119,3 +119,22 @@ func TestWebhookEvents(t *testing.T) {
 		}
 	})
 }
+
+// A request that ended without an answer leaves its claim to the next retry at
+// once, with the ticket id reserved first: a create that may have started its
+// workflow is never started under a second id.
+func TestIdempotentRequestUnfinished(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		if _, err := db.ClaimIdempotentRequest(ctx, "buyer:b1", "hung-up", "h", "T1", time.Hour); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.UnfinishIdempotentRequest(ctx, "buyer:b1", "hung-up"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := db.ClaimIdempotentRequest(ctx, "buyer:b1", "hung-up", "h", "T2", time.Hour)
+		if err != nil || !c.New || c.TicketID != "T1" {
+			t.Fatalf("retry after an unanswered request = %+v, %v; want it to run again as T1", c, err)
+		}
+	})
+}

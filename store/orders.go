@@ -50,10 +50,24 @@ func orderRowOf(o models.Order, created, now dbTime) orderRow {
 }
 
 // PutOrder registers or updates an order record and says whether it was new.
+// owner, when not empty, is the only shop whose record it may update (a seller's
+// request): another shop's record is ENOTFOUND, checked under the row's lock.
 // Once a ticket exists for the order, its shop, buyer, paid amount and currency
 // may not change (ECONFLICT naming them): the order's refund cap and every
 // ticket's trust inputs were read from them. The cap follows the record.
-func (db *DB) PutOrder(ctx context.Context, o models.Order) (saved models.Order, created bool, err error) {
+func (db *DB) PutOrder(ctx context.Context, o models.Order, owner string) (saved models.Order, created bool, err error) {
+	for range 3 { // two first registrations at once: the loser updates the winner's row
+		saved, created, err = db.putOrder(ctx, o, owner)
+		if !errors.Is(err, errRaced) {
+			break
+		}
+	}
+	return saved, created, dbError(err, "save order %s", o.OrderID)
+}
+
+var errRaced = errors.New("registered by another request at the same time")
+
+func (db *DB) putOrder(ctx context.Context, o models.Order, owner string) (saved models.Order, created bool, err error) {
 	err = db.inTx(ctx, func(tx *gorm.DB) error {
 		var was orderRow
 		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
@@ -63,12 +77,16 @@ func (db *DB) PutOrder(ctx context.Context, o models.Order) (saved models.Order,
 		case errors.Is(err, gorm.ErrRecordNotFound):
 			created = true
 			row := orderRowOf(o, now, now)
-			if err := tx.Create(&row).Error; err != nil {
+			if err := tx.Create(&row).Error; isDuplicate(err) {
+				return errRaced
+			} else if err != nil {
 				return err
 			}
 			saved = row.export()
 		case err != nil:
 			return err
+		case owner != "" && was.ShopID != owner:
+			return models.Errorf(models.ENOTFOUND, "order %s not found", o.OrderID)
 		default:
 			if changed := models.FixedFacts(was.export(), o); len(changed) > 0 {
 				var n int64
@@ -88,7 +106,7 @@ func (db *DB) PutOrder(ctx context.Context, o models.Order) (saved models.Order,
 		// The refund cap of the order is what the record says was paid.
 		return tx.Model(&orderTotalRow{}).Where("order_id = ?", o.OrderID).Update("paid_cents", o.PaidCents).Error
 	})
-	return saved, created, dbError(err, "save order %s", o.OrderID)
+	return saved, created, err
 }
 
 // GetOrder returns the order record with its tickets' ids and the refunded total;

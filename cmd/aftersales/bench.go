@@ -1,104 +1,179 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net/http"
+	"io"
 	"os"
-	"slices"
-	"sync"
+	"strconv"
 	"time"
+
+	"github.com/labstack/echo/v4"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/aftersales/aftersales/activities/courier"
+	"github.com/aftersales/aftersales/activities/payment"
+	"github.com/aftersales/aftersales/api"
+	"github.com/aftersales/aftersales/bench"
+	"github.com/aftersales/aftersales/models"
 )
 
-// runBench creates tickets against a running API and reports throughput and
-// latency percentiles. It only talks to the address it is given.
-func runBench(ctx context.Context, args []string) error {
+// runBench drives full ticket lifecycles over the HTTP API and the floor workflow
+// the same way, on an embedded stack it starts in a temporary data dir (or
+// against --target), and reports throughput, latency, cost per ticket and
+// correctness (bench.Report).
+func runBench(ctx context.Context, args []string) error { return benchTo(ctx, args, os.Stdout) }
+
+func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	url := fs.String("url", "http://127.0.0.1:8080", "API base URL")
-	key := fs.String("key", "", "a seller or platform API key (see the keys file)")
-	shop := fs.String("shop", "shop-1", "shop_id of the tickets (a seller key must own it)")
-	n := fs.Int("tickets", 200, "how many tickets to create")
-	conc := fs.Int("concurrency", 8, "requests in flight")
+	n := fs.Int("tickets", 200, "full lifecycles to drive")
+	conc := fs.Int("concurrency", 16, "lifecycles in flight")
+	mix := fs.String("mix", "pickup_return_refund", "the path every ticket takes (pickup_return_refund)")
+	asJSON := fs.Bool("json", false, "print the report as one JSON object on the last line")
+	target := fs.String("target", "", "drive a running stack at this base URL instead of starting one (no floor, cost or provider ledger)")
+	keysFile := fs.String("keys", "", "with --target: its keys file (a seller of shop-1 and a buyer)")
+	simDelay := fs.Duration("sim-delay", 50*time.Millisecond, "how soon the simulated providers answer")
+	timeout := fs.Duration("ticket-timeout", 2*time.Minute, "a ticket not at its end by then counts as lost")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *key == "" || *n < 1 || *conc < 1 {
-		return fmt.Errorf("set --key, and --tickets and --concurrency of at least 1")
+	if *n < 1 || *conc < 1 {
+		return fmt.Errorf("--tickets and --concurrency must be at least 1")
 	}
-	jobs := make(chan int)
+	if *mix != "pickup_return_refund" {
+		return fmt.Errorf("--mix %q: the one path measured today is pickup_return_refund", *mix)
+	}
+	cfg := bench.Config{Tickets: *n, Concurrency: *conc, RunID: strconv.FormatInt(time.Now().UnixNano(), 36),
+		Timeout: *timeout, Poll: 50 * time.Millisecond}
 	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		failures  int
-		firstErr  error
+		report bench.Report
+		hist   bench.Histories
+		pay    bench.Payments
 	)
-	client := &http.Client{Timeout: 30 * time.Second}
-	var wg sync.WaitGroup
-	start := time.Now()
-	for range *conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range jobs {
-				d, err := createOne(ctx, client, *url, *key, *shop, i, start)
-				mu.Lock()
-				if err != nil {
-					failures++
-					if firstErr == nil {
-						firstErr = err
-					}
-				} else {
-					latencies = append(latencies, d)
-				}
-				mu.Unlock()
+	if *target != "" {
+		keys, err := readKeys(*keysFile)
+		if err != nil {
+			return err
+		}
+		cfg.API, cfg.Parties = *target, parties(keys)
+		report = bench.Run(ctx, cfg, false, nil, nil)
+	} else {
+		dir, err := os.MkdirTemp("", "aftersales-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		var d devFlags
+		d.dataDir, d.http, d.quiet = dir, "127.0.0.1:0", true
+		d.providers.courier, d.providers.payment, d.providers.sim, d.providers.simDelay = "sim", "sim", courier.ModeAuto, *simDelay
+		d.api.rateLimit, d.api.rateBurst = 1e6, 1e6 // the bench is one principal sending for many
+		d.extend = func(e *echo.Echo, tc client.Client) error {
+			w, err := bench.RegisterFloor(tc)
+			if err != nil {
+				return fmt.Errorf("floor worker: %w", err)
+			}
+			bench.FloorRoutes(e, tc)
+			stopFloor = w.Stop
+			return nil
+		}
+		rt, err := startDev(ctx, d)
+		if err != nil {
+			return err
+		}
+		defer rt.Stop()
+		defer func() {
+			if stopFloor != nil {
+				stopFloor()
 			}
 		}()
-	}
-	for i := 0; i < *n && ctx.Err() == nil; i++ {
-		jobs <- i
-	}
-	close(jobs)
-	wg.Wait()
-	elapsed := time.Since(start)
-	slices.Sort(latencies)
-	pct := func(p float64) time.Duration {
-		if len(latencies) == 0 {
-			return 0
+		cfg.API, cfg.Parties = rt.apiURL, parties(rt.keys)
+		hist = temporalHistories{rt.temporal}
+		if sim, ok := d.providers.simPayments.(*payment.Simulator); ok {
+			pay = simPayments{sim}
 		}
-		return latencies[min(len(latencies)-1, int(p*float64(len(latencies))))]
+		report = bench.Run(ctx, cfg, true, hist, pay)
 	}
-	fmt.Fprintf(os.Stdout, "created %d tickets in %s (%.1f/s), %d failed; latency p50 %s p90 %s p99 %s max %s\n",
-		len(latencies), elapsed.Round(time.Millisecond), float64(len(latencies))/elapsed.Seconds(), failures,
-		pct(0.5).Round(time.Millisecond), pct(0.9).Round(time.Millisecond), pct(0.99).Round(time.Millisecond), pct(1).Round(time.Millisecond))
-	if firstErr != nil {
-		fmt.Fprintln(os.Stdout, "first error:", firstErr)
+	if *asJSON {
+		raw, _ := json.Marshal(report)
+		fmt.Fprintln(out, string(raw))
+		return nil
 	}
+	printReport(out, report)
 	return nil
 }
 
-func createOne(ctx context.Context, c *http.Client, url, key, shop string, i int, run time.Time) (time.Duration, error) {
-	body, _ := json.Marshal(map[string]any{
-		"order_id": fmt.Sprintf("bench-%d-%d", run.Unix(), i), "shop_id": shop, "buyer_id": fmt.Sprintf("bench-buyer-%d", i%50),
-		"kind": "return_refund", "reason_code": "no_reason", "return_method": "self_ship",
-		"requested_cents": 59900, "currency": "CNY", "buyer_credit": 1,
-		"order": map[string]any{"paid_cents": 59900, "paid_at": run.UTC().Format(time.RFC3339)},
-	})
-	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/tickets", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+key)
-	req.Header.Set("Content-Type", "application/json")
-	t0 := time.Now()
-	res, err := c.Do(req)
+// stopFloor stops the floor's worker of the running bench.
+var stopFloor func()
+
+func readKeys(path string) ([]api.Key, error) {
+	raw, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return nil, fmt.Errorf("--keys: %w", err)
 	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusCreated {
-		var e map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&e)
-		return 0, fmt.Errorf("status %d: %v", res.StatusCode, e)
+	var keys []api.Key
+	if err := json.Unmarshal(raw, &keys); err != nil {
+		return nil, fmt.Errorf("--keys %s: %w", path, err)
 	}
-	return time.Since(t0), nil
+	return keys, nil
+}
+
+func parties(keys []api.Key) bench.Parties {
+	var p bench.Parties
+	for _, k := range keys {
+		switch k.Role {
+		case models.RoleSeller:
+			p.Seller, p.ShopID = k.Key, k.Subject
+		case models.RoleBuyer:
+			p.Buyer, p.BuyerID = k.Key, k.Subject
+		}
+	}
+	return p
+}
+
+// temporalHistories reads histories from the embedded server.
+type temporalHistories struct{ c client.Client }
+
+func (h temporalHistories) History(ctx context.Context, id string) (*historypb.History, error) {
+	it := h.c.GetWorkflowHistory(ctx, id, "", false, 0)
+	hist := &historypb.History{}
+	for it.HasNext() {
+		e, err := it.Next()
+		if err != nil {
+			return nil, err
+		}
+		hist.Events = append(hist.Events, e)
+	}
+	return hist, nil
+}
+
+// simPayments counts the simulated provider's successful refunds of a ticket.
+type simPayments struct{ s *payment.Simulator }
+
+func (p simPayments) PaidRefunds(ticketID string) (n int, cents int64) {
+	for _, r := range p.s.Ledger(ticketID) {
+		if r.Purpose == models.PurposeRefund && r.Status == models.RefundSucceeded {
+			n++
+			cents += r.AmountCents
+		}
+	}
+	return n, cents
+}
+
+func printReport(out io.Writer, r bench.Report) {
+	fmt.Fprintf(out, "aftersales bench: %d × %s at concurrency %d\n", r.Tickets, r.Path, r.Concurrency)
+	fmt.Fprintf(out, "  tickets/s        %8.2f   floor %8.2f   ratio %.2f\n", r.TicketsPerSec, r.FloorTicketsPerSec, r.RatioToFloor)
+	fmt.Fprintf(out, "  per ticket       %8.1f actions, %.1f events   floor %.1f actions, %.1f events\n",
+		r.ActionsPerTicket, r.EventsPerTicket, r.FloorActionsPerTicket, r.FloorEventsPerTicket)
+	fmt.Fprintf(out, "  actions by kind  %v\n", r.ActionsByKind)
+	fmt.Fprintf(out, "  create ms        p50 %7.1f  p95 %7.1f  p99 %7.1f\n", r.CreateP50Ms, r.CreateP95Ms, r.CreateP99Ms)
+	fmt.Fprintf(out, "  action ms        p50 %7.1f  p95 %7.1f  p99 %7.1f   floor update p99 %.1f (ratio %.2f)\n",
+		r.ActionP50Ms, r.ActionP95Ms, r.ActionP99Ms, r.FloorUpdateP99Ms, r.UpdateP99Ratio)
+	fmt.Fprintf(out, "  GET ms           p50 %7.1f  p95 %7.1f  p99 %7.1f\n", r.GetP50Ms, r.GetP95Ms, r.GetP99Ms)
+	fmt.Fprintf(out, "  lost %d, duplicate refunds %d, peak RSS %.0f MB\n", r.Lost, r.DuplicateRefunds, r.PeakRSSMB)
+	for _, e := range r.Errors {
+		fmt.Fprintf(out, "  error: %s\n", e)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/labstack/echo/v4"
+	"go.temporal.io/sdk/client"
 
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/api"
@@ -32,6 +33,9 @@ type devFlags struct {
 	providers    providerFlags
 	api          apiFlags
 	quiet        bool
+	// extend, when set, adds to the runtime before the API serves (aftersales
+	// bench mounts the floor's routes and starts its worker).
+	extend func(e *echo.Echo, tc client.Client) error
 }
 
 func (d *devFlags) register(fs *flag.FlagSet) {
@@ -55,6 +59,7 @@ type devRuntime struct {
 	courierSecret, paymentSecret string
 	stop                         []func()
 	served                       chan error
+	temporal                     client.Client
 }
 
 // runDev starts everything, prints where it is, and stops cleanly on a signal.
@@ -171,6 +176,12 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	if h := d.providers.simPayments; h != nil {
 		a.Echo().GET("/sim/payments", echo.WrapHandler(h))
 	}
+	if d.extend != nil {
+		if err := d.extend(a.Echo(), tc); err != nil {
+			return rt, err
+		}
+	}
+	rt.temporal = tc
 	actx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
