@@ -35,7 +35,7 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	asJSON := fs.Bool("json", false, "print the report as one JSON object on the last line")
 	target := fs.String("target", "", "drive a running stack at this base URL instead of starting one (no floor, cost or provider ledger)")
 	keysFile := fs.String("keys", "", "with --target: its keys file (a seller of shop-1 and a buyer)")
-	simDelay := fs.Duration("sim-delay", 50*time.Millisecond, "how soon the simulated providers answer")
+	simDelay := fs.Duration("sim-delay", 10*time.Millisecond, "how soon the simulated providers answer")
 	timeout := fs.Duration("ticket-timeout", 2*time.Minute, "a ticket not at its end by then counts as lost")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -47,7 +47,7 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 		return fmt.Errorf("--mix %q: the one path measured today is pickup_return_refund", *mix)
 	}
 	cfg := bench.Config{Tickets: *n, Concurrency: *conc, RunID: strconv.FormatInt(time.Now().UnixNano(), 36),
-		Timeout: *timeout, Poll: 50 * time.Millisecond}
+		Timeout: *timeout, Poll: 25 * time.Millisecond}
 	var (
 		report bench.Report
 		hist   bench.Histories
@@ -70,6 +70,7 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 		d.dataDir, d.http, d.quiet = dir, "127.0.0.1:0", true
 		d.providers.courier, d.providers.payment, d.providers.sim, d.providers.simDelay = "sim", "sim", courier.ModeAuto, *simDelay
 		d.api.rateLimit, d.api.rateBurst = 1e6, 1e6 // the bench is one principal sending for many
+		var stopFloor func()
 		d.extend = func(e *echo.Echo, tc client.Client) error {
 			w, err := bench.RegisterFloor(tc)
 			if err != nil {
@@ -104,9 +105,6 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	printReport(out, report)
 	return nil
 }
-
-// stopFloor stops the floor's worker of the running bench.
-var stopFloor func()
 
 func readKeys(path string) ([]api.Key, error) {
 	raw, err := os.ReadFile(path)

@@ -30,7 +30,7 @@ commands:
   api      the HTTP API against TEMPORAL_ADDRESS and AFTERSALES_DATABASE_URL
   worker   the Temporal worker against TEMPORAL_ADDRESS and AFTERSALES_DATABASE_URL
   migrate  create or upgrade the database schema
-  bench    create tickets against a running API and report throughput
+  bench    drive full ticket lifecycles against the floor of the same server and report
 
 Run 'aftersales <command> -h' for its flags. Every flag also reads AFTERSALES_<FLAG>
 from the environment (--data-dir: AFTERSALES_DATA_DIR).

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// TestBenchShortRun: a short `aftersales bench --json` on the embedded stack
+// drives every lifecycle to its end, pays no refund twice, and reports every key.
+// It asserts correctness only, never speed.
+func TestBenchShortRun(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := benchTo(context.Background(), []string{"--tickets", "20", "--concurrency", "8", "--json"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var r map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		t.Fatalf("the last line is not one JSON object: %v\n%s", err, out.String())
+	}
+	for _, k := range []string{"tickets_per_sec", "floor_tickets_per_sec", "ratio_to_floor", "actions_per_ticket", "events_per_ticket",
+		"actions_by_kind", "floor_actions_per_ticket", "floor_events_per_ticket", "create_p50_ms", "create_p95_ms", "create_p99_ms",
+		"action_p50_ms", "action_p95_ms", "action_p99_ms", "get_p50_ms", "get_p95_ms", "get_p99_ms", "update_p99_ms",
+		"floor_update_p99_ms", "update_p99_ratio", "lost", "duplicate_refunds", "peak_rss_mb"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("the report has no %q", k)
+		}
+	}
+	if r["lost"] != 0.0 || r["duplicate_refunds"] != 0.0 {
+		t.Errorf("lost %v, duplicate refunds %v; want 0 and 0 (errors: %v)", r["lost"], r["duplicate_refunds"], r["errors"])
+	}
+	if r["actions_per_ticket"] == 0.0 || r["floor_tickets_per_sec"] == 0.0 {
+		t.Errorf("cost or floor not measured: %v", r)
+	}
+}
