@@ -29,6 +29,9 @@ type Config struct {
 	Timeout time.Duration
 	// Poll is how often a party looks at a ticket that it waits on.
 	Poll time.Duration
+	// Restart, when set (--chaos), kills and restarts the worker; it is called
+	// at random moments while the lifecycles run.
+	Restart func() error
 }
 
 // sample collects latencies of one kind of call.
@@ -46,39 +49,64 @@ type caller struct {
 }
 
 // do sends a JSON request and decodes a JSON answer; the status is returned.
-func (c *caller) do(ctx context.Context, s *sample, method, path, key string, body, out any) (int, error) {
-	var rd io.Reader
+// With an idempotency key it retries as a client should: on a network error, a
+// 5xx, a 429 or a 409 with Retry-After (the first request still runs), under the
+// same key, until ctx ends. The sample records the attempt that answered.
+func (c *caller) do(ctx context.Context, s *sample, method, path, key string, body, out any, idemKey ...string) (int, error) {
+	var raw []byte
 	if body != nil {
-		raw, _ := json.Marshal(body)
+		raw, _ = json.Marshal(body)
+	}
+	for wait := 50 * time.Millisecond; ; wait = min(2*wait, 2*time.Second) {
+		status, retry, err := c.once(ctx, s, method, path, key, raw, out, idemKey...)
+		if !retry || len(idemKey) == 0 || ctx.Err() != nil {
+			return status, err
+		}
+		select {
+		case <-ctx.Done():
+			return status, err
+		case <-time.After(wait):
+		}
+	}
+}
+
+func (c *caller) once(ctx context.Context, s *sample, method, path, key string, raw []byte, out any, idemKey ...string) (status int, retry bool, err error) {
+	var rd io.Reader
+	if raw != nil {
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, c.api+path, rd)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if key != "" {
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
+	if len(idemKey) > 0 {
+		req.Header.Set("Idempotency-Key", idemKey[0])
+	}
 	t0 := time.Now()
 	res, err := c.http.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, true, err
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	answer, _ := io.ReadAll(res.Body)
 	if s != nil {
 		s.add(time.Since(t0))
 	}
-	if out != nil && res.StatusCode < 300 {
-		if err := json.Unmarshal(raw, out); err != nil {
-			return res.StatusCode, fmt.Errorf("%s %s: %w", method, path, err)
+	if res.StatusCode >= 300 {
+		retry = res.StatusCode >= 500 || res.StatusCode == http.StatusTooManyRequests ||
+			(res.StatusCode == http.StatusConflict && res.Header.Get("Retry-After") != "")
+		return res.StatusCode, retry, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(answer))
+	}
+	if out != nil {
+		if err := json.Unmarshal(answer, out); err != nil {
+			return res.StatusCode, false, fmt.Errorf("%s %s: %w", method, path, err)
 		}
 	}
-	if res.StatusCode >= 300 {
-		return res.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, bytes.TrimSpace(raw))
-	}
-	return res.StatusCode, nil
+	return res.StatusCode, false, nil
 }
 
 // ticketView is what the driver reads of a ticket.
@@ -92,8 +120,11 @@ type ticketView struct {
 	} `json:"evaluation"`
 }
 
-// samples are the latencies a run collects.
-type samples struct{ create, action, get, floorCreate, floorUpdate sample }
+// samples are the latencies a run collects; onCreate is told of each ticket made.
+type samples struct {
+	create, action, get, floorCreate, floorUpdate sample
+	onCreate                                      func()
+}
 
 // lifecycle drives one pickup return and refund to its end, as its parties
 // would: the shop registers the order, the buyer asks, the seller approves,
@@ -109,7 +140,7 @@ func lifecycle(ctx context.Context, c *caller, cfg Config, s *samples, i int) (s
 		"paid_at": time.Now().Add(-72 * time.Hour).UTC().Format(time.RFC3339), "shipped_at": time.Now().Add(-60 * time.Hour).UTC().Format(time.RFC3339),
 		"delivered_at": time.Now().Add(-24 * time.Hour).UTC().Format(time.RFC3339),
 		"items":        []map[string]any{{"sku": "BENCH-1", "qty": 1, "unit_paid_cents": paid}},
-	}, nil); err != nil {
+	}, nil, order+":order"); err != nil {
 		return "", false, err
 	}
 	var tk ticketView
@@ -117,11 +148,14 @@ func lifecycle(ctx context.Context, c *caller, cfg Config, s *samples, i int) (s
 		"order_id": order, "shop_id": p.ShopID, "buyer_id": p.BuyerID, "kind": "return_refund", "reason_code": "quality",
 		"reason": "bench", "return_method": "pickup", "pickup_address": "1 Bench Road", "requested_cents": paid, "currency": "CNY",
 		"items": []map[string]any{{"sku": "BENCH-1", "qty": 1, "unit_paid_cents": paid}},
-	}, &tk); err != nil {
+	}, &tk, order+":create"); err != nil {
 		return "", false, err
 	}
+	if s.onCreate != nil {
+		s.onCreate()
+	}
 	act := func(key, action string, body any) error {
-		_, err := c.do(ctx, &s.action, http.MethodPost, "/v1/tickets/"+tk.ID+"/"+action, key, body, &tk)
+		_, err := c.do(ctx, &s.action, http.MethodPost, "/v1/tickets/"+tk.ID+"/"+action, key, body, &tk, order+":"+action)
 		return err
 	}
 	wait := func(state string) error {
@@ -133,9 +167,8 @@ func lifecycle(ctx context.Context, c *caller, cfg Config, s *samples, i int) (s
 			case <-ctx.Done():
 			case <-time.After(cfg.Poll):
 			}
-			if _, err := c.do(ctx, &s.get, http.MethodGet, "/v1/tickets/"+tk.ID, p.Seller, nil, &tk); err != nil && ctx.Err() == nil {
-				return err
-			}
+			// A failed look (the server restarting) is looked again at the next poll.
+			_, _ = c.do(ctx, &s.get, http.MethodGet, "/v1/tickets/"+tk.ID, p.Seller, nil, &tk)
 		}
 		return nil
 	}

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"slices"
@@ -59,6 +60,7 @@ type Report struct {
 	UpdateP99Ratio   float64 `json:"update_p99_ratio"`
 	FloorCreateP99Ms float64 `json:"floor_create_p99_ms"`
 
+	Restarts         int      `json:"restarts"` // worker restarts of a --chaos run
 	Lost             int      `json:"lost"`
 	DuplicateRefunds int      `json:"duplicate_refunds"`
 	PeakRSSMB        float64  `json:"peak_rss_mb"`
@@ -81,6 +83,12 @@ func Run(ctx context.Context, cfg Config, floor bool, hist Histories, pay Paymen
 			r.Errors = append(r.Errors, err.Error())
 		}
 	}
+	chaosDone := make(chan int, 1)
+	cctx, stopChaos := context.WithCancel(ctx)
+	var firstCreate sync.Once
+	created := make(chan struct{})
+	s.onCreate = func() { firstCreate.Do(func() { close(created) }) }
+	go func() { chaosDone <- chaos(cctx, cfg, created, fail) }()
 	elapsed := fanOut(ctx, cfg.Tickets, cfg.Concurrency, func(ctx context.Context, i int) {
 		lctx, cancel := context.WithTimeout(ctx, cfg.Timeout)
 		defer cancel()
@@ -97,6 +105,8 @@ func Run(ctx context.Context, cfg Config, floor bool, hist Histories, pay Paymen
 			fail(err)
 		}
 	})
+	stopChaos()
+	r.Restarts = <-chaosDone
 	r.TicketsPerSec = float64(cfg.Tickets-r.Lost) / elapsed.Seconds()
 	if floor {
 		felapsed := fanOut(ctx, cfg.Tickets, cfg.Concurrency, func(ctx context.Context, i int) {
@@ -136,6 +146,32 @@ func Run(ctx context.Context, cfg Config, floor bool, hist Histories, pay Paymen
 	}
 	r.PeakRSSMB = peakRSSMB()
 	return r
+}
+
+// chaos restarts the worker (cfg.Restart) as soon as the first ticket exists,
+// then at random moments every 0.5 to 2 s, until ctx ends, and says how often.
+func chaos(ctx context.Context, cfg Config, created <-chan struct{}, fail func(error)) int {
+	if cfg.Restart == nil {
+		return 0
+	}
+	select {
+	case <-ctx.Done():
+		return 0
+	case <-created:
+	}
+	n := 0
+	for wait := time.Duration(0); ; wait = 500*time.Millisecond + time.Duration(rand.Int64N(int64(1500*time.Millisecond))) {
+		select {
+		case <-ctx.Done():
+			return n
+		case <-time.After(wait):
+		}
+		if err := cfg.Restart(); err != nil {
+			fail(fmt.Errorf("chaos: restart the worker: %w", err))
+			return n
+		}
+		n++
+	}
 }
 
 func prefixed(p string, ids []string) []string {
@@ -190,15 +226,20 @@ func ratio(a, b float64) float64 {
 }
 
 // peakRSSMB is the process's peak resident memory (VmHWM), 0 where /proc is not.
-func peakRSSMB() float64 {
+func peakRSSMB() float64 { return float64(procStatusKB("VmHWM:")) / 1024 }
+
+// rssKB is the process's resident memory now (VmRSS).
+func rssKB() int64 { return procStatusKB("VmRSS:") }
+
+func procStatusKB(field string) int64 {
 	raw, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(raw), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			return kb / 1024
+		if v, ok := strings.CutPrefix(line, field); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb
 		}
 	}
 	return 0

@@ -37,6 +37,9 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	keysFile := fs.String("keys", "", "with --target: its keys file (a seller of shop-1 and a buyer)")
 	simDelay := fs.Duration("sim-delay", 10*time.Millisecond, "how soon the simulated providers answer")
 	timeout := fs.Duration("ticket-timeout", 2*time.Minute, "a ticket not at its end by then counts as lost")
+	open := fs.Int("open", 0, "instead of lifecycles: open this many tickets waiting on staggered review_by deadlines and report how late they fire")
+	openDeadline := fs.Duration("open-deadline", time.Minute, "with --open: review_timeout, how long after its creation each ticket's deadline falls")
+	chaos := fs.Bool("chaos", false, "kill and restart the worker at random moments (every 0.5 to 2 s) while the tickets run")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -54,6 +57,9 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 		pay    bench.Payments
 	)
 	if *target != "" {
+		if *chaos {
+			return fmt.Errorf("--chaos restarts the worker of the stack it starts: leave out --target")
+		}
 		keys, err := readKeys(*keysFile)
 		if err != nil {
 			return err
@@ -68,6 +74,14 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 		defer os.RemoveAll(dir)
 		var d devFlags
 		d.dataDir, d.http, d.quiet = dir, "127.0.0.1:0", true
+		if *open > 0 {
+			// Fast review off, so each ticket waits on review_by.
+			d.policyFile = dir + "/open-policy.yaml"
+			policy := fmt.Sprintf("version: bench-open\nreview_timeout: %s\nfast_review: {enabled: false}\n", *openDeadline)
+			if err := os.WriteFile(d.policyFile, []byte(policy), 0o600); err != nil {
+				return err
+			}
+		}
 		d.providers.courier, d.providers.payment, d.providers.sim, d.providers.simDelay = "sim", "sim", courier.ModeAuto, *simDelay
 		d.api.rateLimit, d.api.rateBurst = 1e6, 1e6 // the bench is one principal sending for many
 		var stopFloor func()
@@ -91,9 +105,27 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 			}
 		}()
 		cfg.API, cfg.Parties = rt.apiURL, parties(rt.keys)
+		if *chaos {
+			cfg.Restart = rt.RestartWorker
+		}
 		hist = temporalHistories{rt.temporal}
 		if sim, ok := d.providers.simPayments.(*payment.Simulator); ok {
 			pay = simPayments{sim}
+		}
+		if *open > 0 {
+			r := bench.Open(ctx, cfg, *open, *openDeadline)
+			if *asJSON {
+				raw, _ := json.Marshal(r)
+				fmt.Fprintln(out, string(raw))
+				return nil
+			}
+			fmt.Fprintf(out, "aftersales bench --open %d: deadlines %s after creation, opened in %.1f s\n", r.Open, r.Deadline, r.CreateSeconds)
+			fmt.Fprintf(out, "  fired %d; lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", r.Fired, r.LatenessP50Ms, r.LatenessP99Ms, r.LatenessMaxMs)
+			fmt.Fprintf(out, "  memory per open ticket %.1f KB; peak RSS %.0f MB\n", r.RSSPerOpenKB, r.PeakRSSMB)
+			for _, e := range r.Errors {
+				fmt.Fprintf(out, "  error: %s\n", e)
+			}
+			return nil
 		}
 		report = bench.Run(ctx, cfg, true, hist, pay)
 	}
@@ -170,7 +202,7 @@ func printReport(out io.Writer, r bench.Report) {
 	fmt.Fprintf(out, "  action ms        p50 %7.1f  p95 %7.1f  p99 %7.1f   floor update p99 %.1f (ratio %.2f)\n",
 		r.ActionP50Ms, r.ActionP95Ms, r.ActionP99Ms, r.FloorUpdateP99Ms, r.UpdateP99Ratio)
 	fmt.Fprintf(out, "  GET ms           p50 %7.1f  p95 %7.1f  p99 %7.1f\n", r.GetP50Ms, r.GetP95Ms, r.GetP99Ms)
-	fmt.Fprintf(out, "  lost %d, duplicate refunds %d, peak RSS %.0f MB\n", r.Lost, r.DuplicateRefunds, r.PeakRSSMB)
+	fmt.Fprintf(out, "  lost %d, duplicate refunds %d, worker restarts %d, peak RSS %.0f MB\n", r.Lost, r.DuplicateRefunds, r.Restarts, r.PeakRSSMB)
 	for _, e := range r.Errors {
 		fmt.Fprintf(out, "  error: %s\n", e)
 	}

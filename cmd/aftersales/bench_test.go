@@ -37,3 +37,44 @@ func TestBenchShortRun(t *testing.T) {
 		t.Errorf("cost or floor not measured: %v", r)
 	}
 }
+
+// TestBenchChaos: the worker killed and restarted while tickets run (at the
+// first ticket, then every 0.5 to 2 s) loses no ticket and pays no refund twice.
+func TestBenchChaos(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := benchTo(context.Background(), []string{"--tickets", "6", "--concurrency", "3", "--chaos", "--json"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var r map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		t.Fatalf("the last line is not one JSON object: %v\n%s", err, out.String())
+	}
+	if r["restarts"] == 0.0 || r["lost"] != 0.0 || r["duplicate_refunds"] != 0.0 {
+		t.Errorf("restarts %v, lost %v, duplicate refunds %v; want some, 0 and 0 (errors: %v)", r["restarts"], r["lost"], r["duplicate_refunds"], r["errors"])
+	}
+}
+
+// TestBenchOpen: a small timer-scale run sees every deadline fire and reports
+// its lateness (a figure, never asserted).
+func TestBenchOpen(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := benchTo(context.Background(), []string{"--open", "20", "--open-deadline", "3s", "--concurrency", "4", "--json"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var r map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		t.Fatalf("the last line is not one JSON object: %v\n%s", err, out.String())
+	}
+	for _, k := range []string{"open", "fired", "lateness_p50_ms", "lateness_p99_ms", "rss_per_open_kb", "peak_rss_mb"} {
+		if _, ok := r[k]; !ok {
+			t.Errorf("the report has no %q", k)
+		}
+	}
+	if r["fired"] != 20.0 {
+		t.Errorf("%v of 20 deadlines fired (errors: %v)", r["fired"], r["errors"])
+	}
+}

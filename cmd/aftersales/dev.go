@@ -11,9 +11,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/api"
@@ -60,6 +62,23 @@ type devRuntime struct {
 	stop                         []func()
 	served                       chan error
 	temporal                     client.Client
+	// worker runs the workflows and activities; newWorker makes its
+	// replacement (RestartWorker).
+	workerMu  sync.Mutex
+	worker    sdkworker.Worker
+	newWorker func() sdkworker.Worker
+}
+
+// RestartWorker stops the worker, as a crash of the worker process would end
+// it (its cached workflows are gone; its running activities get
+// WorkerStopTimeout to finish), and starts a new one. aftersales bench --chaos
+// calls it at random moments.
+func (rt *devRuntime) RestartWorker() error {
+	rt.workerMu.Lock()
+	defer rt.workerMu.Unlock()
+	rt.worker.Stop()
+	rt.worker = rt.newWorker()
+	return rt.worker.Start()
 }
 
 // runDev starts everything, prints where it is, and stops cleanly on a signal.
@@ -162,11 +181,13 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 		return rt, err
 	}
 	rt.stop = append(rt.stop, closeProviders)
-	w := worker.New(tc, &activities.Activities{Store: db, Ledger: db, Courier: courier, Payment: payment})
-	if err := w.Start(); err != nil {
+	acts := &activities.Activities{Store: db, Ledger: db, Courier: courier, Payment: payment}
+	rt.worker = worker.New(tc, acts)
+	if err := rt.worker.Start(); err != nil {
 		return rt, fmt.Errorf("worker: %w", err)
 	}
-	rt.stop = append(rt.stop, w.Stop)
+	rt.newWorker = func() sdkworker.Worker { return worker.New(tc, acts) }
+	rt.stop = append(rt.stop, func() { rt.workerMu.Lock(); rt.worker.Stop(); rt.workerMu.Unlock() })
 
 	cfg := api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
 		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger}
