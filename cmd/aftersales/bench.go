@@ -39,6 +39,7 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	timeout := fs.Duration("ticket-timeout", 2*time.Minute, "a ticket not at its end by then counts as lost")
 	open := fs.Int("open", 0, "instead of lifecycles: open this many tickets waiting on staggered review_by deadlines and report how late they fire")
 	openDeadline := fs.Duration("open-deadline", time.Minute, "with --open: review_timeout, how long after its creation each ticket's deadline falls")
+	openWait := fs.Duration("open-wait", 10*time.Minute, "with --open: how long after the last deadline a deadline may still fire before it counts as not fired")
 	chaos := fs.Bool("chaos", false, "kill and restart the worker at random moments (every 0.5 to 2 s) while the tickets run")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -113,14 +114,14 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 			pay = simPayments{sim}
 		}
 		if *open > 0 {
-			r := bench.Open(ctx, cfg, *open, *openDeadline)
+			r := bench.Open(ctx, cfg, *open, *openDeadline, *openWait)
 			if *asJSON {
 				raw, _ := json.Marshal(r)
 				fmt.Fprintln(out, string(raw))
 				return nil
 			}
 			fmt.Fprintf(out, "aftersales bench --open %d: deadlines %s after creation, opened in %.1f s\n", r.Open, r.Deadline, r.CreateSeconds)
-			fmt.Fprintf(out, "  fired %d; lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", r.Fired, r.LatenessP50Ms, r.LatenessP99Ms, r.LatenessMaxMs)
+			fmt.Fprintf(out, "  fired %d, not fired %d; lateness p50 %.0f ms, p99 %.0f ms, max %.0f ms\n", r.Fired, r.Unfired, r.LatenessP50Ms, r.LatenessP99Ms, r.LatenessMaxMs)
 			fmt.Fprintf(out, "  memory per open ticket %.1f KB; peak RSS %.0f MB\n", r.RSSPerOpenKB, r.PeakRSSMB)
 			for _, e := range r.Errors {
 				fmt.Fprintf(out, "  error: %s\n", e)
