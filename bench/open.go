@@ -25,10 +25,12 @@ type OpenReport struct {
 	Errors        []string `json:"errors"`
 }
 
-// Open opens n refund-only tickets (pending review; the stack's policy gives
+// Open opens n self-ship return tickets (pending review; the stack's policy gives
 // review_by the deadline after creation), their creation staggered by the rate
-// at which the server takes them, waits until every review_by has passed, and
-// reads from each ticket's timeline when its deadline fired: the auto-approval
+// at which the server takes them. When review_by passes, the ticket is approved
+// and waits for the buyer's parcel: the deadline's own work, with no effect
+// behind it, so what is measured is the firing, not the work a refund would add.
+// It waits until every review_by has passed and reads from each ticket's timeline when its deadline fired: the auto-approval
 // at review_by (DESIGN §2, timeline action auto_approve) is stamped with the
 // workflow time its timer fired.
 func Open(ctx context.Context, cfg Config, n int, deadline, maxWait time.Duration) OpenReport {
@@ -62,8 +64,8 @@ func Open(ctx context.Context, cfg Config, n int, deadline, maxWait time.Duratio
 			} `json:"deadline"`
 		}
 		if _, err := c.do(ctx, nil, http.MethodPost, "/v1/tickets", p.Buyer, map[string]any{
-			"order_id": order, "shop_id": p.ShopID, "buyer_id": p.BuyerID, "kind": "refund_only", "reason_code": "not_received",
-			"requested_cents": 10000, "currency": "CNY"}, &tk, order+":create"); err != nil {
+			"order_id": order, "shop_id": p.ShopID, "buyer_id": p.BuyerID, "kind": "return_refund", "reason_code": "no_reason",
+			"return_method": "self_ship", "requested_cents": 10000, "currency": "CNY"}, &tk, order+":create"); err != nil {
 			fail(err)
 			return
 		}
