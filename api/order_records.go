@@ -16,11 +16,11 @@ type OrderSource interface {
 	Order(ctx context.Context, orderID string) (models.Order, error)
 }
 
-// findOrder returns the order record: the store's, or else the order source's,
+// findOrder returns the order record (without its tickets): the store's, or else the order source's,
 // which is then kept in the store so that the order's cap and its tickets' facts
 // stay the ones read first.
 func (s *Server) findOrder(ctx context.Context, orderID string) (models.Order, error) {
-	o, err := s.store.GetOrder(ctx, orderID)
+	o, err := s.store.Order(ctx, orderID)
 	if models.ErrorCode(err) != models.ENOTFOUND || s.orders == nil {
 		return o, err
 	}
@@ -36,10 +36,8 @@ func (s *Server) findOrder(ctx context.Context, orderID string) (models.Order, e
 	if err := fetched.Validate(); err != nil {
 		return o, models.Errorf(models.EUNAVAILABLE, "the shop's order system answered an order record that breaks a rule (%s)", models.ErrorMessage(err))
 	}
-	if _, _, err := s.store.PutOrder(ctx, fetched, ""); err != nil {
-		return o, err
-	}
-	return s.store.GetOrder(ctx, orderID)
+	saved, _, err := s.store.PutOrder(ctx, fetched, "")
+	return saved, err
 }
 
 // putOrder registers or updates an order record (DESIGN §4): the shop's seller for
@@ -62,14 +60,8 @@ func (s *Server) putOrder(c echo.Context) error {
 	if _, err := shopScope(p, o.ShopID); err != nil {
 		return err
 	}
+	// Another shop's record is not found: checked by the store under the row's lock.
 	ctx := c.Request().Context()
-	if was, err := s.store.GetOrder(ctx, o.OrderID); err == nil {
-		if _, err := shopScope(p, was.ShopID); err != nil {
-			return models.Errorf(models.ENOTFOUND, "order %s not found", o.OrderID)
-		}
-	} else if models.ErrorCode(err) != models.ENOTFOUND {
-		return err
-	}
 	_, created, err := s.store.PutOrder(ctx, o, sellerShop(p))
 	if err != nil {
 		return err

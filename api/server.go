@@ -49,6 +49,7 @@ type Store interface {
 	// Order records and buyer risk (DESIGN §2 Trust).
 	PutOrder(ctx context.Context, o models.Order, owner string) (models.Order, bool, error)
 	GetOrder(ctx context.Context, id string) (models.Order, error)
+	Order(ctx context.Context, id string) (models.Order, error) // the record alone
 	PutBuyer(ctx context.Context, b models.Buyer) (models.Buyer, error)
 	GetBuyer(ctx context.Context, id string) (models.Buyer, bool, error)
 	StatsSource

@@ -113,8 +113,6 @@ func (s *Server) registerOrder(ctx context.Context, p Principal, rec models.Orde
 	if err := o.Validate(); err != nil {
 		return o, models.Errorf(models.EINVALID, "order: %s", models.ErrorMessage(err))
 	}
-	if _, _, err := s.store.PutOrder(ctx, o, sellerShop(p)); err != nil {
-		return o, err
-	}
-	return s.store.GetOrder(ctx, o.OrderID)
+	saved, _, err := s.store.PutOrder(ctx, o, sellerShop(p))
+	return saved, err
 }

@@ -42,10 +42,7 @@ func (s *Server) verifiedBody(c echo.Context, keys webhook.Keys) ([]byte, error)
 
 // webhookJSON decodes a verified body strictly, checks it, and checks that the
 // signed webhook-id is the body's event_id (the id is what was signed).
-func webhookJSON(c echo.Context, raw []byte, v interface {
-	Validate() error
-	ID() string
-}) error {
+func webhookJSON(c echo.Context, raw []byte, v webhookEvent) error {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -92,43 +89,50 @@ func accepted(c echo.Context, eventID string, repeat bool) error {
 	return c.JSON(http.StatusAccepted, map[string]any{"accepted": true, "event_id": eventID, "duplicate": repeat})
 }
 
+// webhookEvent is a webhook body: it checks itself and knows its event id.
+type webhookEvent interface {
+	Validate() error
+	ID() string
+}
+
+// receive does what every webhook shares: it verifies the signature, decodes
+// and checks ev, and records the event's first delivery. done says the answer
+// is already given (a refusal, in err, or a repeat); typeOf names the event for
+// the metrics once ev is decoded.
+func (s *Server) receive(c echo.Context, provider string, keys webhook.Keys, ev webhookEvent, typeOf func() string) (done bool, err error) {
+	raw, err := s.verifiedBody(c, keys)
+	if err != nil {
+		return true, err
+	}
+	if err := webhookJSON(c, raw, ev); err != nil {
+		return true, s.counted(provider, "invalid", err)
+	}
+	repeat, err := s.firstDelivery(c, provider, ev.ID(), raw)
+	switch {
+	case err != nil:
+		return true, s.counted(provider, typeOf(), err)
+	case repeat:
+		s.metrics.webhooks.WithLabelValues(provider, typeOf(), "duplicate").Inc()
+		return true, accepted(c, ev.ID(), true)
+	}
+	return false, nil
+}
+
 // courierWebhook forwards a courier event to its ticket as a Signal (accepted even
 // when no worker runs; the workflow deduplicates by event_id too).
 func (s *Server) courierWebhook(c echo.Context) error {
-	raw, err := s.verifiedBody(c, s.courierKeys)
-	if err != nil {
-		return err
-	}
 	var ev models.CourierEvent
-	if err := webhookJSON(c, raw, &ev); err != nil {
-		return s.counted(providerCourier, "invalid", err)
-	}
-	if repeat, err := s.firstDelivery(c, providerCourier, ev.EventID, raw); err != nil || repeat {
-		if err != nil {
-			return s.counted(providerCourier, ev.Type, err)
-		}
-		s.metrics.webhooks.WithLabelValues(providerCourier, ev.Type, "duplicate").Inc()
-		return accepted(c, ev.EventID, true)
+	if done, err := s.receive(c, providerCourier, s.courierKeys, &ev, func() string { return ev.Type }); done {
+		return err
 	}
 	return s.counted(providerCourier, ev.Type, s.signalTicket(c, providerCourier, ev.TicketID, workflows.SignalCourier, ev, ev.EventID))
 }
 
 // paymentWebhook forwards a payment result to the ticket whose key it is.
 func (s *Server) paymentWebhook(c echo.Context) error {
-	raw, err := s.verifiedBody(c, s.paymentKeys)
-	if err != nil {
-		return err
-	}
 	var ev models.PaymentEvent
-	if err := webhookJSON(c, raw, &ev); err != nil {
-		return s.counted(providerPayment, "invalid", err)
-	}
-	if repeat, err := s.firstDelivery(c, providerPayment, ev.EventID, raw); err != nil || repeat {
-		if err != nil {
-			return s.counted(providerPayment, ev.Status, err)
-		}
-		s.metrics.webhooks.WithLabelValues(providerPayment, ev.Status, "duplicate").Inc()
-		return accepted(c, ev.EventID, true)
+	if done, err := s.receive(c, providerPayment, s.paymentKeys, &ev, func() string { return ev.Status }); done {
+		return err
 	}
 	// The ledger records the answer before the ticket hears of it, so the money
 	// is right even while the ticket's worker is down; the ledger, not the body,

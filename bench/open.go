@@ -143,13 +143,7 @@ func Open(ctx context.Context, cfg Config, n int, deadline, maxWait time.Duratio
 	}
 	r.Fired = len(late) - r.Unfired
 	slices.Sort(late)
-	ms := func(p float64) float64 {
-		if len(late) == 0 {
-			return 0
-		}
-		return float64(late[min(len(late)-1, int(p*float64(len(late))))].Microseconds()) / 1000
-	}
-	r.LatenessP50Ms, r.LatenessP99Ms, r.LatenessMaxMs = ms(0.5), ms(0.99), ms(1)
+	r.LatenessP50Ms, r.LatenessP99Ms, r.LatenessMaxMs = percentileMs(late, 0.5), percentileMs(late, 0.99), percentileMs(late, 1)
 	r.PeakRSSMB = peakRSSMB()
 	return r
 }

@@ -209,13 +209,16 @@ func costs(ctx context.Context, hist Histories, ids []string, fail func(error)) 
 func pcts(s *sample) (p50, p95, p99 float64) {
 	d := slices.Clone(s.d)
 	slices.Sort(d)
-	at := func(p float64) float64 {
-		if len(d) == 0 {
-			return 0
-		}
-		return float64(d[min(len(d)-1, int(p*float64(len(d))))].Microseconds()) / 1000
+	return percentileMs(d, 0.50), percentileMs(d, 0.95), percentileMs(d, 0.99)
+}
+
+// percentileMs is the p-th percentile (p in 0..1, 1 the maximum) of sorted
+// durations, in milliseconds; 0 for none.
+func percentileMs(sorted []time.Duration, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
 	}
-	return at(0.50), at(0.95), at(0.99)
+	return float64(sorted[min(len(sorted)-1, int(p*float64(len(sorted))))].Microseconds()) / 1000
 }
 
 func ratio(a, b float64) float64 {

@@ -109,9 +109,9 @@ func (db *DB) putOrder(ctx context.Context, o models.Order, owner string) (saved
 	return saved, created, err
 }
 
-// GetOrder returns the order record with its tickets' ids and the refunded total;
-// ENOTFOUND when no one registered it.
-func (db *DB) GetOrder(ctx context.Context, id string) (models.Order, error) {
+// Order returns the order record alone (no ticket ids, no refunded total): what
+// a create reads to trust it, with one query. ENOTFOUND when no one registered it.
+func (db *DB) Order(ctx context.Context, id string) (models.Order, error) {
 	var row orderRow
 	err := db.gdb.WithContext(ctx).Where("order_id = ?", id).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
@@ -119,7 +119,16 @@ func (db *DB) GetOrder(ctx context.Context, id string) (models.Order, error) {
 	} else if err != nil {
 		return models.Order{}, dbError(err, "read order %s", id)
 	}
-	o := row.export()
+	return row.export(), nil
+}
+
+// GetOrder returns the order record with its tickets' ids and the refunded total;
+// ENOTFOUND when no one registered it.
+func (db *DB) GetOrder(ctx context.Context, id string) (models.Order, error) {
+	o, err := db.Order(ctx, id)
+	if err != nil {
+		return o, err
+	}
 	var tickets []struct {
 		ID            string
 		RefundedCents int64
