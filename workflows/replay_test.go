@@ -21,9 +21,19 @@ import (
 //
 // TestReplayHistories replays every committed file with worker.NewWorkflowReplayer,
 // so a change to the workflow code that would break running tickets (a command
-// added, removed or reordered without versioning) fails here.
+// added, removed or reordered without versioning) fails here. Each directory of
+// historyDirs holds the whole set as one release of the code recorded it: tickets
+// started before an upgrade are still running when it lands.
 
 const recordEnv = "AFTERSALES_RECORD_HISTORIES"
+
+// historyDirs: testdata holds what today's code records; the others what earlier
+// releases did, kept as they were.
+var historyDirs = []string{
+	"testdata",
+	// Before keep-earlier-timer: a timer per state, cancelled when the state changed.
+	"testdata/one-timer-per-state",
+}
 
 // recordedHistories names every history file the replay test requires, and the
 // workflow type it holds.
@@ -97,37 +107,41 @@ func recordedNames() []string {
 }
 
 func TestReplayHistories(t *testing.T) {
-	for _, name := range recordedNames() {
-		t.Run(name, func(t *testing.T) {
-			path := filepath.Join("testdata", name)
-			if _, err := os.Stat(path); err != nil {
-				t.Fatalf("history %s missing (record it with %s=1): %v", path, recordEnv, err)
-			}
-			hist, err := client.HistoryFromJSON(mustOpen(t, path), client.HistoryJSONOptions{})
-			if err != nil {
-				t.Fatalf("read %s: %v", path, err)
-			}
-			if len(hist.Events) < 3 {
-				t.Fatalf("%s holds %d events", path, len(hist.Events))
-			}
-			start := hist.Events[0].GetWorkflowExecutionStartedEventAttributes()
-			if start == nil || start.WorkflowType.GetName() != recordedHistories[name] {
-				t.Fatalf("%s starts %v, want a %s", path, hist.Events[0].EventType, recordedHistories[name])
-			}
-			last := hist.Events[len(hist.Events)-1].EventType
-			if last != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
-				t.Errorf("%s ends with %s, want a completed workflow", path, last)
-			}
-			r := worker.NewWorkflowReplayer()
-			registerWorkflows(r)
-			if err := r.ReplayWorkflowHistory(testLogger{t}, hist); err != nil {
-				t.Fatalf("replay %s: %v", path, err)
-			}
-			// The file API the operators' runbook uses reads the same file.
-			if err := r.ReplayWorkflowHistoryFromJSONFile(testLogger{t}, path); err != nil {
-				t.Fatalf("replay %s from file: %v", path, err)
-			}
-		})
+	for _, dir := range historyDirs {
+		for _, name := range recordedNames() {
+			t.Run(filepath.Join(dir, name), func(t *testing.T) { replayFile(t, dir, name) })
+		}
+	}
+}
+
+func replayFile(t *testing.T, dir, name string) {
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("history %s missing (record it with %s=1): %v", path, recordEnv, err)
+	}
+	hist, err := client.HistoryFromJSON(mustOpen(t, path), client.HistoryJSONOptions{})
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	if len(hist.Events) < 3 {
+		t.Fatalf("%s holds %d events", path, len(hist.Events))
+	}
+	start := hist.Events[0].GetWorkflowExecutionStartedEventAttributes()
+	if start == nil || start.WorkflowType.GetName() != recordedHistories[name] {
+		t.Fatalf("%s starts %v, want a %s", path, hist.Events[0].EventType, recordedHistories[name])
+	}
+	last := hist.Events[len(hist.Events)-1].EventType
+	if last != enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED {
+		t.Errorf("%s ends with %s, want a completed workflow", path, last)
+	}
+	r := worker.NewWorkflowReplayer()
+	registerWorkflows(r)
+	if err := r.ReplayWorkflowHistory(testLogger{t}, hist); err != nil {
+		t.Fatalf("replay %s: %v", path, err)
+	}
+	// The file API the operators' runbook uses reads the same file.
+	if err := r.ReplayWorkflowHistoryFromJSONFile(testLogger{t}, path); err != nil {
+		t.Fatalf("replay %s from file: %v", path, err)
 	}
 }
 

@@ -25,7 +25,7 @@ var acts *activities.Activities
 // models.Input; the ticket models.Decide returns is the new state, and the
 // effects it asks for run as activities (or as the escalation child) with
 // bounded retries, outside any lock, their results fed back as inputs. One
-// timer runs: the ticket's deadline, cancelled and started again when it moves.
+// timer runs: it wakes the ticket by its deadline (see armDeadline).
 func TicketWorkflow(ctx workflow.Context, in TicketInput) (models.Ticket, error) {
 	m := &machine{in: in, p: in.Policy, seen: map[string]bool{}, failures: map[string]int{},
 		busyKeys: map[string]bool{}, paused: map[int]*models.Effect{}, wake: workflow.NewBufferedChannel(ctx, 1)}
@@ -81,6 +81,8 @@ type machine struct {
 	searched searchState
 	synced   int64 // the read model has the ticket up to this Seq (one projection at a time)
 	pauses   int   // pauses started so far: the next pause's id
+	// keepEarlier: this run keeps a timer due before the deadline (keepEarlierTimer).
+	keepEarlier bool
 }
 
 // deadlineTimer is the one timer of the ticket, for the deadline it was started for.
@@ -215,7 +217,9 @@ func (m *machine) run(ctx workflow.Context) (models.Ticket, error) {
 				if cont {
 					return m.continueAsNew(ctx)
 				}
-				if m.timer != nil {
+				if m.timer != nil && !m.keepEarlier {
+					// The server drops a timer with its run; a cancel is one more
+					// event, which the code before keepEarlierTimer spent.
 					m.timer.cancel()
 				}
 				return withoutTimeline(m.t), nil
@@ -271,28 +275,25 @@ func (m *machine) finished(ctx workflow.Context) bool {
 	return m.t.Evaluation != nil || !workflow.Now(ctx).Before(m.t.EndedAt.Add(m.p.EvaluationWindow.D()))
 }
 
-// armDeadline keeps the one timer on the ticket's running deadline: a deadline
-// that moved cancels the old timer. In escalated the escalation runs the
-// deadlines; after the end the timer waits for the evaluation window.
+// armDeadline keeps a timer on the ticket's running deadline. In escalated the
+// escalation runs the deadlines; after the end the timer waits for the
+// evaluation window.
+//
+// Before version keepEarlierTimer a deadline that moved cancelled the old timer
+// and started one for the new. Since, a timer due at or before the new deadline
+// is kept (a step taken well before its deadline is the usual case, and the next
+// state's deadline then falls later): when it fires early the loop arms one for
+// the deadline that runs by then. A deadline fires at its time either way; a
+// ticket that moves quickly starts one timer instead of one per state.
 func (m *machine) armDeadline(ctx workflow.Context) {
-	name, at := "", time.Time{}
-	switch {
-	case m.t.State.Terminal() && m.t.Refunds.Busy() && m.running == 0 && len(m.paused) == 0:
-		// Money started after the end and never answered: look it up now and then.
-		name, at = models.ReconcileBy, workflow.Now(ctx).Add(m.p.RefundTimeout.D())
-		if m.timer != nil && m.timer.name == name {
-			return // the check already waits
-		}
-	case m.t.State.Terminal():
-		if end := m.t.EndedAt.Add(m.p.EvaluationWindow.D()); m.t.Evaluation == nil && workflow.Now(ctx).Before(end) {
-			name, at = "evaluation_window", end
-		}
-	case m.t.Deadline != nil && (m.t.State != models.StateEscalated || m.t.Deadline.Name == "evidence_by" || m.t.Escalation != nil && m.t.Escalation.Orphaned):
-		// In escalated the child decides; the ticket's timer only records that the
-		// evidence closed, so the deadline it shows moves on to decide_by.
-		name, at = m.t.Deadline.Name, m.t.Deadline.At
+	name, at := m.target(ctx)
+	if name == models.ReconcileBy && m.timer != nil && m.timer.name == name {
+		return // the check already waits
 	}
 	if m.timer != nil && m.timer.name == name && m.timer.at.Equal(at) {
+		return
+	}
+	if m.timer != nil && m.keepsTimer(ctx, name, at) {
 		return
 	}
 	if m.timer != nil {
@@ -310,13 +311,58 @@ func (m *machine) armDeadline(ctx workflow.Context) {
 			return // cancelled: the deadline moved
 		}
 		m.timer = nil
-		if dt.name != "evaluation_window" {
+		name := dt.name
+		if m.keepEarlier && name != models.ReconcileBy {
+			// The timer may have been kept for a later deadline: the one that runs
+			// now fires if it is due; if not, the loop arms a timer for it.
+			var at time.Time
+			if name, at = m.target(ctx); name == "" || name == models.ReconcileBy || workflow.Now(ctx).Before(at) {
+				return
+			}
+		}
+		if name != "evaluation_window" {
 			// A metric is no command: replay neither emits it nor minds it.
-			workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"deadline": dt.name}).
+			workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"deadline": name}).
 				Counter("aftersales_deadlines_fired").Inc(1)
-			_ = m.apply(ctx, models.Input{Deadline: dt.name}) // refused when stale
+			_ = m.apply(ctx, models.Input{Deadline: name}) // refused when stale
 		}
 	})
+}
+
+// target is the deadline the ticket's timer waits for now ("" for none).
+func (m *machine) target(ctx workflow.Context) (name string, at time.Time) {
+	switch {
+	case m.t.State.Terminal() && m.t.Refunds.Busy() && m.running == 0 && len(m.paused) == 0:
+		// Money started after the end and never answered: look it up now and then.
+		return models.ReconcileBy, workflow.Now(ctx).Add(m.p.RefundTimeout.D())
+	case m.t.State.Terminal():
+		if end := m.t.EndedAt.Add(m.p.EvaluationWindow.D()); m.t.Evaluation == nil && workflow.Now(ctx).Before(end) {
+			return "evaluation_window", end
+		}
+	case m.t.Deadline != nil && (m.t.State != models.StateEscalated || m.t.Deadline.Name == "evidence_by" || m.t.Escalation != nil && m.t.Escalation.Orphaned):
+		// In escalated the child decides; the ticket's timer only records that the
+		// evidence closed, so the deadline it shows moves on to decide_by.
+		return m.t.Deadline.Name, m.t.Deadline.At
+	}
+	return "", time.Time{}
+}
+
+// keepEarlierTimer is the version of TicketWorkflow that keeps a timer due
+// before the deadline instead of starting another (see armDeadline).
+const keepEarlierTimer = "keep-earlier-timer"
+
+// keepsTimer: the running timer, due no later than the deadline at, wakes the
+// ticket in time for it. The version is asked only here, where the two
+// behaviours part, so a ticket whose deadline never moves later records none.
+// The lookup after the end keeps its own timer (its moment moves with the clock).
+func (m *machine) keepsTimer(ctx workflow.Context, name string, at time.Time) bool {
+	if name == "" || name == models.ReconcileBy || m.timer.name == models.ReconcileBy || m.timer.at.After(at) {
+		return false
+	}
+	if !m.keepEarlier && workflow.GetVersion(ctx, keepEarlierTimer, workflow.DefaultVersion, 1) == 1 {
+		m.keepEarlier = true
+	}
+	return m.keepEarlier
 }
 
 // asApplicationError turns a refusal by Decide into the application error an

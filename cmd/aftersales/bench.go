@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"time"
 
@@ -41,8 +42,20 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	openDeadline := fs.Duration("open-deadline", time.Minute, "with --open: review_timeout, how long after its creation each ticket's deadline falls")
 	openWait := fs.Duration("open-wait", 10*time.Minute, "with --open: how long after the last deadline a deadline may still fire before it counts as not fired")
 	chaos := fs.Bool("chaos", false, "kill and restart the worker at random moments (every 0.5 to 2 s) while the tickets run")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole process (server, worker, API, driver) to this file")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("--cpuprofile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if *n < 1 || *conc < 1 {
 		return fmt.Errorf("--tickets and --concurrency must be at least 1")
