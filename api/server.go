@@ -32,6 +32,7 @@ const bodyLimit = "1M"
 // Store is the read model the API reads from.
 type Store interface {
 	GetTicket(ctx context.Context, id string) (models.Ticket, error)
+	GetTicketHead(ctx context.Context, id string) (models.Ticket, error) // without the timeline
 	ListTickets(ctx context.Context, f store.TicketFilter) (store.TicketPage, error)
 	ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, ticketID string) (store.IdempotencyClaim, error)
 	SLAReport(ctx context.Context, f store.SLAFilter) (store.SLAReport, error)

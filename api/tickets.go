@@ -144,10 +144,15 @@ func newTicketID(now time.Time) string {
 	return "AS" + now.UTC().Format("20060102") + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)[:12]
 }
 
-// visibleTicket loads a ticket from the read model if the caller is one of its parties.
-func (s *Server) visibleTicket(c echo.Context) (models.Ticket, Principal, error) {
+// visibleTicket loads a ticket from the read model if the caller is one of its
+// parties; with its timeline, or (head) without.
+func (s *Server) visibleTicket(c echo.Context, head ...bool) (models.Ticket, Principal, error) {
 	p := principal(c)
-	t, err := s.store.GetTicket(c.Request().Context(), c.Param("id"))
+	get := s.store.GetTicket
+	if len(head) > 0 && head[0] {
+		get = s.store.GetTicketHead
+	}
+	t, err := get(c.Request().Context(), c.Param("id"))
 	if err != nil {
 		return t, p, err
 	}
@@ -173,7 +178,7 @@ func (s *Server) ticketAction(c echo.Context) error {
 	if !isAction(action) {
 		return models.Errorf(models.ENOTFOUND, "unknown action %q; actions are %s", action, strings.Join(models.Actions, ", "))
 	}
-	t, p, err := s.visibleTicket(c)
+	t, p, err := s.visibleTicket(c, true) // the answer reads the ticket again, after the action
 	if err != nil {
 		return err
 	}

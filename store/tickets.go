@@ -197,16 +197,9 @@ func (db *DB) SaveTicket(ctx context.Context, t models.Ticket) error {
 // GetTicket returns the stored ticket with its timeline rebuilt from the audit
 // trail, ordered by seq. ENOTFOUND when no projection of id exists.
 func (db *DB) GetTicket(ctx context.Context, id string) (models.Ticket, error) {
-	var row ticketRow
-	err := db.gdb.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return models.Ticket{}, models.Errorf(models.ENOTFOUND, "ticket %s not found", id)
-	} else if err != nil {
-		return models.Ticket{}, dbError(err, "get ticket %s", id)
-	}
-	t, err := row.ticket()
+	t, err := db.GetTicketHead(ctx, id)
 	if err != nil {
-		return models.Ticket{}, err
+		return t, err
 	}
 	var events []eventRow
 	if err := db.gdb.WithContext(ctx).Where("ticket_id = ?", id).Order("seq").Find(&events).Error; err != nil {
@@ -219,6 +212,24 @@ func (db *DB) GetTicket(ctx context.Context, id string) (models.Ticket, error) {
 			From: models.State(e.FromState), To: models.State(e.ToState), Note: e.Note, RequestID: e.RequestID,
 		})
 	}
+	return t, nil
+}
+
+// GetTicketHead returns the stored ticket without its timeline (one query):
+// what deciding who may act on it needs. ENOTFOUND when no projection of id exists.
+func (db *DB) GetTicketHead(ctx context.Context, id string) (models.Ticket, error) {
+	var row ticketRow
+	err := db.gdb.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return models.Ticket{}, models.Errorf(models.ENOTFOUND, "ticket %s not found", id)
+	} else if err != nil {
+		return models.Ticket{}, dbError(err, "get ticket %s", id)
+	}
+	t, err := row.ticket()
+	if err != nil {
+		return models.Ticket{}, err
+	}
+	t.Timeline = nil
 	return t, nil
 }
 

@@ -168,7 +168,7 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	}
 	rt.stop = append(rt.stop, func() { db.Close() })
 	reg := newRegistry()
-	tc, err := dialTemporal(temporalFlags{address: srv.FrontendAddress(), namespace: srv.Namespace()}, logger, reg)
+	tc, err := dialTemporal(temporalFlags{address: srv.FrontendAddress(), namespace: srv.Namespace(), loopback: true}, logger, reg)
 	if err != nil {
 		return rt, err
 	}

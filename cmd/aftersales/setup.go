@@ -160,6 +160,9 @@ func randomHex(n int) string {
 type temporalFlags struct {
 	address, namespace, apiKey, tlsCert, tlsKey, tlsCA string
 	tls                                                bool
+	// loopback: the server runs in this process (dev); compressing every call,
+	// the SDK's default for a network, would only spend CPU.
+	loopback bool
 }
 
 // dialTemporal connects to the cluster with optional mTLS or an API key.
@@ -188,6 +191,9 @@ func dialTemporal(f temporalFlags, logger *slog.Logger, reg *prometheus.Registry
 	}
 	if f.apiKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(f.apiKey)
+	}
+	if f.loopback {
+		opts.ConnectionOptions.GrpcCompression = &client.GrpcCompressionNone{}
 	}
 	c, err := client.Dial(opts)
 	if err != nil {
