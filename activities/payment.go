@@ -48,6 +48,9 @@ type MoneyRequest struct {
 	AmountCents int64  `json:"amount_cents"`
 	Currency    string `json:"currency"`
 	PaidCents   int64  `json:"paid_cents"`
+	// Retry: an attempt before this one (the workflow's local first attempt) may
+	// have reached the provider, as a retried attempt may.
+	Retry bool `json:"retry,omitempty"`
 }
 
 // Receipt is the provider's answer: sent (accepted, result to come by webhook),
@@ -77,7 +80,7 @@ func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, 
 	case models.RefundSucceeded, models.RefundFailed:
 		return Receipt{Key: req.Key, Status: row.Status, ProviderRef: row.ProviderRef}, nil
 	}
-	if row.Status == models.RefundSent || activity.GetInfo(ctx).Attempt > 1 {
+	if row.Status == models.RefundSent || req.Retry || activity.GetInfo(ctx).Attempt > 1 {
 		r, found, err := a.Payment.Lookup(ctx, req.Key)
 		if err != nil {
 			return Receipt{}, final(err)

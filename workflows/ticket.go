@@ -81,8 +81,8 @@ type machine struct {
 	searched searchState
 	synced   int64 // the read model has the ticket up to this Seq (one projection at a time)
 	pauses   int   // pauses started so far: the next pause's id
-	// keepEarlier: this run keeps a timer due before the deadline (keepEarlierTimer).
-	keepEarlier bool
+	// isLean, once leanAsked: this run keeps the lean history (leanChange).
+	leanAsked, isLean bool
 }
 
 // deadlineTimer is the one timer of the ticket, for the deadline it was started for.
@@ -217,9 +217,9 @@ func (m *machine) run(ctx workflow.Context) (models.Ticket, error) {
 				if cont {
 					return m.continueAsNew(ctx)
 				}
-				if m.timer != nil && !m.keepEarlier {
+				if m.timer != nil && !m.isLean {
 					// The server drops a timer with its run; a cancel is one more
-					// event, which the code before keepEarlierTimer spent.
+					// event, which the code before leanChange spent.
 					m.timer.cancel()
 				}
 				return withoutTimeline(m.t), nil
@@ -279,7 +279,7 @@ func (m *machine) finished(ctx workflow.Context) bool {
 // escalation runs the deadlines; after the end the timer waits for the
 // evaluation window.
 //
-// Before version keepEarlierTimer a deadline that moved cancelled the old timer
+// Before version leanChange a deadline that moved cancelled the old timer
 // and started one for the new. Since, a timer due at or before the new deadline
 // is kept (a step taken well before its deadline is the usual case, and the next
 // state's deadline then falls later): when it fires early the loop arms one for
@@ -312,7 +312,7 @@ func (m *machine) armDeadline(ctx workflow.Context) {
 		}
 		m.timer = nil
 		name := dt.name
-		if m.keepEarlier && name != models.ReconcileBy {
+		if m.isLean && name != models.ReconcileBy {
 			// The timer may have been kept for a later deadline: the one that runs
 			// now fires if it is due; if not, the loop arms a timer for it.
 			var at time.Time
@@ -347,9 +347,22 @@ func (m *machine) target(ctx workflow.Context) (name string, at time.Time) {
 	return "", time.Time{}
 }
 
-// keepEarlierTimer is the version of TicketWorkflow that keeps a timer due
-// before the deadline instead of starting another (see armDeadline).
-const keepEarlierTimer = "keep-earlier-timer"
+// leanChange is the GetVersion change id of the interpreter's lean history;
+// version 1: a timer due before the deadline is kept (armDeadline) and an
+// effect's first attempt is a local activity (start). Histories recorded before
+// it replay as they ran: a timer per state, every effect an activity.
+const leanChange = "lean-history"
+
+// lean reports whether this run keeps the lean history. The version is asked
+// where the two behaviours first part (an effect starts, or a timer would be
+// kept), so a ticket that never gets there records none.
+func (m *machine) lean(ctx workflow.Context) bool {
+	if !m.leanAsked {
+		m.leanAsked = true
+		m.isLean = workflow.GetVersion(ctx, leanChange, workflow.DefaultVersion, 1) == 1
+	}
+	return m.isLean
+}
 
 // keepsTimer: the running timer, due no later than the deadline at, wakes the
 // ticket in time for it. The version is asked only here, where the two
@@ -359,10 +372,7 @@ func (m *machine) keepsTimer(ctx workflow.Context, name string, at time.Time) bo
 	if name == "" || name == models.ReconcileBy || m.timer.name == models.ReconcileBy || m.timer.at.After(at) {
 		return false
 	}
-	if !m.keepEarlier && workflow.GetVersion(ctx, keepEarlierTimer, workflow.DefaultVersion, 1) == 1 {
-		m.keepEarlier = true
-	}
-	return m.keepEarlier
+	return m.lean(ctx)
 }
 
 // asApplicationError turns a refusal by Decide into the application error an

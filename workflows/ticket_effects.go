@@ -92,6 +92,13 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 		opts = lookupOptions
 	}
 	actx := workflow.WithActivityOptions(ctx, opts)
+	lean := e.Kind != models.EffectNotify && m.lean(ctx)
+	run := func(fn any, args ...any) workflow.Future {
+		if lean {
+			return localFirst(ctx, actx, fn, args, args)
+		}
+		return workflow.ExecuteActivity(actx, fn, args...)
+	}
 	t := m.t
 	var (
 		f      workflow.Future
@@ -114,28 +121,36 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 		if e.Kind == models.EffectBookSwap {
 			book = acts.BookSwapVisit
 		}
-		f, decode = workflow.ExecuteActivity(actx, book, activities.PickupRequest{TicketID: t.ID, Address: t.PickupAddress,
+		f, decode = run(book, activities.PickupRequest{TicketID: t.ID, Address: t.PickupAddress,
 			Attempt: e.Attempt, Items: t.Items, ExchangeSKU: t.ExchangeSKU}), booking
 	case models.EffectCancelPickup:
-		f, decode = workflow.ExecuteActivity(actx, acts.CancelPickup, activities.Booking{BookingID: e.BookingID}, t.ID), plain
+		f, decode = run(acts.CancelPickup, activities.Booking{BookingID: e.BookingID}, t.ID), plain
 	case models.EffectVerifyTracking:
-		f = workflow.ExecuteActivity(actx, acts.VerifyTracking, e.Carrier, e.TrackingNo)
+		f = run(acts.VerifyTracking, e.Carrier, e.TrackingNo)
 		decode = func(f workflow.Future) models.EffectResult {
 			var ok bool
 			err := f.Get(ctx, &ok)
 			return withError(models.EffectResult{Verified: ok}, err)
 		}
 	case models.EffectShipReplacement:
-		f, decode = workflow.ExecuteActivity(actx, acts.ShipReplacement,
+		f, decode = run(acts.ShipReplacement,
 			activities.ShipmentRequest{TicketID: t.ID, SKU: t.ExchangeSKU, Address: t.PickupAddress}), booking
 	case models.EffectSendToRepair:
-		f, decode = workflow.ExecuteActivity(actx, acts.SendToRepair,
+		f, decode = run(acts.SendToRepair,
 			activities.ShipmentRequest{TicketID: t.ID, Items: t.Items, Address: t.PickupAddress}), booking
 	case models.EffectMoveMoney:
-		f, decode = workflow.ExecuteActivity(actx, acts.MoveMoney, activities.MoneyRequest{Key: e.Key, Purpose: e.Purpose,
-			TicketID: t.ID, OrderID: t.OrderID, AmountCents: e.AmountCents, Currency: t.Currency, PaidCents: t.Order.PaidCents}), receipt
+		req := activities.MoneyRequest{Key: e.Key, Purpose: e.Purpose,
+			TicketID: t.ID, OrderID: t.OrderID, AmountCents: e.AmountCents, Currency: t.Currency, PaidCents: t.Order.PaidCents}
+		decode = receipt
+		if lean {
+			again := req
+			again.Retry = true // after a local attempt, which may have paid: the activity looks the key up first
+			f = localFirst(ctx, actx, acts.MoveMoney, []any{req}, []any{again})
+		} else {
+			f = workflow.ExecuteActivity(actx, acts.MoveMoney, req)
+		}
 	case models.EffectLookupMoney:
-		f, decode = workflow.ExecuteActivity(actx, acts.LookupMoney, e.Key), receipt
+		f, decode = run(acts.LookupMoney, e.Key), receipt
 	case models.EffectStartEscalation:
 		m.startEscalation(ctx, e)
 		return
@@ -179,6 +194,38 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 			}
 		}
 	})
+}
+
+// localFirstOptions: the first attempt of an effect, as a local activity, has a
+// few seconds: a provider that answers at once is the usual case, and one that
+// does not is tried again as an activity, outside the workflow task.
+var localFirstOptions = workflow.LocalActivityOptions{
+	StartToCloseTimeout: 5 * time.Second,
+	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
+}
+
+// localFirst runs fn once as a local activity and, when that attempt fails in
+// a way another attempt could mend, as an activity with actx's retries. The
+// local attempt runs in the workflow task that asked for the effect and records
+// its result there: no activity task, no workflow task of its own. A refusal
+// (a non-retryable error, such as the ledger's ECONFLICT) is the answer as it
+// is. The activity gets again as its arguments; the effects are idempotent by
+// their keys, so an attempt that timed out after it reached the provider is
+// safe to make again.
+func localFirst(ctx, actx workflow.Context, fn any, first, again []any) workflow.Future {
+	f, set := workflow.NewFuture(ctx)
+	local := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localFirstOptions), fn, first...)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		err := local.Get(ctx, nil)
+		var appErr *temporal.ApplicationError
+		if err == nil || errors.As(err, &appErr) && (appErr.NonRetryable() ||
+			slices.Contains(effectOptions.RetryPolicy.NonRetryableErrorTypes, appErr.Type())) {
+			set.Chain(local)
+			return
+		}
+		set.Chain(workflow.ExecuteActivity(actx, fn, again...))
+	})
+	return f
 }
 
 // startEscalation starts the platform intervention as a child workflow, which owns
