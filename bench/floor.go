@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	sdkworker "go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/aftersales/aftersales/worker"
 )
 
 // FloorTaskQueue is where the floor workflow runs, beside the product's queue.
@@ -66,9 +68,10 @@ func FloorWorkflow(ctx workflow.Context, shape Shape) error {
 // FloorActivity does nothing: the floor's activity has an empty body.
 func FloorActivity(context.Context) error { return nil }
 
-// RegisterFloor starts a worker for the floor on c; stop it when done.
+// RegisterFloor starts a worker for the floor on c, with the product worker's
+// options; stop it when done.
 func RegisterFloor(c client.Client) (sdkworker.Worker, error) {
-	w := sdkworker.New(c, FloorTaskQueue, sdkworker.Options{})
+	w := sdkworker.New(c, FloorTaskQueue, worker.Options())
 	w.RegisterWorkflow(FloorWorkflow)
 	w.RegisterActivity(FloorActivity)
 	return w, w.Start()

@@ -44,6 +44,9 @@ type Report struct {
 	ActionsByKind         map[string]int `json:"actions_by_kind"` // of one ticket, the first measured
 	FloorActionsPerTicket float64        `json:"floor_actions_per_ticket"`
 	FloorEventsPerTicket  float64        `json:"floor_events_per_ticket"`
+	// Workflow tasks per lifecycle: what one server's throughput pays for.
+	WorkflowTasksPerTicket      float64 `json:"workflow_tasks_per_ticket"`
+	FloorWorkflowTasksPerTicket float64 `json:"floor_workflow_tasks_per_ticket"`
 
 	CreateP50Ms float64 `json:"create_p50_ms"`
 	CreateP95Ms float64 `json:"create_p95_ms"`
@@ -128,13 +131,13 @@ func Run(ctx context.Context, cfg Config, floor bool, hist Histories, pay Paymen
 	r.UpdateP99Ratio = ratio(r.UpdateP99Ms, r.FloorUpdateP99Ms)
 
 	if hist != nil {
-		r.ActionsPerTicket, r.EventsPerTicket, r.ActionsByKind = costs(ctx, hist, prefixed("ticket-", ids), fail)
+		r.ActionsPerTicket, r.EventsPerTicket, r.WorkflowTasksPerTicket, r.ActionsByKind = costs(ctx, hist, prefixed("ticket-", ids), fail)
 		if floor {
 			floorIDs := make([]string, cfg.Tickets)
 			for i := range floorIDs {
 				floorIDs[i] = fmt.Sprintf("floor-%s-%d", cfg.RunID, i)
 			}
-			r.FloorActionsPerTicket, r.FloorEventsPerTicket, _ = costs(ctx, hist, floorIDs, fail)
+			r.FloorActionsPerTicket, r.FloorEventsPerTicket, r.FloorWorkflowTasksPerTicket, _ = costs(ctx, hist, floorIDs, fail)
 		}
 	}
 	if pay != nil {
@@ -182,8 +185,9 @@ func prefixed(p string, ids []string) []string {
 	return out
 }
 
-// costs averages the billable actions and events of the workflows' histories.
-func costs(ctx context.Context, hist Histories, ids []string, fail func(error)) (actions, events float64, by map[string]int) {
+// costs averages the billable actions, events and workflow tasks of the
+// workflows' histories.
+func costs(ctx context.Context, hist Histories, ids []string, fail func(error)) (actions, events, tasks float64, by map[string]int) {
 	n := 0
 	for _, id := range ids {
 		h, err := hist.History(ctx, id)
@@ -197,12 +201,13 @@ func costs(ctx context.Context, hist Histories, ids []string, fail func(error)) 
 		}
 		actions += float64(c.Actions)
 		events += float64(c.Events)
+		tasks += float64(c.WorkflowTasks)
 		n++
 	}
 	if n == 0 {
-		return 0, 0, map[string]int{}
+		return 0, 0, 0, map[string]int{}
 	}
-	return actions / float64(n), events / float64(n), by
+	return actions / float64(n), events / float64(n), tasks / float64(n), by
 }
 
 // pcts are the p50, p95 and p99 of a sample in milliseconds.

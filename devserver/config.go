@@ -153,5 +153,10 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 		// A dev machine does not need a 128k-entry mutable-state cache.
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8192,
+		// One node, a few pollers: with the default four partitions per task
+		// queue a task can wait in a partition no poller is on until it is
+		// forwarded, which is the tail of a ticket's create and actions.
+		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 	}
 }

@@ -209,8 +209,8 @@ func (p simPayments) PaidRefunds(ticketID string) (n int, cents int64) {
 func printReport(out io.Writer, r bench.Report) {
 	fmt.Fprintf(out, "aftersales bench: %d × %s at concurrency %d\n", r.Tickets, r.Path, r.Concurrency)
 	fmt.Fprintf(out, "  tickets/s        %8.2f   floor %8.2f   ratio %.2f\n", r.TicketsPerSec, r.FloorTicketsPerSec, r.RatioToFloor)
-	fmt.Fprintf(out, "  per ticket       %8.1f actions, %.1f events   floor %.1f actions, %.1f events\n",
-		r.ActionsPerTicket, r.EventsPerTicket, r.FloorActionsPerTicket, r.FloorEventsPerTicket)
+	fmt.Fprintf(out, "  per ticket       %8.1f actions, %.1f events, %.1f workflow tasks   floor %.1f actions, %.1f events, %.1f workflow tasks\n",
+		r.ActionsPerTicket, r.EventsPerTicket, r.WorkflowTasksPerTicket, r.FloorActionsPerTicket, r.FloorEventsPerTicket, r.FloorWorkflowTasksPerTicket)
 	fmt.Fprintf(out, "  actions by kind  %v\n", r.ActionsByKind)
 	fmt.Fprintf(out, "  create ms        p50 %7.1f  p95 %7.1f  p99 %7.1f\n", r.CreateP50Ms, r.CreateP95Ms, r.CreateP99Ms)
 	fmt.Fprintf(out, "  action ms        p50 %7.1f  p95 %7.1f  p99 %7.1f   floor update p99 %.1f (ratio %.2f)\n",

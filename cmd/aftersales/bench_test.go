@@ -32,7 +32,8 @@ func TestBenchShortRun(t *testing.T) {
 	for _, k := range []string{"tickets_per_sec", "floor_tickets_per_sec", "ratio_to_floor", "actions_per_ticket", "events_per_ticket",
 		"actions_by_kind", "floor_actions_per_ticket", "floor_events_per_ticket", "create_p50_ms", "create_p95_ms", "create_p99_ms",
 		"action_p50_ms", "action_p95_ms", "action_p99_ms", "get_p50_ms", "get_p95_ms", "get_p99_ms", "update_p99_ms",
-		"floor_update_p99_ms", "update_p99_ratio", "lost", "duplicate_refunds", "peak_rss_mb"} {
+		"floor_update_p99_ms", "update_p99_ratio", "workflow_tasks_per_ticket", "floor_workflow_tasks_per_ticket",
+		"lost", "duplicate_refunds", "peak_rss_mb"} {
 		if _, ok := r[k]; !ok {
 			t.Errorf("the report has no %q", k)
 		}
