@@ -63,9 +63,10 @@ type Receipt struct {
 }
 
 // MoveMoney pays req exactly once. The ledger row is reserved first (which also
-// enforces the per-order cap across tickets); a retried attempt, or a row already
-// sent, asks the provider by key before calling it again, so an answer lost after
-// the provider acted is reconciled instead of paid twice.
+// enforces the per-order cap across tickets); a retried attempt, a row an earlier
+// attempt reserved (a local attempt that ran again after its worker died), or a
+// row already sent, asks the provider by key before calling it again, so an answer
+// lost after the provider acted is reconciled instead of paid twice.
 func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, error) {
 	row, err := a.Ledger.ReserveRefund(ctx, store.RefundReservation{
 		Key: req.Key, TicketID: req.TicketID, OrderID: req.OrderID, AmountCents: req.AmountCents,
@@ -80,7 +81,7 @@ func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, 
 	case models.RefundSucceeded, models.RefundFailed:
 		return Receipt{Key: req.Key, Status: row.Status, ProviderRef: row.ProviderRef}, nil
 	}
-	if row.Status == models.RefundSent || req.Retry || activity.GetInfo(ctx).Attempt > 1 {
+	if row.Status == models.RefundSent || !row.Reserved || req.Retry || activity.GetInfo(ctx).Attempt > 1 {
 		r, found, err := a.Payment.Lookup(ctx, req.Key)
 		if err != nil {
 			return Receipt{}, final(err)

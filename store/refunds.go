@@ -80,6 +80,9 @@ type RefundRow struct {
 	Attempts    int       `json:"attempts"`
 	CreatedAt   time.Time `json:"created_at"`
 	UpdatedAt   time.Time `json:"updated_at"`
+	// Reserved: ReserveRefund made this reservation now. False when it found one
+	// an earlier attempt made, which may have reached the provider.
+	Reserved bool `json:"-"`
 }
 
 // Refund returns the entry as the ticket shows it.
@@ -109,14 +112,16 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 		Currency: r.Currency, Purpose: r.Purpose, Status: models.RefundPending, CreatedAt: stamp, UpdatedAt: stamp,
 	}
 	var out refundRow
+	var reserved bool
 	err := db.inTx(ctx, func(tx *gorm.DB) error {
+		reserved = false // a retried transaction starts afresh
 		if r.Purpose != PurposeRefund {
 			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 			if res.Error != nil {
 				return res.Error
 			}
 			if res.RowsAffected == 1 {
-				out = row
+				out, reserved = row, true
 				return nil
 			}
 			return tx.Where("refund_key = ?", r.Key).Take(&out).Error
@@ -157,7 +162,7 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 			}
 			return err
 		}
-		out = row
+		out, reserved = row, true
 		return tx.Model(&orderTotalRow{}).Where("order_id = ?", r.OrderID).
 			Update("reserved_cents", gorm.Expr("reserved_cents + ?", r.AmountCents)).Error
 	})
@@ -168,7 +173,9 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 	if err != nil {
 		return RefundRow{}, dbError(err, "reserve refund %s", r.Key)
 	}
-	return out.export(), nil
+	res := out.export()
+	res.Reserved = reserved
+	return res, nil
 }
 
 func validateReservation(r RefundReservation) error {

@@ -29,13 +29,18 @@ func TestReserveRefundIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if first.Status != models.RefundPending || first.AmountCents != 600 || first.OrderID != "O1" || first.Purpose != PurposeRefund {
+		if first.Status != models.RefundPending || first.AmountCents != 600 || first.OrderID != "O1" || first.Purpose != PurposeRefund || !first.Reserved {
 			t.Fatalf("reserved %+v", first)
 		}
-		// A retry with the same key, even with other figures, gets the same entry.
+		// A retry with the same key, even with other figures, gets the same entry,
+		// marked as one an earlier call reserved (it may have reached the provider).
 		again, err := db.ReserveRefund(ctx, reservation("T1:refund:1", "O1", 900, 1000))
-		if err != nil || again != first {
-			t.Fatalf("repeat = %+v, %v; want %+v", again, err, first)
+		if err != nil || again.Reserved {
+			t.Fatalf("repeat = %+v, %v; want it found, not reserved again", again, err)
+		}
+		first.Reserved = false
+		if again != first {
+			t.Fatalf("repeat = %+v; want %+v", again, first)
 		}
 		list, err := db.ListRefunds(ctx, "T1")
 		if err != nil || len(list) != 1 || list[0] != first {
@@ -53,6 +58,14 @@ func TestReserveRefundIdempotent(t *testing.T) {
 		wantCode(t, err, models.ENOTFOUND, "order O-none has no refund recorded")
 		if list, err := db.ListRefunds(ctx, "T-none"); err != nil || len(list) != 0 {
 			t.Fatalf("ListRefunds of no ticket = %v, %v", list, err)
+		}
+		other := reservation("T2:charge:1", "O2", 100, 1000)
+		other.Purpose = PurposeRecovery
+		if made, err := db.ReserveRefund(ctx, other); err != nil || !made.Reserved {
+			t.Fatalf("an uncapped purpose's first reservation = %+v, %v", made, err)
+		}
+		if found, err := db.ReserveRefund(ctx, other); err != nil || found.Reserved {
+			t.Fatalf("an uncapped purpose's repeat = %+v, %v", found, err)
 		}
 	})
 }

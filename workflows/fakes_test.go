@@ -141,7 +141,9 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 		return store.RefundRow{}, models.Errorf(models.EINVALID, "paid_cents is negative")
 	}
 	if row, ok := l.rows[r.Key]; ok {
-		return *row, nil // idempotent repeat, whatever the other fields say
+		found := *row
+		found.Reserved = false
+		return found, nil // idempotent repeat, whatever the other fields say
 	}
 	if r.Purpose == store.PurposeRefund {
 		if _, ok := l.totals[r.OrderID]; !ok && r.PaidCents > 0 {
@@ -162,7 +164,9 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 		Currency: r.Currency, Purpose: r.Purpose, Status: models.RefundPending}
 	l.rows[r.Key] = row
 	l.order = append(l.order, r.Key)
-	return *row, nil
+	made := *row
+	made.Reserved = true
+	return made, nil
 }
 
 func (l *fakeLedger) MarkRefund(_ context.Context, key, status, providerRef string) (store.RefundRow, error) {

@@ -1,12 +1,15 @@
 package workflows
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/models"
+	"github.com/aftersales/aftersales/store"
 )
 
 // toInspection brings a self-shipped return to awaiting_inspection at 3 h.
@@ -329,6 +332,29 @@ func TestRefunding(t *testing.T) {
 			t.Errorf("the retried attempt did not look the key up")
 		}
 		eq(t, "ledger reservations of the key", h.f.ledger.reserveCalls(key(1)), 2)
+	})
+	t.Run("an earlier attempt reserved the key and reached the provider: the next looks it up, pays once", func(t *testing.T) {
+		// A worker that died during the local attempt, after the provider took the
+		// key: the attempt that runs again finds the reservation and asks first.
+		h := newHarness(t, refundOnly())
+		ctx := context.Background()
+		req := activities.MoneyRequest{Key: key(1), Purpose: models.PurposeRefund, TicketID: tid, OrderID: orderID,
+			AmountCents: 100_000, Currency: "CNY", PaidCents: 100_000}
+		if _, err := h.f.ledger.ReserveRefund(ctx, store.RefundReservation{Key: req.Key, TicketID: tid, OrderID: orderID,
+			AmountCents: req.AmountCents, Currency: req.Currency, Purpose: req.Purpose, PaidCents: req.PaidCents}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.f.pay.Refund(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+		tk := h.run(append(toRefunding,
+			at(3*time.Hour, payment(key(1), models.RefundSucceeded)),
+		)...)
+		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
+		wantOneCallPerKey(t, h.f, key(1))
+		if h.f.pay.lookupsFor(key(1)) == 0 {
+			t.Errorf("the attempt that found the reservation did not look the key up")
+		}
 	})
 	t.Run("a failure reported after success changes nothing", func(t *testing.T) {
 		tk := newHarness(t, refundOnly()).run(append(toRefunding,
