@@ -155,8 +155,10 @@ func dynamicConfig() dynamicconfig.StaticClient {
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key(): 8192,
 		// One node, a few pollers: with the default four partitions per task
 		// queue a task can wait in a partition no poller is on until it is
-		// forwarded, which is the tail of a ticket's create and actions.
-		dynamicconfig.MatchingNumTaskqueueReadPartitions.Key():  1,
+		// forwarded, which is the tail of a ticket's create and actions. New tasks
+		// go to one partition; all four are still read, so tasks a data dir kept
+		// from before this setting are still polled (pollers on an empty
+		// partition hand their poll to the root).
 		dynamicconfig.MatchingNumTaskqueueWritePartitions.Key(): 1,
 	}
 }

@@ -76,11 +76,7 @@ func gormConfig() *gorm.Config {
 		}),
 		// Every multi-statement write opens its own transaction explicitly.
 		SkipDefaultTransaction: true,
-		// The same few statements run for every request and projection: parsing
-		// them once per connection spares SQLite's parser (a tenth of the embedded
-		// stack's CPU under load) and MySQL's.
-		PrepareStmt: true, PrepareStmtMaxSize: 256, PrepareStmtTTL: time.Hour,
-		NowFunc: func() time.Time { return time.Now().UTC() },
+		NowFunc:                func() time.Time { return time.Now().UTC() },
 	}
 }
 

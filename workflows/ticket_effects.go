@@ -92,7 +92,10 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 		opts = lookupOptions
 	}
 	actx := workflow.WithActivityOptions(ctx, opts)
-	lean := e.Kind != models.EffectNotify && m.lean(ctx)
+	// A lookup is what runs while the provider is down, and a key whose last
+	// effect gave up names a provider that is: neither is tried in the workflow
+	// task, where a slow answer would hold the ticket.
+	lean := e.Kind != models.EffectNotify && e.Kind != models.EffectLookupMoney && m.failures[e.Key] == 0 && m.lean(ctx)
 	run := func(fn any, args ...any) workflow.Future {
 		if lean {
 			return localFirst(ctx, actx, fn, args, args)
@@ -196,11 +199,13 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 	})
 }
 
-// localFirstOptions: the first attempt of an effect, as a local activity, has a
-// few seconds: a provider that answers at once is the usual case, and one that
-// does not is tried again as an activity, outside the workflow task.
+// localFirstOptions: the first attempt of an effect, as a local activity, has
+// two seconds: a provider that answers at once is the usual case, and one that
+// does not is tried again as an activity, outside the workflow task. The update
+// that asked for the effect answers when the workflow task completes, so this
+// bounds how long a slow provider holds an agent's click.
 var localFirstOptions = workflow.LocalActivityOptions{
-	StartToCloseTimeout: 5 * time.Second,
+	StartToCloseTimeout: 2 * time.Second,
 	RetryPolicy:         &temporal.RetryPolicy{MaximumAttempts: 1},
 }
 
@@ -219,7 +224,7 @@ func localFirst(ctx, actx workflow.Context, fn any, first, again []any) workflow
 		err := local.Get(ctx, nil)
 		var appErr *temporal.ApplicationError
 		if err == nil || errors.As(err, &appErr) && (appErr.NonRetryable() ||
-			slices.Contains(effectOptions.RetryPolicy.NonRetryableErrorTypes, appErr.Type())) {
+			slices.Contains(workflow.GetActivityOptions(actx).RetryPolicy.NonRetryableErrorTypes, appErr.Type())) {
 			set.Chain(local)
 			return
 		}
