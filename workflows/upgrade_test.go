@@ -114,7 +114,9 @@ func TestUpgradeMidTicket(t *testing.T) {
 // beforeLean makes a worker run the code as it was before leanChange: that code
 // never asked for the version, so no marker is recorded and every behaviour is
 // the default one.
-type beforeLean struct{ interceptor.WorkerInterceptorBase }
+type beforeLean struct {
+	interceptor.WorkerInterceptorBase
+}
 
 func (*beforeLean) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
 	return &beforeLeanInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}}
