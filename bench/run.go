@@ -34,6 +34,9 @@ type Report struct {
 	Tickets     int    `json:"tickets"`
 	Concurrency int    `json:"concurrency"`
 	Path        string `json:"path"`
+	// ProviderLatencyMs: how long each simulated provider call took (--provider-latency);
+	// the floor's activities answer at once.
+	ProviderLatencyMs float64 `json:"provider_latency_ms"`
 
 	TicketsPerSec      float64 `json:"tickets_per_sec"`
 	FloorTicketsPerSec float64 `json:"floor_tickets_per_sec"`

@@ -37,6 +37,7 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	target := fs.String("target", "", "drive a running stack at this base URL instead of starting one (no floor, cost or provider ledger)")
 	keysFile := fs.String("keys", "", "with --target: its keys file (a seller of shop-1 and a buyer)")
 	simDelay := fs.Duration("sim-delay", 10*time.Millisecond, "how soon the simulated providers answer")
+	latency := fs.Duration("provider-latency", 0, "how long each call to a simulated provider (book a pickup, pay a refund) takes before it answers")
 	timeout := fs.Duration("ticket-timeout", 2*time.Minute, "a ticket not at its end by then counts as lost")
 	open := fs.Int("open", 0, "instead of lifecycles: open this many tickets waiting on staggered review_by deadlines and report how late they fire")
 	openDeadline := fs.Duration("open-deadline", time.Minute, "with --open: review_timeout, how long after its creation each ticket's deadline falls")
@@ -57,6 +58,9 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	if *latency < 0 || *latency > time.Minute {
+		return fmt.Errorf("--provider-latency %s: give a duration from 0 to 1m", *latency)
+	}
 	if *n < 1 || *conc < 1 {
 		return fmt.Errorf("--tickets and --concurrency must be at least 1")
 	}
@@ -73,6 +77,9 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	if *target != "" {
 		if *chaos {
 			return fmt.Errorf("--chaos restarts the worker of the stack it starts: leave out --target")
+		}
+		if *latency > 0 {
+			return fmt.Errorf("--provider-latency slows the simulated providers of the stack it starts: leave out --target")
 		}
 		keys, err := readKeys(*keysFile)
 		if err != nil {
@@ -97,6 +104,7 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 			}
 		}
 		d.providers.courier, d.providers.payment, d.providers.sim, d.providers.simDelay = "sim", "sim", courier.ModeAuto, *simDelay
+		d.providers.faults.latency = *latency
 		d.api.rateLimit, d.api.rateBurst = 1e6, 1e6 // the bench is one principal sending for many
 		var stopFloor func()
 		d.extend = func(e *echo.Echo, tc client.Client) error {
@@ -142,6 +150,7 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 			return nil
 		}
 		report = bench.Run(ctx, cfg, true, hist, pay)
+		report.ProviderLatencyMs = float64(*latency) / float64(time.Millisecond)
 	}
 	if *asJSON {
 		raw, _ := json.Marshal(report)
@@ -207,7 +216,7 @@ func (p simPayments) PaidRefunds(ticketID string) (n int, cents int64) {
 }
 
 func printReport(out io.Writer, r bench.Report) {
-	fmt.Fprintf(out, "aftersales bench: %d × %s at concurrency %d\n", r.Tickets, r.Path, r.Concurrency)
+	fmt.Fprintf(out, "aftersales bench: %d × %s at concurrency %d, providers answering in %.0f ms\n", r.Tickets, r.Path, r.Concurrency, r.ProviderLatencyMs)
 	fmt.Fprintf(out, "  tickets/s        %8.2f   floor %8.2f   ratio %.2f\n", r.TicketsPerSec, r.FloorTicketsPerSec, r.RatioToFloor)
 	fmt.Fprintf(out, "  per ticket       %8.1f actions, %.1f events, %.1f workflow tasks   floor %.1f actions, %.1f events, %.1f workflow tasks\n",
 		r.ActionsPerTicket, r.EventsPerTicket, r.WorkflowTasksPerTicket, r.FloorActionsPerTicket, r.FloorEventsPerTicket, r.FloorWorkflowTasksPerTicket)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aftersales/aftersales/activities/courier"
 	"github.com/aftersales/aftersales/activities/payment"
@@ -15,6 +16,9 @@ type simFaults struct {
 	errorRate, lose, duplicate, fail float64
 	reorder                          bool
 	spec                             string
+	// latency: every call to a simulated provider takes this long before it
+	// answers (the bench's --provider-latency).
+	latency time.Duration
 }
 
 func (f *simFaults) String() string { return f.spec }
@@ -54,8 +58,17 @@ func (f *simFaults) Set(spec string) error {
 
 func (f *simFaults) applyCourier(s *courier.Simulator) {
 	s.Faults.ErrorRate, s.Faults.LoseAnswerRate, s.Faults.DuplicateRate, s.Faults.Reorder = f.errorRate, f.lose, f.duplicate, f.reorder
+	s.Faults.SlowRate, s.Faults.Slow = f.slowRate(), f.latency
 }
 
 func (f *simFaults) applyPayment(s *payment.Simulator) {
 	s.Faults.ErrorRate, s.Faults.LoseAnswerRate, s.Faults.DuplicateRate, s.Faults.FailRate = f.errorRate, f.lose, f.duplicate, f.fail
+	s.Faults.SlowRate, s.Faults.Slow = f.slowRate(), f.latency
+}
+
+func (f *simFaults) slowRate() float64 {
+	if f.latency > 0 {
+		return 1
+	}
+	return 0
 }
