@@ -19,9 +19,10 @@ type Cost struct {
 	Events  int            `json:"events"`
 	Actions int            `json:"actions"`
 	By      map[string]int `json:"by"` // actions by kind
-	// WorkflowTasks is how many workflow tasks ran: not billed, but each is a
-	// round trip through the server's matching and two writes to its store,
-	// which is what throughput on one server pays for.
+	// WorkflowTasks is how many workflow tasks a worker started (completed,
+	// failed or timed out): not billed, but each is a round trip through the
+	// server's matching and writes to its store, which is what throughput on one
+	// server pays for.
 	WorkflowTasks int `json:"workflow_tasks"`
 }
 
@@ -50,9 +51,10 @@ func CostOf(h *historypb.History) Cost {
 			add("start", 1)
 		case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
 			add("activity attempts", int(e.GetActivityTaskStartedEventAttributes().GetAttempt()))
+		case enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED:
+			c.WorkflowTasks++
 		case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
 			lastTaskCompleted = e.EventId
-			c.WorkflowTasks++
 		case enumspb.EVENT_TYPE_MARKER_RECORDED:
 			if e.GetMarkerRecordedEventAttributes().GetMarkerName() == "LocalActivity" && !laTasks[lastTaskCompleted] {
 				laTasks[lastTaskCompleted] = true

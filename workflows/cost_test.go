@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 )
 
@@ -36,5 +38,23 @@ func TestTicketCost(t *testing.T) {
 		if b, ok := ticketCostBudget[name]; ok && (c.Events > b.events || c.Actions > b.actions) {
 			t.Errorf("%s costs %s; the budget is %d events and %d actions", name, c, b.events, b.actions)
 		}
+	}
+}
+
+// TestCostCountsEveryWorkflowTask: a workflow task that failed or timed out
+// cost the server its round trip too, so it counts.
+func TestCostCountsEveryWorkflowTask(t *testing.T) {
+	var h historypb.History
+	for _, typ := range []enumspb.EventType{
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT,
+		enumspb.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enumspb.EVENT_TYPE_WORKFLOW_TASK_STARTED, enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED,
+		enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
+	} {
+		h.Events = append(h.Events, &historypb.HistoryEvent{EventId: int64(len(h.Events) + 1), EventType: typ})
+	}
+	if c := CostOf(&h); c.WorkflowTasks != 3 || c.Actions != 1 || c.Events != 11 {
+		t.Errorf("CostOf = %d workflow tasks, %d actions, %d events; want 3, 1 (the start), 11", c.WorkflowTasks, c.Actions, c.Events)
 	}
 }
