@@ -33,6 +33,9 @@ const bodyLimit = "1M"
 type Store interface {
 	GetTicket(ctx context.Context, id string) (models.Ticket, error)
 	GetTicketHead(ctx context.Context, id string) (models.Ticket, error) // without the timeline
+	// SaveTicket writes a ticket's projection (store.DB.SaveTicket: a row with an
+	// older seq never replaces a newer one): the API writes each creation.
+	SaveTicket(ctx context.Context, t models.Ticket) error
 	ListTickets(ctx context.Context, f store.TicketFilter) (store.TicketPage, error)
 	ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, ticketID string) (store.IdempotencyClaim, error)
 	SLAReport(ctx context.Context, f store.SLAFilter) (store.SLAReport, error)

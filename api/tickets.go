@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
@@ -98,36 +97,54 @@ func (s *Server) createTicket(c echo.Context) error {
 	return c.JSON(status, t)
 }
 
-// startTicket starts the ticket's workflow and waits for its creation to reach the
-// read model, in one round trip (update-with-start). A retry after a crash between
-// the key claim and the start finds the run that exists and waits on it.
+// startTicket starts the ticket's workflow and writes its creation to the read
+// model itself: the created ticket is a pure function of the input
+// (workflows.CreatedTicket), so the answer waits for no workflow task. A start
+// that finds the ticket's workflow (a retry after a request that ended
+// unanswered), or a write that failed, asks the run to write the creation and
+// waits for it (syncTicket).
 func (s *Server) startTicket(c echo.Context, in workflows.TicketInput) (models.Ticket, error) {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), updateWait)
 	defer cancel()
-	op := s.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID: workflows.TicketWorkflowID(in.TicketID), TaskQueue: workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    workflows.StartSearchAttributes(in.Create, in.Policy, in.CreatedAt),
-	}, workflows.TicketWorkflow, in)
-	h, err := s.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName: workflows.UpdateSync, UpdateID: "create:" + in.TicketID,
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
+	in.CreationProjected = true
+	created, err := workflows.CreatedTicket(in)
+	if err != nil {
+		return created, err
+	}
+	_, err = s.temporal.ExecuteWorkflow(ctx, workflows.StartOptions(in), workflows.TicketWorkflow, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		return s.syncTicket(ctx, in.TicketID)
+	case err != nil:
+		return created, domainError(err)
+	}
+	if err := s.store.SaveTicket(ctx, created); err != nil {
+		return s.syncTicket(ctx, in.TicketID)
+	}
+	if stored, err := s.store.GetTicket(ctx, in.TicketID); err == nil {
+		return stored, nil
+	}
+	return created, nil // written a moment ago: a read-model blip answers with what was written
+}
+
+// syncTicket asks the ticket's run to write what the read model may lack
+// (workflows.UpdateSync, one update id per ticket) and answers with the ticket
+// as GET shows it. A run that has ended answers from the read model.
+func (s *Server) syncTicket(ctx context.Context, id string) (models.Ticket, error) {
+	h, err := s.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflows.TicketWorkflowID(id), UpdateName: workflows.UpdateSync, UpdateID: "create:" + id,
+		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	var t models.Ticket
 	if err == nil {
 		err = h.Get(ctx, &t)
 	}
+	if stored, serr := s.store.GetTicket(ctx, id); serr == nil {
+		return stored, nil
+	}
 	if err != nil {
 		return t, domainError(err)
-	}
-	// The answer carries the ticket as GET shows it, timeline included; the
-	// ticket exists either way, so a read-model blip answers with the workflow's.
-	if stored, err := s.store.GetTicket(ctx, in.TicketID); err == nil {
-		return stored, nil
 	}
 	return t, nil
 }

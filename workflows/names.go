@@ -69,6 +69,11 @@ type TicketInput struct {
 	// count from it, and the search attributes given at the start agree with them.
 	// Zero: the start of the workflow.
 	CreatedAt time.Time `json:"created_at,omitempty"`
+	// CreationProjected: the starter wrote the created ticket (CreatedTicket) to
+	// the read model itself, so the run's first projection waits for the next
+	// change (and sends the whole timeline then, in case that write was lost).
+	// Heeded only by a run that records creationChange.
+	CreationProjected bool `json:"creation_projected,omitempty"`
 	// Carried is the state a run hands to the next when it continues as new.
 	Carried *Carried `json:"carried,omitempty"`
 }

@@ -538,33 +538,24 @@ type live struct {
 
 func (l *live) id() string { return TicketWorkflowID(l.ticket) }
 
-// start creates the ticket as api/tickets.go startTicket does: update-with-start
-// of the sync update, so the call returns once the creation is committed. Each
-// ticket has an order of its own.
+// start creates the ticket as api/tickets.go startTicket does: the start, then
+// the creation written to the read model by the starter. Each ticket has an
+// order of its own.
 func (l *live) start(ticketID string, c models.CreateTicket, p models.Policy) {
 	l.t.Helper()
 	l.ticket = ticketID
 	c.OrderID = "order-" + ticketID
-	createdAt := time.Now().UTC().Truncate(time.Millisecond)
 	in := TicketInput{TicketID: ticketID, Create: c, Policy: p, Actor: c.BuyerID, Role: models.RoleBuyer,
-		RequestID: "create-" + ticketID, CreatedAt: createdAt}
-	op := l.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID: l.id(), TaskQueue: TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		TypedSearchAttributes:    StartSearchAttributes(c, p, createdAt),
-	}, "TicketWorkflow", in)
-	h, err := l.c.UpdateWithStartWorkflow(l.ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: UpdateSync, UpdateID: "create:" + ticketID,
-			WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
-	var tk models.Ticket
+		RequestID: "create-" + ticketID, CreatedAt: time.Now().UTC().Truncate(time.Millisecond), CreationProjected: true}
+	created, err := CreatedTicket(in)
 	if err == nil {
-		err = h.Get(l.ctx, &tk)
+		_, err = l.c.ExecuteWorkflow(l.ctx, StartOptions(in), "TicketWorkflow", in)
 	}
-	if err != nil || tk.ID != ticketID {
-		l.t.Fatalf("create %s: %v (%q)", ticketID, err, tk.ID)
+	if err == nil {
+		err = l.f.store.SaveTicket(l.ctx, created)
+	}
+	if err != nil {
+		l.t.Fatalf("create %s: %v", ticketID, err)
 	}
 }
 

@@ -31,7 +31,11 @@ const recordEnv = "AFTERSALES_RECORD_HISTORIES"
 // releases did, kept as they were.
 var historyDirs = []string{
 	"testdata",
-	// Before keep-earlier-timer: a timer per state, cancelled when the state changed.
+	// Before creationChange: the create an update-with-start whose run wrote the
+	// created ticket to the read model in its first workflow task.
+	"testdata/lean-v1",
+	// Before leanChange: a timer per state, cancelled when the state changed, and
+	// every effect an activity.
 	"testdata/one-timer-per-state",
 }
 

@@ -33,7 +33,7 @@ func TicketWorkflow(ctx workflow.Context, in TicketInput) (models.Ticket, error)
 	m.searched = startedSearch(ctx)
 	if c := in.Carried; c != nil {
 		m.t, m.queue, m.runs = c.Ticket, c.Queue, c.Runs
-		m.synced = m.t.Seq
+		m.synced, m.resent = m.t.Seq, m.t.Seq
 		for _, id := range c.Seen {
 			m.remember(id)
 		}
@@ -50,14 +50,50 @@ func TicketWorkflow(ctx workflow.Context, in TicketInput) (models.Ticket, error)
 		now = in.CreatedAt
 	}
 	m.t = models.NewTicket(in.TicketID, in.Create, in.Policy, now)
+	if in.CreationProjected && workflow.GetVersion(ctx, creationChange, workflow.DefaultVersion, 1) == 1 {
+		// The ticket is created before its handlers are set: the create no longer
+		// waits for this workflow task, so an action may come in it, and the SDK
+		// runs an update as its handler is registered.
+		m.byStarter, m.leanAsked, m.isLean = true, true, true
+		if err := m.applyAt(ctx, creationInput(in), now); err != nil {
+			return m.t, err
+		}
+		m.synced = m.t.Seq // the starter wrote it; resent stays 0 until a write confirms it
+		if err := m.setup(ctx); err != nil {
+			return m.t, err
+		}
+		return m.run(ctx)
+	}
 	if err := m.setup(ctx); err != nil {
 		return m.t, err
 	}
-	if err := m.applyAt(ctx, models.Input{Create: &models.CreateInput{Create: in.Create, Actor: in.Actor, Role: in.Role,
-		RequestID: in.RequestID, BuyerFlagged: in.BuyerFlagged}}, now); err != nil {
+	if err := m.applyAt(ctx, creationInput(in), now); err != nil {
 		return m.t, err
 	}
 	return m.run(ctx)
+}
+
+// creationChange is the GetVersion change id of a creation the starter wrote
+// to the read model (TicketInput.CreationProjected). Version 1: the run does not
+// project the created ticket in its first workflow task (no local activity
+// there), a projection waits for the effects' local attempts running in its
+// workflow task (one write, and one marker, for a change and its effect's
+// result), and it keeps the lean history (leanChange version 1) without asking.
+const creationChange = "creation-by-starter"
+
+// creationInput is the create as Decide takes it.
+func creationInput(in TicketInput) models.Input {
+	return models.Input{Create: &models.CreateInput{Create: in.Create, Actor: in.Actor, Role: in.Role,
+		RequestID: in.RequestID, BuyerFlagged: in.BuyerFlagged}}
+}
+
+// CreatedTicket is the ticket a TicketWorkflow started with in holds after its
+// creation, timeline included: a pure function of in, so the starter can write
+// it to the read model as the run would. in.CreatedAt must be set.
+func CreatedTicket(in TicketInput) (models.Ticket, error) {
+	t, _, err := models.Decide(models.NewTicket(in.TicketID, in.Create, in.Policy, in.CreatedAt), in.Policy,
+		creationInput(in), in.CreatedAt)
+	return t, err
 }
 
 // machine is the private state of one TicketWorkflow run.
@@ -80,7 +116,13 @@ type machine struct {
 	child    workflow.ChildWorkflowFuture
 	searched searchState
 	synced   int64 // the read model has the ticket up to this Seq (one projection at a time)
-	pauses   int   // pauses started so far: the next pause's id
+	resent   int64 // the next projection sends the timeline past this Seq: synced, or less when unconfirmed
+	confirm  bool  // a starter asked (UpdateSync): write what is unconfirmed now
+	// byStarter: this run records creationChange (its creation was the
+	// starter's to write); localAttempts: effects' local attempts running.
+	byStarter     bool
+	localAttempts int
+	pauses        int // pauses started so far: the next pause's id
 	// isLean, once leanAsked: this run keeps the lean history (leanChange).
 	leanAsked, isLean bool
 }
@@ -119,8 +161,10 @@ func (m *machine) setup(ctx workflow.Context) error {
 	}
 	if err := workflow.SetUpdateHandler(ctx, UpdateSync, func(ctx workflow.Context) (models.Ticket, error) {
 		// The ticket once its creation and everything before is in the read model
-		// (the handler may run before the creation is applied).
-		err := workflow.Await(ctx, func() bool { return m.t.Seq > 0 && m.synced >= m.t.Seq })
+		// (the handler may run before the creation is applied). A starter that
+		// asks had no answer to its own write of the creation: write it again.
+		m.confirm = true
+		err := workflow.Await(ctx, func() bool { return m.t.Seq > 0 && m.resent >= m.t.Seq })
 		return withoutTimeline(m.t), err
 	}); err != nil {
 		return err

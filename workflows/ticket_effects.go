@@ -98,7 +98,7 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 	lean := e.Kind != models.EffectNotify && e.Kind != models.EffectLookupMoney && m.failures[e.Key] == 0 && m.lean(ctx)
 	run := func(fn any, args ...any) workflow.Future {
 		if lean {
-			return localFirst(ctx, actx, fn, args, args)
+			return m.localFirst(ctx, actx, fn, args, args)
 		}
 		return workflow.ExecuteActivity(actx, fn, args...)
 	}
@@ -148,7 +148,7 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 		if lean {
 			again := req
 			again.Retry = true // after a local attempt, which may have paid: the activity looks the key up first
-			f = localFirst(ctx, actx, acts.MoveMoney, []any{req}, []any{again})
+			f = m.localFirst(ctx, actx, acts.MoveMoney, []any{req}, []any{again})
 		} else {
 			f = workflow.ExecuteActivity(actx, acts.MoveMoney, req)
 		}
@@ -217,11 +217,14 @@ var localFirstOptions = workflow.LocalActivityOptions{
 // is. The activity gets again as its arguments; the effects are idempotent by
 // their keys, so an attempt that timed out after it reached the provider is
 // safe to make again.
-func localFirst(ctx, actx workflow.Context, fn any, first, again []any) workflow.Future {
+// While it runs, m.localAttempts counts it (see project).
+func (m *machine) localFirst(ctx, actx workflow.Context, fn any, first, again []any) workflow.Future {
 	f, set := workflow.NewFuture(ctx)
 	local := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, localFirstOptions), fn, first...)
+	m.localAttempts++
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		err := local.Get(ctx, nil)
+		m.localAttempts--
 		var appErr *temporal.ApplicationError
 		if err == nil || errors.As(err, &appErr) && (appErr.NonRetryable() ||
 			slices.Contains(workflow.GetActivityOptions(actx).RetryPolicy.NonRetryableErrorTypes, appErr.Type())) {

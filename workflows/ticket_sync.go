@@ -28,17 +28,24 @@ func (m *machine) sync(ctx workflow.Context) {
 // write at a time, so synced is a watermark (everything up to it is written)
 // and changes that come while a write runs go together in the next. It runs in
 // a coroutine of its own: a database outage holds up the read model, not the
-// ticket's deadlines and effects.
+// ticket's deadlines and effects. A creation the starter wrote counts as synced
+// but not as resent: the next write (the next change's, or the one a starter's
+// UpdateSync asks for) sends the whole timeline again, idempotently. Since
+// creationChange it also waits for the effects' local attempts running: they
+// end in the same workflow task, and their results go in the same write (the
+// update that asked for them answers with that task either way).
 func (m *machine) project(ctx workflow.Context) {
 	actx := workflow.WithLocalActivityOptions(ctx, projectionOptions)
 	for {
-		if err := workflow.Await(ctx, func() bool { return m.t.Seq > m.synced }); err != nil {
+		if err := workflow.Await(ctx, func() bool {
+			return (m.t.Seq > m.synced || m.confirm && m.t.Seq > m.resent) && (!m.byStarter || m.localAttempts == 0)
+		}); err != nil {
 			return // the run is cancelled
 		}
 		delta := m.t
 		delta.Timeline = nil
 		for _, e := range m.t.Timeline {
-			if e.Seq > m.synced {
+			if e.Seq > m.resent {
 				delta.Timeline = append(delta.Timeline, e)
 			}
 		}
@@ -51,7 +58,7 @@ func (m *machine) project(ctx workflow.Context) {
 			}
 			continue
 		}
-		m.synced = delta.Seq
+		m.synced, m.resent = delta.Seq, delta.Seq
 	}
 }
 

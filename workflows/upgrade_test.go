@@ -18,14 +18,16 @@ import (
 	"github.com/aftersales/aftersales/models"
 )
 
-// TestUpgradeMidTicket runs tickets on the code before leanChange, stops that
-// worker halfway through and finishes them on today's code, as a rolling upgrade
-// does, on an in-process server. The replay test covers histories one release
+// TestUpgradeMidTicket runs tickets on the code before leanChange and
+// creationChange, stops that worker halfway through and finishes them on
+// today's code, as a rolling upgrade does, on an in-process server. The replay test covers histories one release
 // wrote from start to end; this covers the ones an upgrade leaves behind, which
 // start on one release and go on under the next:
 //   - a ticket whose behaviours had already parted (an effect ran) keeps the old
 //     ones to its end;
-//   - a ticket upgraded before they part takes the new ones from there.
+//   - a ticket upgraded before they part takes the new ones from there;
+//   - a ticket created on today's code records creationChange, and with it the
+//     lean history, at its start.
 //
 // Each must reach its end with one refund paid, and its whole history must replay.
 func TestUpgradeMidTicket(t *testing.T) {
@@ -49,18 +51,20 @@ func TestUpgradeMidTicket(t *testing.T) {
 	before := newWorker(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&beforeLean{}}})
 
 	parted := &live{t: t, recorder: r, patience: 30 * time.Second}
-	parted.start("UP1", newCreate(models.KindReturnRefund, models.ReturnPickup), quickPolicy())
+	parted.startBefore("UP1", newCreate(models.KindReturnRefund, models.ReturnPickup), quickPolicy())
 	parted.act(recApprove)
 	parted.waitBooked(1)
 	fresh := &live{t: t, recorder: r, patience: 30 * time.Second}
-	fresh.start("UP2", newCreate(models.KindReturnRefund, models.ReturnPickup), quickPolicy())
+	fresh.startBefore("UP2", newCreate(models.KindReturnRefund, models.ReturnPickup), quickPolicy())
 
 	before.Stop() // the rolling upgrade: the old release is gone before the new one polls
 	after := newWorker(worker.Options{})
 	defer after.Stop()
+	today := &live{t: t, recorder: r, patience: 30 * time.Second}
+	today.start("UP3", newCreate(models.KindReturnRefund, models.ReturnPickup), quickPolicy())
 
-	for _, l := range []*live{parted, fresh} {
-		if l == fresh {
+	for _, l := range []*live{parted, fresh, today} {
+		if l != parted {
 			l.act(recApprove)
 		}
 		l.courier(models.CourierPickedUp, models.StateInTransit)
@@ -79,29 +83,25 @@ func TestUpgradeMidTicket(t *testing.T) {
 	}
 
 	for _, c := range []struct {
-		l    *live
-		lean bool // the history records the version and runs its effects first as local activities
-	}{{parted, false}, {fresh, true}} {
+		l                 *live
+		creation, lean    int  // the creationChange and leanChange markers its history records
+		effectsActivities bool // its effects ran as activities (before leanChange)
+	}{{parted, 0, 0, true}, {fresh, 0, 1, false}, {today, 1, 0, false}} {
 		hist := history(t, r.c, c.l.id())
-		markers, locals, activities := 0, 0, 0
+		markers, activities := map[string]int{}, 0
 		for _, e := range hist.Events {
 			switch e.EventType {
 			case enumspb.EVENT_TYPE_MARKER_RECORDED:
-				switch e.GetMarkerRecordedEventAttributes().MarkerName {
-				case "Version":
-					if markerChangeID(t, e) == leanChange {
-						markers++
-					}
-				case "LocalActivity":
-					locals++
+				if e.GetMarkerRecordedEventAttributes().MarkerName == "Version" {
+					markers[markerChangeID(t, e)]++
 				}
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 				activities++
 			}
 		}
-		if c.lean && (markers != 1 || activities != 0) || !c.lean && (markers != 0 || activities == 0) {
-			t.Errorf("%s: %d %s markers, %d activities, %d local activities; want the lean history: %v",
-				c.l.ticket, markers, leanChange, activities, locals, c.lean)
+		if markers[creationChange] != c.creation || markers[leanChange] != c.lean || (activities > 0) != c.effectsActivities {
+			t.Errorf("%s: version markers %v, %d activities; want %d %s, %d %s, activities: %v",
+				c.l.ticket, markers, activities, c.creation, creationChange, c.lean, leanChange, c.effectsActivities)
 		}
 		replayer := worker.NewWorkflowReplayer()
 		registerWorkflows(replayer)
@@ -111,9 +111,10 @@ func TestUpgradeMidTicket(t *testing.T) {
 	}
 }
 
-// beforeLean makes a worker run the code as it was before leanChange: that code
-// never asked for the version, so no marker is recorded and every behaviour is
-// the default one.
+// beforeLean makes a worker run the code as it was before leanChange and
+// creationChange: that code never asked for either version (nor read
+// TicketInput.CreationProjected), so no marker is recorded and every behaviour
+// is the default one.
 type beforeLean struct {
 	interceptor.WorkerInterceptorBase
 }
@@ -135,7 +136,7 @@ type beforeLeanOutbound struct {
 }
 
 func (o *beforeLeanOutbound) GetVersion(ctx workflow.Context, changeID string, min, max workflow.Version) workflow.Version {
-	if changeID == leanChange {
+	if changeID == leanChange || changeID == creationChange {
 		return workflow.DefaultVersion
 	}
 	return o.Next.GetVersion(ctx, changeID, min, max)
@@ -163,4 +164,35 @@ func history(t *testing.T, c client.Client, id string) *historypb.History {
 		hist.Events = append(hist.Events, ev)
 	}
 	return hist
+}
+
+// startBefore creates a ticket as the API before creationChange did: an
+// update-with-start of UpdateSync, which answered once the run had written the
+// creation. Workers are upgraded before the API: the create of today's API
+// answers before the run's first workflow task, and an action sent at once
+// may come in it, which only today's code takes (it creates the ticket before
+// it registers its handlers).
+func (l *live) startBefore(ticketID string, c models.CreateTicket, p models.Policy) {
+	l.t.Helper()
+	l.ticket = ticketID
+	c.OrderID = "order-" + ticketID
+	in := TicketInput{TicketID: ticketID, Create: c, Policy: p, Actor: c.BuyerID, Role: models.RoleBuyer,
+		RequestID: "create-" + ticketID, CreatedAt: time.Now().UTC().Truncate(time.Millisecond)}
+	op := l.c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID: l.id(), TaskQueue: TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		TypedSearchAttributes:    StartSearchAttributes(c, p, in.CreatedAt),
+	}, "TicketWorkflow", in)
+	h, err := l.c.UpdateWithStartWorkflow(l.ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: UpdateSync, UpdateID: "create:" + ticketID,
+			WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	if err == nil {
+		err = h.Get(l.ctx, nil)
+	}
+	if err != nil {
+		l.t.Fatalf("create %s: %v", ticketID, err)
+	}
 }

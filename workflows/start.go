@@ -1,0 +1,21 @@
+package workflows
+
+import (
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+)
+
+// StartOptions start a ticket's run as the API does: under its deterministic
+// id, with the search attributes of its first state, and refused (an
+// AlreadyStarted error) when the ticket's workflow exists, running or closed,
+// so that only the request whose start took writes the creation
+// (TicketInput.CreationProjected).
+func StartOptions(in TicketInput) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID: TicketWorkflowID(in.TicketID), TaskQueue: TaskQueue,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    StartSearchAttributes(in.Create, in.Policy, in.CreatedAt),
+	}
+}
