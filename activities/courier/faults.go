@@ -23,6 +23,7 @@ var (
 // not be copied after its first use.
 type Faults struct {
 	ErrorRate      float64       // fail with ErrInjected before acting
+	MaxPerKey      int           // at most this many ErrInjected for one key (money key, ticket); 0: no limit
 	SlowRate       float64       // sleep Slow before answering (honouring ctx)
 	Slow           time.Duration // how long a slow answer takes
 	LoseAnswerRate float64       // act, then fail with ErrAnswerLost
@@ -40,6 +41,7 @@ func (f *Faults) roll(rate float64) bool { return f.dice.Roll(f.Seed, rate) }
 func (f *Faults) Injected() int { return f.dice.Fired() }
 
 // before applies the faults that strike before a call acts: slowness, then errors.
-func (f *Faults) before(ctx context.Context) error {
-	return f.dice.Before(ctx, f.Seed, providersim.Early{SlowRate: f.SlowRate, Slow: f.Slow, ErrorRate: f.ErrorRate, Err: ErrInjected})
+func (f *Faults) before(ctx context.Context, key string) error {
+	return f.dice.Before(ctx, f.Seed, providersim.Early{SlowRate: f.SlowRate, Slow: f.Slow, ErrorRate: f.ErrorRate, Err: ErrInjected,
+		Key: key, MaxPerKey: f.MaxPerKey})
 }

@@ -104,7 +104,7 @@ func (s *Simulator) SendToRepair(ctx context.Context, req activities.ShipmentReq
 // CancelPickup stops the pending events of the booking: once it returns, none of them
 // is sent. An unknown booking, or one of another ticket, is not an error.
 func (s *Simulator) CancelPickup(ctx context.Context, ticketID, bookingID string) error {
-	if err := s.Faults.before(ctx); err != nil {
+	if err := s.Faults.before(ctx, ticketID); err != nil {
 		return err
 	}
 	s.init()
@@ -130,7 +130,7 @@ func (s *Simulator) CancelPickup(ctx context.Context, ticketID, bookingID string
 
 // VerifyTracking answers true unless trackingNo is empty or starts with "BAD".
 func (s *Simulator) VerifyTracking(ctx context.Context, carrier, trackingNo string) (bool, error) {
-	if err := s.Faults.before(ctx); err != nil {
+	if err := s.Faults.before(ctx, trackingNo); err != nil {
 		return false, err
 	}
 	return trackingNo != "" && !strings.HasPrefix(trackingNo, "BAD"), nil
@@ -173,7 +173,7 @@ func (s *Simulator) book(ctx context.Context, ticketID, kind string, attempt int
 	if ticketID == "" {
 		return activities.Booking{}, fmt.Errorf("courier simulator: ticket_id is required")
 	}
-	if err := s.Faults.before(ctx); err != nil {
+	if err := s.Faults.before(ctx, ticketID); err != nil {
 		return activities.Booking{}, err
 	}
 	s.init()

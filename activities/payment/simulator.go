@@ -102,7 +102,7 @@ func (s *Simulator) ClaimFreightInsurance(ctx context.Context, req activities.Mo
 
 // Lookup returns the receipt of key, or found=false when the simulator never paid it.
 func (s *Simulator) Lookup(ctx context.Context, key string) (activities.Receipt, bool, error) {
-	if err := s.Faults.before(ctx); err != nil {
+	if err := s.Faults.before(ctx, key); err != nil {
 		return activities.Receipt{}, false, err
 	}
 	s.init()
@@ -145,7 +145,7 @@ func (s *Simulator) pay(ctx context.Context, purpose string, req activities.Mone
 	case req.AmountCents <= 0 || req.Currency == "":
 		return activities.Receipt{}, fmt.Errorf("payment simulator: %s: amount_cents must be positive and currency set", req.Key)
 	}
-	if err := s.Faults.before(ctx); err != nil {
+	if err := s.Faults.before(ctx, req.Key); err != nil {
 		return activities.Receipt{}, err
 	}
 	s.init()

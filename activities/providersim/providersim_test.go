@@ -35,6 +35,38 @@ func TestBeforeStallsThenFails(t *testing.T) {
 	}
 }
 
+// A transient error heals: with MaxPerKey it fires at most that many times for
+// one key, each key counted on its own, and the draws stay those of a run
+// without the cap.
+func TestBeforeIsCappedPerKey(t *testing.T) {
+	var d providersim.Dice
+	injected := errors.New("injected")
+	call := func(key string) string {
+		if d.Before(context.Background(), 1, providersim.Early{ErrorRate: 1, Err: injected, Key: key, MaxPerKey: 2}) != nil {
+			return "E"
+		}
+		return "."
+	}
+	got := ""
+	for _, key := range []string{"a", "a", "b", "a", "a", "b", "b", "a"} {
+		got += call(key)
+	}
+	if want := "EEE..E.."; got != want {
+		t.Errorf("calls a a b a a b b a gave %s, want %s", got, want)
+	}
+	if d.Fired() != 4 {
+		t.Errorf("fired %d, want the 4 errors returned", d.Fired())
+	}
+	var capped, free providersim.Dice
+	for i := range 64 {
+		capped.Before(context.Background(), 7, providersim.Early{ErrorRate: 0.5, Err: injected, Key: "k", MaxPerKey: 1})
+		free.Roll(7, 0.5)
+		if capped.Roll(7, 0.5) != free.Roll(7, 0.5) {
+			t.Fatalf("roll %d after a capped draw differs from the uncapped sequence", i)
+		}
+	}
+}
+
 func TestJobsCloseStopsPendingWork(t *testing.T) {
 	var j providersim.Jobs
 	var ran atomic.Int32
