@@ -104,7 +104,9 @@ func (s *Server) createTicket(c echo.Context) error {
 // unanswered), or a write that failed, asks the run to write the creation and
 // waits for it (syncTicket).
 func (s *Server) startTicket(c echo.Context, in workflows.TicketInput) (models.Ticket, error) {
-	ctx, cancel := context.WithTimeout(c.Request().Context(), updateWait)
+	// Once started, the ticket is written whether or not the client waits for
+	// the answer: until then the read model (lists, GET, actions) lacks it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), updateWait)
 	defer cancel()
 	in.CreationProjected = true
 	created, err := workflows.CreatedTicket(in)
@@ -140,13 +142,16 @@ func (s *Server) syncTicket(ctx context.Context, id string) (models.Ticket, erro
 	if err == nil {
 		err = h.Get(ctx, &t)
 	}
-	if stored, serr := s.store.GetTicket(ctx, id); serr == nil {
+	stored, serr := s.store.GetTicket(ctx, id)
+	switch {
+	case serr == nil:
 		return stored, nil
+	case err == nil:
+		return t, nil // a read-model blip: the run's ticket, without its timeline
+	case models.ErrorCode(serr) != models.ENOTFOUND:
+		return t, serr // neither answered: the database's 503, not the run's end
 	}
-	if err != nil {
-		return t, domainError(err)
-	}
-	return t, nil
+	return t, domainError(err)
 }
 
 // updateWait bounds how long a request waits on its ticket's update: past it the
