@@ -60,6 +60,9 @@ type Receipt struct {
 	Status      string `json:"status"`
 	ProviderRef string `json:"provider_ref,omitempty"`
 	Reason      string `json:"reason,omitempty"`
+	// OrderOverCents is the ledger's word that this key, paying after its room
+	// was given back, took its order over what was paid (store.RefundRow).
+	OrderOverCents int64 `json:"order_over_cents,omitempty"`
 }
 
 // MoveMoney pays req exactly once. The ledger row is reserved first (which also
@@ -79,7 +82,10 @@ func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, 
 	}
 	switch row.Status {
 	case models.RefundSucceeded, models.RefundFailed:
-		return Receipt{Key: req.Key, Status: row.Status, ProviderRef: row.ProviderRef}, nil
+		return Receipt{Key: req.Key, Status: row.Status, ProviderRef: row.ProviderRef, OrderOverCents: row.OrderOverCents}, nil
+	case models.RefundVoid:
+		// Refused before (a final refusal, or the ledger's cap): the same answer.
+		return Receipt{}, temporal.NewNonRetryableApplicationError("the key is void: "+req.Key, models.RefusedByProvider, nil)
 	}
 	if row.Status == models.RefundSent || !row.Reserved || req.Retry || activity.GetInfo(ctx).Attempt > 1 {
 		r, found, err := a.Payment.Lookup(ctx, req.Key)
@@ -91,10 +97,31 @@ func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, 
 		}
 	}
 	r, err := a.pay(ctx, req)
-	if err != nil {
-		return Receipt{}, final(err)
+	if err = final(err); isRefusal(err) {
+		// The provider will not pay this key, ever: the ledger gives its room
+		// back now, as the ticket voids it (models.RefusedByProvider).
+		if _, merr := a.Ledger.MarkRefund(ctx, req.Key, models.RefundVoid, ""); merr != nil {
+			return Receipt{}, merr
+		}
+		return Receipt{}, err
+	} else if err != nil {
+		return Receipt{}, err
 	}
 	return a.record(ctx, r)
+}
+
+// ReconcileMoney records in the ledger the status of key the platform read in
+// the provider's console (the reconcile action): succeeded or void, by the one
+// status rule (statuses only rise). The answer carries the ledger's word on the
+// order (Receipt.OrderOverCents).
+func (a *Activities) ReconcileMoney(ctx context.Context, key, status string) (Receipt, error) {
+	row, err := a.Ledger.MarkRefund(ctx, key, status, "")
+	if models.ErrorCode(err) == models.EINVALID || models.ErrorCode(err) == models.ENOTFOUND {
+		return Receipt{}, temporal.NewNonRetryableApplicationError(models.ErrorMessage(err), models.ErrorCode(err), err)
+	} else if err != nil {
+		return Receipt{}, err
+	}
+	return Receipt{Key: key, Status: row.Status, ProviderRef: row.ProviderRef, OrderOverCents: row.OrderOverCents}, nil
 }
 
 // LookupMoney asks the provider for the state of key and records it in the
@@ -112,9 +139,11 @@ func (a *Activities) LookupMoney(ctx context.Context, key string) (Receipt, erro
 			return Receipt{}, err
 		}
 	case models.RefundSucceeded:
-		if _, err := a.Ledger.MarkRefund(ctx, r.Key, models.RefundSucceeded, r.ProviderRef); err != nil {
+		row, err := a.Ledger.MarkRefund(ctx, r.Key, models.RefundSucceeded, r.ProviderRef)
+		if err != nil {
 			return Receipt{}, err
 		}
+		r.OrderOverCents = row.OrderOverCents
 	}
 	// The answer is the provider's, not the ledger's: a key the ledger holds as
 	// failed (its webhook said so) that the provider still pays is in flight.
@@ -142,6 +171,6 @@ func (a *Activities) record(ctx context.Context, r Receipt) (Receipt, error) {
 	if err != nil {
 		return Receipt{}, err
 	}
-	r.Status = row.Status
+	r.Status, r.OrderOverCents = row.Status, row.OrderOverCents
 	return r, nil
 }

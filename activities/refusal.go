@@ -1,11 +1,13 @@
 package activities
 
 import (
+	"errors"
 	"net/http"
 
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aftersales/aftersales/activities/providerapi"
+	"github.com/aftersales/aftersales/models"
 )
 
 // final turns a provider's final refusal (a 4xx other than 408 and 429) into a
@@ -14,9 +16,15 @@ import (
 func final(err error) error {
 	switch s := providerapi.Status(err); {
 	case s >= 400 && s < 500 && s != http.StatusRequestTimeout && s != http.StatusTooManyRequests:
-		return temporal.NewNonRetryableApplicationError(err.Error(), "provider_refused", err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), models.RefusedByProvider, err)
 	}
 	return err
+}
+
+// isRefusal reports whether err is a provider's final refusal (see final).
+func isRefusal(err error) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == models.RefusedByProvider
 }
 
 // finalOf is final for a call with a result.

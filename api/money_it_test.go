@@ -113,3 +113,55 @@ func TestSameWebhookTenTimes(t *testing.T) {
 		t.Errorf("%d refund_succeeded entries, refunded %d, refunds %+v", succeeded, tk.RefundedCents, tk.Refunds)
 	}
 }
+
+// A payment provider that answers 422 to every refund of the order (a closed
+// account): each key is void at once, never looked up and sent again; after
+// refund_attempts keys the platform is called in; it reconciles the last key as
+// paid by hand, the ledger records it, and the ticket ends refunded.
+func TestProviderRefusalEscalatesAndReconciles(t *testing.T) {
+	tk := newTicket(t, func(c *models.CreateTicket) {
+		c.OrderID = fmt.Sprintf("%s%d", closedAccount, time.Now().UnixNano())
+		c.Kind, c.ReturnMethod, c.ReasonCode = models.KindRefundOnly, models.ReturnNone, models.ReasonNotReceived
+		c.RequestedCents, c.BuyerCredit, c.PickupAddress = 8000, 3, ""
+		c.Order = models.OrderInfo{PaidCents: 10000, PaidAt: time.Now().UTC()}
+	})
+	attempts := h.cfg.Policy.RefundAttempts
+	tk = waitState(t, tk.ID, models.StateEscalated)
+	if len(tk.Refunds) != attempts {
+		t.Fatalf("%d keys for %d attempts: %+v", len(tk.Refunds), attempts, tk.Refunds)
+	}
+	for _, r := range tk.Refunds {
+		row, err := h.db.GetRefund(t.Context(), r.Key)
+		if r.Status != models.RefundVoid || err != nil || row.Status != models.RefundVoid || h.payments.Paid(r.Key) != 0 {
+			t.Fatalf("refused key %s: ticket %s, ledger %+v (%v), provider paid %d", r.Key, r.Status, row, err, h.payments.Paid(r.Key))
+		}
+	}
+	last := tk.Refunds[len(tk.Refunds)-1].Key
+	// Only the platform reconciles, and only forwards.
+	if code, _, _ := act(t, "seller", tk.ID, "reconcile", map[string]string{"key": last, "status": "succeeded", "note": "x"}); code != http.StatusForbidden {
+		t.Fatalf("a seller's reconcile: %d", code)
+	}
+	if code, _, e := act(t, "platform", tk.ID, "reconcile", map[string]string{"key": last, "status": "succeeded"}); code != http.StatusUnprocessableEntity {
+		t.Fatalf("a reconcile without a note: %d %+v", code, e)
+	}
+	mustAct(t, "platform", tk.ID, "reconcile", map[string]string{"key": last, "status": "succeeded",
+		"note": "paid by bank transfer, console ref BT-77"})
+	tk = waitState(t, tk.ID, models.StateCompleted)
+	if tk.Outcome != models.OutcomeRefunded || tk.RefundedCents != 8000 {
+		t.Fatalf("ended %s with %d refunded", tk.Outcome, tk.RefundedCents)
+	}
+	eventually(t, "the ledger records the reconciled key", func() (bool, string) {
+		row, err := h.db.GetRefund(t.Context(), last)
+		return err == nil && row.Status == models.RefundSucceeded, fmt.Sprintf("%+v %v", row, err)
+	})
+	if reserved, _, err := h.db.OrderRefundTotal(t.Context(), tk.OrderID); err != nil || reserved != 8000 {
+		t.Fatalf("the order holds %d refunded (%v), want 8000", reserved, err)
+	}
+	reconciled := false
+	for _, e := range tk.Timeline {
+		reconciled = reconciled || e.Action == "reconcile" && e.Actor == "agent-it" && strings.Contains(e.Note, "BT-77")
+	}
+	if !reconciled {
+		t.Fatalf("no audited reconcile entry: %+v", tk.Timeline)
+	}
+}

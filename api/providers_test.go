@@ -1,6 +1,8 @@
 package api_test
 
 import (
+	"strings"
+
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/activities/courier"
 	"github.com/aftersales/aftersales/activities/payment"
@@ -32,10 +34,20 @@ func (l simLedger) Settle(t interface{ Fatalf(string, ...any) }, key, status str
 	return ev
 }
 
+// closedAccount starts the order ids whose refunds the simulated provider
+// refuses for good (HTTP 422), as it would for a buyer's closed account.
+const closedAccount = "closed-account-"
+
 // manualProviders are the simulators in manual mode: they book and pay, the tests
 // post the webhooks.
 func manualProviders(url string, courierKeys, paymentKeys webhook.Keys) (activities.Courier, activities.Payment, providerLedger, func()) {
 	c := &courier.Simulator{Sender: &webhook.Sender{URL: url, Keys: courierKeys}, Mode: courier.ModeManual}
-	p := &payment.Simulator{Sender: &webhook.Sender{URL: url, Keys: paymentKeys}, Mode: payment.ModeManual}
+	p := &payment.Simulator{Sender: &webhook.Sender{URL: url, Keys: paymentKeys}, Mode: payment.ModeManual,
+		Refuse: func(purpose string, req activities.MoneyRequest) string {
+			if strings.HasPrefix(req.OrderID, closedAccount) && purpose == models.PurposeRefund {
+				return "the buyer's account is closed"
+			}
+			return ""
+		}}
 	return c, p, simLedger{p}, func() { c.Close(); p.Close() }
 }

@@ -24,6 +24,7 @@ const (
 	ActRevise             = "revise"
 	ActConfirmReplacement = "confirm_replacement"
 	ActEvaluate           = "evaluate"
+	ActReconcile          = "reconcile"
 )
 
 // Inspection results and arbitration verdicts.
@@ -62,6 +63,9 @@ type ActionBody struct {
 	Score          int      `json:"score,omitempty"`
 	Comment        string   `json:"comment,omitempty"`
 	RequestedCents *int64   `json:"requested_cents,omitempty"`
+	// Key and Status: reconcile's money key and its status at the provider.
+	Key    string `json:"key,omitempty"`
+	Status string `json:"status,omitempty"`
 }
 
 // actionRule says who may take an action and in which states.
@@ -95,12 +99,13 @@ var actionRules = map[string]actionRule{
 	ActRevise:             {buyerSide, []State{StateRejected}},
 	ActConfirmReplacement: {buyerSide, []State{StateReplacementShipping}},
 	ActEvaluate:           {[]Role{RoleBuyer}, []State{StateCompleted, StateClosed}},
+	ActReconcile:          {platform, States},
 }
 
 // Actions lists every action name, sorted as documented.
 var Actions = []string{ActApprove, ActReject, ActOffer, ActAcceptOffer, ActDeclineOffer, ActShip,
 	ActConfirmReceipt, ActInspect, ActReply, ActReportDelay, ActEscalate, ActEvidence, ActArbitrate,
-	ActCancel, ActRevise, ActConfirmReplacement, ActEvaluate}
+	ActCancel, ActRevise, ActConfirmReplacement, ActEvaluate, ActReconcile}
 
 // IsParty reports whether the caller may see and act on ticket t at all: the buyer
 // of the ticket, the seller of its shop, or the platform.
@@ -204,6 +209,8 @@ func checkParams(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 		if b.RequestedCents != nil && (*b.RequestedCents <= 0 || *b.RequestedCents > t.Order.PaidCents) {
 			return Errorf(EINVALID, "requested_cents must be between 1 and the %d cents paid", t.Order.PaidCents)
 		}
+	case ActReconcile:
+		return checkReconcile(t, b)
 	case ActEvaluate:
 		if b.Score < 1 || b.Score > 5 {
 			return Errorf(EINVALID, "score must be 1 to 5")
@@ -238,6 +245,25 @@ func checkDelayReport(t Ticket, b ActionBody, p Policy) error {
 	return nil
 }
 
+// checkReconcile: the key is one of the ticket's, the status one the provider's
+// console can show (succeeded or void), a note says where it was seen, and the
+// status moves the key forwards.
+func checkReconcile(t Ticket, b ActionBody) error {
+	i := t.Refunds.Find(b.Key)
+	switch {
+	case i < 0:
+		return Errorf(EINVALID, "key %q is not a money movement of ticket %s", b.Key, t.ID)
+	case b.Status != RefundSucceeded && b.Status != RefundVoid:
+		return Errorf(EINVALID, "status must be succeeded or void, as the provider's console shows the key")
+	case strings.TrimSpace(b.Note) == "":
+		return Errorf(EINVALID, "reconcile needs a note saying where the status was seen")
+	}
+	if _, changed := NextMoneyStatus(t.Refunds[i].Status, b.Status); !changed {
+		return Errorf(ECONFLICT, "key %s is already %s; it cannot become %s", b.Key, t.Refunds[i].Status, b.Status)
+	}
+	return nil
+}
+
 func checkVerdict(t Ticket, b ActionBody) error {
 	switch b.Verdict {
 	case VerdictSupportSeller:
@@ -245,9 +271,9 @@ func checkVerdict(t Ticket, b ActionBody) error {
 		if b.RefundCents == nil || *b.RefundCents < 0 {
 			return Errorf(EINVALID, "support_buyer needs refund_cents (0 or more)")
 		}
-		if *b.RefundCents+t.RefundedCents > t.Order.PaidCents {
-			return Errorf(EINVALID, "refund_cents %d plus the %d already refunded is more than the %d paid",
-				*b.RefundCents, t.RefundedCents, t.Order.PaidCents)
+		if *b.RefundCents > t.StillRefundable() {
+			return Errorf(EINVALID, "refund_cents %d is more than the %d cents still refundable (the %d paid less what is refunded or being refunded)",
+				*b.RefundCents, t.StillRefundable(), t.Order.PaidCents)
 		}
 	default:
 		return Errorf(EINVALID, "verdict must be support_buyer or support_seller")

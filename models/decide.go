@@ -49,6 +49,7 @@ const (
 	EffectSendToRepair    EffectKind = "send_to_repair"
 	EffectMoveMoney       EffectKind = "move_money"
 	EffectLookupMoney     EffectKind = "lookup_money"
+	EffectRecordMoney     EffectKind = "record_money" // the platform reconciled a key: the ledger records it
 	EffectStartEscalation EffectKind = "start_escalation"
 	EffectSendEvidence    EffectKind = "send_evidence" // to the running escalation
 	EffectEndEscalation   EffectKind = "end_escalation"
@@ -63,6 +64,8 @@ type Effect struct {
 	Key         string `json:"key,omitempty"`
 	Purpose     string `json:"purpose,omitempty"`
 	AmountCents int64  `json:"amount_cents,omitempty"`
+	// Status is the key's status the platform reconciled (record_money).
+	Status string `json:"status,omitempty"`
 	// Logistics: the visit's attempt, the booking to cancel, the parcel to verify.
 	Attempt    int    `json:"attempt,omitempty"`
 	BookingID  string `json:"booking_id,omitempty"`
@@ -93,6 +96,9 @@ type EffectResult struct {
 	// for a lookup "" when it never saw the key) and its reference.
 	Status      string `json:"status,omitempty"`
 	ProviderRef string `json:"provider_ref,omitempty"`
+	// OrderOverCents is the ledger's word that this key's payment took its order
+	// over what was paid, by that much (a key given up on that paid after all).
+	OrderOverCents int64 `json:"order_over_cents,omitempty"`
 }
 
 // Decide applies one input to a ticket under its policy at now and returns the

@@ -17,7 +17,11 @@ import "fmt"
 // refund moves the ticket to refunding to pay amount; it ends with outcome once
 // the provider confirms.
 func (d *decision) refund(amount int64, outcome Outcome, who string, role Role, rid string) {
-	d.t.RefundCapCents = d.t.Refunds.Paid(PurposeRefund) + d.t.Refunds.InFlight(PurposeRefund) + amount
+	if d.anchored() {
+		d.t.RefundCapCents = amount // the ceiling of the net refund; what was paid is counted against it
+	} else {
+		d.t.RefundCapCents = d.t.Refunds.Paid(PurposeRefund) + d.t.Refunds.InFlight(PurposeRefund) + amount
+	}
 	d.t.PendingOutcome = outcome
 	d.transition(StateRefunding, who, role, "refund", fmt.Sprintf("%d cents", amount), rid)
 	d.settle()
@@ -49,6 +53,15 @@ func (d *decision) settle() {
 		return
 	}
 	owed := d.t.RefundCapCents - d.t.Refunds.Paid(PurposeRefund)
+	if d.anchored() {
+		if d.t.Refunds.Excess(d.t.RefundCapCents) > 0 {
+			d.chargeOverpayment() // the buyer holds more than the ceiling: that first
+			if d.t.Refunds.Busy() || d.t.State != StateRefunding {
+				return
+			}
+		}
+		owed = d.t.Refunds.Owed(d.t.RefundCapCents)
+	}
 	if owed > 0 && paysMoney(d.t.PendingOutcome) {
 		if d.t.Refunds.Voided()-d.t.VoidedBeforeVerdict >= d.p.RefundAttempts {
 			d.escalate(system, RoleSystem, fmt.Sprintf("refund failed %d times", d.t.Refunds.Voided()), "")
@@ -67,17 +80,44 @@ func paysMoney(o Outcome) bool {
 
 // stillRefundable is what a verdict may still award: what the order paid less what
 // this ticket refunded or has in flight (the ledger caps the order across tickets).
-func (d *decision) stillRefundable() int64 {
-	n := d.t.Order.PaidCents - d.t.Refunds.Paid(PurposeRefund) - d.t.Refunds.InFlight(PurposeRefund)
-	return max(n, 0)
+func (d *decision) stillRefundable() int64 { return d.t.StillRefundable() }
+
+// StillRefundable is what a verdict may still award on t: what the order paid
+// less what t refunded (net, under RulesMoneyAnchored: what was charged back is
+// refundable again) and has in flight. The ledger caps the order across tickets.
+// CheckAction and Decide both ask it, so an arbiter's award is refused at the
+// door, never after.
+func (t Ticket) StillRefundable() int64 {
+	paid := t.Refunds.Paid(PurposeRefund)
+	if t.Rules >= RulesMoneyAnchored {
+		paid = t.Refunds.Refunded()
+	}
+	return max(t.Order.PaidCents-paid-t.Refunds.InFlight(PurposeRefund), 0)
+}
+
+// anchored: the ticket runs under RulesMoneyAnchored.
+func (d *decision) anchored() bool { return d.t.Rules >= RulesMoneyAnchored }
+
+// heldRightly is what of the buyer's net refund the ticket's ceiling covers, and
+// owedInFlight the refunds in flight the buyer is still owed: what a verdict or
+// a new claim builds on. Money paid past the ceiling is an overpayment, never an
+// entitlement.
+func (d *decision) heldRightly(ceiling int64) (held, owedInFlight int64) {
+	m := d.t.Refunds
+	if !d.anchored() {
+		held = min(m.Paid(PurposeRefund), ceiling)
+		return held, min(m.InFlight(PurposeRefund), max(d.t.RefundCapCents-held, 0))
+	}
+	allowed := m.Allowed(ceiling)
+	held = min(m.Refunded()-m.ChargingBack(), allowed)
+	return max(held, 0), min(m.InFlight(PurposeRefund), max(allowed-held, 0))
 }
 
 // buyerClaim is what the buyer still asks for when the platform steps in: the
 // request less what was rightly refunded and what is owed and in flight, never
 // more than is still refundable.
 func (d *decision) buyerClaim() int64 {
-	paid := min(d.t.Refunds.Paid(PurposeRefund), max(d.t.RefundCapCents, d.t.RequestedCents))
-	owedInFlight := min(d.t.Refunds.InFlight(PurposeRefund), max(d.t.RefundCapCents-paid, 0))
+	paid, owedInFlight := d.heldRightly(max(d.t.RefundCapCents, d.t.RequestedCents))
 	return min(max(d.t.RequestedCents-paid-owedInFlight, 0), d.stillRefundable())
 }
 
@@ -86,10 +126,23 @@ func (d *decision) payment(ev PaymentEvent) error {
 	if d.t.Refunds.Find(ev.RefundKey) < 0 {
 		return Errorf(ENOTFOUND, "ticket %s has no money movement %s", d.t.ID, ev.RefundKey)
 	}
+	i := d.t.Refunds.Find(ev.RefundKey)
+	wasVoid := d.t.Refunds[i].Status == RefundVoid
 	if !d.moneyStatus(ev.RefundKey, ev.Status, ev.ProviderRef, ev.Reason) {
-		return Errorf(ECONFLICT, "movement %s is already %s", ev.RefundKey, d.t.Refunds[d.t.Refunds.Find(ev.RefundKey)].Status)
+		return Errorf(ECONFLICT, "movement %s is already %s", ev.RefundKey, d.t.Refunds[i].Status)
+	}
+	if r := d.t.Refunds[i]; d.anchored() && wasVoid && r.Purpose == PurposeRefund && r.Status == RefundSucceeded {
+		// A key whose room the ledger gave back paid after all: the ledger, the
+		// one place that sees the whole order, says by its lookup whether the
+		// order went over what was paid.
+		d.lookup(r)
 	}
 	return nil
+}
+
+// lookup asks the provider, and the ledger, what became of movement r.
+func (d *decision) lookup(r Refund) {
+	d.do(Effect{Kind: EffectLookupMoney, Key: r.Key, Purpose: r.Purpose, AmountCents: r.AmountCents})
 }
 
 // moneyStatus records a status the provider reported for key (an answer, a
@@ -116,7 +169,11 @@ func (d *decision) moneyStatus(key, status, providerRef, reason string) bool {
 		d.system(m.Purpose+"_failed", m.Key+": "+reason)
 		d.do(Effect{Kind: EffectLookupMoney, Key: m.Key, Purpose: m.Purpose, AmountCents: m.AmountCents})
 	case RefundVoid:
-		d.system(m.Purpose+"_void", m.Key+": the provider will not pay it")
+		why := "the provider will not pay it"
+		if reason != "" && d.anchored() {
+			why = reason
+		}
+		d.system(m.Purpose+"_void", m.Key+": "+why)
 		d.moneyVoid(m)
 	case RefundSucceeded:
 		d.system(m.Purpose+"_succeeded", fmt.Sprintf("%s %d cents", m.Key, m.AmountCents))
@@ -132,7 +189,9 @@ func (d *decision) moneyVoid(m Refund) {
 	}
 	if m.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund {
 		d.t.Flags.LightningRefund = false // the return goes on; inspection decides
-		d.t.RefundCapCents = 0
+		if !d.anchored() {
+			d.t.RefundCapCents = 0
+		}
 		return
 	}
 	d.settle()
@@ -141,6 +200,12 @@ func (d *decision) moneyVoid(m Refund) {
 func (d *decision) moneySucceeded(m Refund) {
 	switch m.Purpose {
 	case PurposeRefund:
+		if d.anchored() && d.t.State == StateInTransit && !d.t.Flags.LightningRefund {
+			// A lightning refund given up on paid after all, before the goods
+			// arrived: it is one again, recovered if they never do.
+			d.t.Flags.LightningRefund = true
+			d.system("lightning_refund", m.Key+" paid after all, before arrival")
+		}
 		d.chargeOverpayment()
 		d.paidWhileEscalated()
 	case PurposeRecovery:
@@ -198,6 +263,9 @@ func (d *decision) paidWhileEscalated() {
 func (d *decision) chargeOverpayment() {
 	charged := d.t.Refunds.Paid(PurposeOverpaid) + d.t.Refunds.InFlight(PurposeOverpaid)
 	over := d.t.Refunds.Paid(PurposeRefund) - d.t.RefundCapCents - charged
+	if d.anchored() {
+		over = d.t.Refunds.Excess(d.t.RefundCapCents)
+	}
 	if over <= 0 {
 		return
 	}
@@ -248,12 +316,25 @@ func (d *decision) refundOverdue(why string) {
 	}
 	if d.t.Flags.SellerBreach {
 		if d.t.Escalations > 0 && d.t.Escalation != nil && d.t.Escalation.Verdict != "" {
+			if d.anchored() {
+				if d.t.OverduesAfterVerdict++; d.t.OverduesAfterVerdict >= d.p.RefundAttempts {
+					// No wait without a bound: the platform is called in again, with
+					// the keys named, and can reconcile them from its console.
+					d.t.OverduesAfterVerdict = 0
+					d.escalate(system, RoleSystem, "refund still not confirmed after the platform's order: "+d.keysInFlight()+"; "+why, "")
+					return
+				}
+			}
 			// The platform has decided already: the ticket waits for its money,
 			// looking it up each refund_by, rather than escalating again and again.
 			d.transition(StateRefunding, system, RoleSystem, "await_refund", "still waiting for the provider: "+why, "")
 			return
 		}
-		d.escalate(system, RoleSystem, "refund still not confirmed: "+why, "")
+		reason := "refund still not confirmed: " + why
+		if d.anchored() {
+			reason = "refund still not confirmed: " + d.keysInFlight() + "; " + why
+		}
+		d.escalate(system, RoleSystem, reason, "")
 		return
 	}
 	d.t.Flags.SellerBreach = true
@@ -280,6 +361,7 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 		return Errorf(EINVALID, "refund_cents %d is more than the %d cents still refundable", v.RefundCents, d.stillRefundable())
 	}
 	d.t.Escalation.Verdict, d.t.Escalation.RefundCents = v.Verdict, v.RefundCents
+	d.t.OverduesAfterVerdict = 0
 	d.do(Effect{Kind: EffectEndEscalation})
 	note := v.Verdict
 	if v.Note != "" {
@@ -291,8 +373,7 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 	// not paid yet. In flight beyond that (a key that replaced one that paid after
 	// all) is an overpayment if it lands, and is charged back.
 	// What was paid over the cap is an overpayment, not an entitlement.
-	paid := min(d.t.Refunds.Paid(PurposeRefund), d.t.RefundCapCents)
-	owedInFlight := min(d.t.Refunds.InFlight(PurposeRefund), max(d.t.RefundCapCents-paid, 0))
+	paid, owedInFlight := d.heldRightly(d.t.RefundCapCents)
 	entitled := min(paid+owedInFlight+v.RefundCents, d.t.Order.PaidCents)
 	switch {
 	case v.Verdict == VerdictSupportSeller:
@@ -328,9 +409,12 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 func (d *decision) result(r EffectResult) error {
 	e := r.Effect
 	switch e.Kind {
-	case EffectMoveMoney, EffectLookupMoney:
+	case EffectMoveMoney, EffectLookupMoney, EffectRecordMoney:
 		if d.t.Refunds.Find(e.Key) < 0 {
 			return Errorf(ENOTFOUND, "ticket %s has no money movement %s", d.t.ID, e.Key)
+		}
+		if d.anchored() || e.Kind == EffectRecordMoney {
+			return d.moneyResult(r)
 		}
 		switch {
 		case r.Failed && r.Code == ECONFLICT && e.Kind == EffectMoveMoney:

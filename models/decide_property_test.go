@@ -43,6 +43,7 @@ type propCase struct {
 	ID     string
 	Create CreateTicket
 	Policy Policy
+	Rules  int // the money rules the ticket runs under (Ticket.Rules)
 }
 
 // propStep is one input and the clock it is applied at.
@@ -160,6 +161,11 @@ func propCheckMoney(c *propCtx) string {
 	// (an overpayment_unrecovered entry; Decide sends the notify effect with it).
 	named := n.Escalation != nil && strings.Contains(n.Escalation.Reason, "overpa") ||
 		slices.ContainsFunc(n.Timeline, func(e Event) bool { return e.Action == "overpayment_unrecovered" })
+	if n.Rules >= RulesMoneyAnchored {
+		// Net of every charge back, paid or in flight, measured against the
+		// ceiling less what the ledger said this ticket took the order over.
+		return propCheckNet(n, p, named)
+	}
 	if over := paid - n.RefundCapCents; over > 0 && charged < over && !named {
 		return fmt.Sprintf("uncovered-overpayment: refunds paid %d, %d over the cap %d, and only %d is charged back as overpayment: %s",
 			paid, over, n.RefundCapCents, charged, propMoneyString(n.Refunds))
@@ -175,6 +181,32 @@ func propCheckMoney(c *propCtx) string {
 			if risk := paid + n.Refunds.InFlight(PurposeRefund) - charged; risk > n.Order.PaidCents {
 				return fmt.Sprintf("risk-over-paid: new refund %s %d puts %d at risk (paid + in flight - charged back), more than the %d the order paid: %s",
 					m.Key, m.AmountCents, risk, n.Order.PaidCents, propMoneyString(n.Refunds))
+			}
+		}
+	}
+	return ""
+}
+
+// propCheckNet is propCheckMoney's cap and order rules for a ticket under
+// RulesMoneyAnchored: the buyer's net refund, less what charge backs in flight
+// take back, never above the ceiling without the platform told; and a new
+// refund never puts more at risk than the order paid.
+func propCheckNet(n, p Ticket, named bool) string {
+	m := n.Refunds
+	back := m.ChargingBack()
+	if over := m.Refunded() - back - m.Allowed(n.RefundCapCents); over > 0 && !named {
+		return fmt.Sprintf("uncovered-overpayment: net refund %d (%d being charged back) is %d over the %d the ticket may hold: %s",
+			m.Refunded(), back, over, m.Allowed(n.RefundCapCents), propMoneyString(m))
+	}
+	if net := m.Refunded() - back; net > n.Order.PaidCents && !named {
+		return fmt.Sprintf("net-over-paid: net refunded %d (less charge backs in flight) is more than the %d the order paid: %s",
+			net, n.Order.PaidCents, propMoneyString(m))
+	}
+	for _, r := range m {
+		if r.Purpose == PurposeRefund && p.Refunds.Find(r.Key) < 0 {
+			if risk := m.Refunded() + m.InFlight(PurposeRefund) - back; risk > n.Order.PaidCents {
+				return fmt.Sprintf("risk-over-paid: new refund %s %d puts %d at risk (net + in flight - charging back), more than the %d the order paid: %s",
+					r.Key, r.AmountCents, risk, n.Order.PaidCents, propMoneyString(m))
 			}
 		}
 	}
@@ -348,7 +380,9 @@ type propRunner struct {
 }
 
 func newPropRunner(c propCase, start time.Time, skip map[string]bool) *propRunner {
-	return &propRunner{p: c.Policy, t: NewTicket(c.ID, c.Create, c.Policy, start), skip: skip, found: map[string]propViolation{}}
+	t := NewTicket(c.ID, c.Create, c.Policy, start)
+	t.Rules = c.Rules
+	return &propRunner{p: c.Policy, t: t, skip: skip, found: map[string]propViolation{}}
 }
 
 // apply runs one step. strict refuses (ok=false) a result for an effect that is
@@ -544,7 +578,7 @@ func newPropWorld(r *rand.Rand, name string) *propWorld {
 	if err := p.Validate(); err != nil {
 		panic(fmt.Sprintf("generator made an invalid policy: %v", err))
 	}
-	w.c = propCase{ID: "tk-" + name, Create: c, Policy: p}
+	w.c = propCase{ID: "tk-" + name, Create: c, Policy: p, Rules: propPick(r, 0, RulesMoneyAnchored, RulesMoneyAnchored)}
 	w.flagged = w.chance(20)
 	return w
 }
@@ -945,7 +979,7 @@ func propEqual(a, b Ticket) bool {
 		propPtrEq(a.Offer, b.Offer) && a.Logistics == b.Logistics && propPtrEq(a.Inspection, b.Inspection) &&
 		propEscalationEq(a.Escalation, b.Escalation) && propPtrEq(a.FirstReplyAt, b.FirstReplyAt) &&
 		propPtrEq(a.Evaluation, b.Evaluation) && propSliceEq(a.Refunds, b.Refunds) &&
-		a.RefundCapCents == b.RefundCapCents && a.VoidedBeforeVerdict == b.VoidedBeforeVerdict && a.PendingOutcome == b.PendingOutcome &&
+		a.RefundCapCents == b.RefundCapCents && a.Rules == b.Rules && a.OverduesAfterVerdict == b.OverduesAfterVerdict && a.VoidedBeforeVerdict == b.VoidedBeforeVerdict && a.PendingOutcome == b.PendingOutcome &&
 		a.BuyerFlagged == b.BuyerFlagged && a.Replies == b.Replies && a.Escalations == b.Escalations &&
 		propSliceEq(a.DelayReports, b.DelayReports) && a.CreatedAt == b.CreatedAt && a.UpdatedAt == b.UpdatedAt &&
 		propPtrEq(a.EndedAt, b.EndedAt) && a.Seq == b.Seq && propSliceEq(a.Timeline, b.Timeline)
@@ -955,7 +989,7 @@ func propEqual(a, b Ticket) bool {
 var propEqualFields = strings.Fields(`ID OrderID ShopID BuyerID Kind State Outcome ReturnMethod ReasonCode
 	Reason RequestedCents RefundedCents Currency Deadline Flags PolicyVersion Order Items ExternalID BuyerCredit
 	ExchangeSKU PickupAddress ReturnShippingPayer FastReviewRule Offer Logistics Inspection Escalation
-	FirstReplyAt Evaluation Refunds RefundCapCents VoidedBeforeVerdict PendingOutcome BuyerFlagged Replies Escalations DelayReports
+	FirstReplyAt Evaluation Refunds RefundCapCents Rules OverduesAfterVerdict VoidedBeforeVerdict PendingOutcome BuyerFlagged Replies Escalations DelayReports
 	CreatedAt UpdatedAt EndedAt Seq Timeline`)
 
 func propPtrEq[T comparable](a, b *T) bool {

@@ -21,6 +21,13 @@ var storyStart = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 
 func newStory(t *testing.T, c CreateTicket, edit func(*Policy)) *story {
 	t.Helper()
+	return newStoryUnder(t, RulesMoneyAnchored, c, edit)
+}
+
+// newStoryUnder starts a story on a ticket under the money rules version rules
+// (Ticket.Rules): 0 shows what a ticket created before RulesMoneyAnchored does.
+func newStoryUnder(t *testing.T, rules int, c CreateTicket, edit func(*Policy)) *story {
+	t.Helper()
 	p := DefaultPolicy()
 	p.FastReview.Enabled, p.LightningRefund.Enabled = false, false
 	if edit != nil {
@@ -41,6 +48,7 @@ func newStory(t *testing.T, c CreateTicket, edit func(*Policy)) *story {
 	}
 	s := &story{t: t, p: p, now: storyStart}
 	s.tk = NewTicket("T1", c, p, s.now)
+	s.tk.Rules = rules
 	s.must(Input{Create: &CreateInput{Create: c, Actor: "buyer-1", Role: RoleBuyer}})
 	return s
 }

@@ -11,6 +11,19 @@ const (
 	PurposeCompensate = "compensation" // delayed-shipment compensation (the shipping watch)
 )
 
+// RulesMoneyAnchored is the version of the money rules (Ticket.Rules) that
+// measures a ticket's net refund against a ceiling no late success can raise
+// (Money.Owed, Money.Excess), voids a key the provider refused at once, bounds
+// every wait for an answer and hears of an order the ledger saw go over what was
+// paid. A ticket keeps the version it was created under (the workflow asks
+// workflow.GetVersion once), so a ticket started before keeps the rules it ran on.
+const RulesMoneyAnchored = 1
+
+// RefusedByProvider is the code of an effect's result when the provider refused
+// the movement for good (an HTTP 4xx other than 408 and 429, or an answer that
+// says it will not pay): the same request would get the same answer.
+const RefusedByProvider = "provider_refused"
+
 // RefundVoid is the status of a key the provider reported failed and then, asked
 // by key, confirmed it did not pay and will not: only then may a new key take its
 // place.
@@ -101,9 +114,45 @@ func (m Money) Voided() int {
 }
 
 // Refunded is what the buyer has been refunded, net of what was recovered and
-// not paid back: the figure the ticket shows as refunded_cents.
+// not paid back: the figure the ticket shows as refunded_cents, and the net
+// refund the money rules measure against the ticket's ceiling.
 func (m Money) Refunded() int64 {
 	return m.Paid(PurposeRefund) - m.Paid(PurposeRecovery) - m.Paid(PurposeOverpaid) + m.Paid(PurposeRepayment)
+}
+
+// ChargingBack sums the charge backs (recovery or overpayment) that may still
+// take money back from the buyer.
+func (m Money) ChargingBack() int64 {
+	return m.InFlight(PurposeRecovery) + m.InFlight(PurposeOverpaid)
+}
+
+// OrderOver sums what the ticket's refunds paid past what the order paid, as the
+// ledger reported it (a key given up on that paid after another ticket of the
+// order was refunded): money this ticket's buyer holds twice.
+func (m Money) OrderOver() int64 {
+	var n int64
+	for _, r := range m {
+		n += r.OrderOverCents
+	}
+	return n
+}
+
+// Allowed is what the ticket may hold as net refund under ceiling (its request,
+// the accepted offer, the inspection's amount or the verdict's award): the
+// ceiling less what its refunds took the order over.
+func (m Money) Allowed(ceiling int64) int64 { return max(ceiling-m.OrderOver(), 0) }
+
+// Owed is what the ticket still has to pay the buyer to reach what it may hold,
+// counting the refunds in flight as paid and the charge backs in flight as taken.
+// This and Excess are the one place that says what is owed either way.
+func (m Money) Owed(ceiling int64) int64 {
+	return max(m.Allowed(ceiling)-m.Refunded()-m.InFlight(PurposeRefund)+m.ChargingBack(), 0)
+}
+
+// Excess is what the buyer holds past what the ticket may hold and no charge
+// back in flight takes back yet: what is to be charged back.
+func (m Money) Excess(ceiling int64) int64 {
+	return max(m.Refunded()-m.ChargingBack()-m.Allowed(ceiling), 0)
 }
 
 // OrderCapDelta is how a movement's change of status moves what the order's

@@ -75,6 +75,8 @@ func (d *decision) act(req ActionRequest) error {
 		d.transition(StatePendingReview, who, role, req.Action, b.Reason, rid)
 	case ActConfirmReplacement:
 		d.end(d.replacementOutcome(), who, role, req.Action)
+	case ActReconcile:
+		d.reconcileKey(req)
 	case ActEvaluate:
 		d.t.Evaluation = &Evaluation{Score: b.Score, Comment: b.Comment, At: d.now}
 		d.note(who, role, req.Action, b.Comment, rid)

@@ -40,8 +40,16 @@ type Ticket struct {
 	Evaluation          *Evaluation `json:"evaluation,omitempty"`
 	Refunds             Money       `json:"refunds"`
 	// RefundCapCents is what the ticket may refund: the requested amount, the
-	// accepted offer, the inspection's amount or the verdict's.
+	// accepted offer, the inspection's amount or the verdict's. Under the money
+	// rules RulesMoneyAnchored it is the ceiling of the net refund (Money.Owed,
+	// Money.Excess), and money paid never raises it.
 	RefundCapCents int64 `json:"refund_cap_cents,omitempty"`
+	// Rules is the version of the money rules the ticket was created under
+	// (RulesMoneyAnchored, or 0 for the rules before it); it keeps it to the end.
+	Rules int `json:"rules,omitempty"`
+	// OverduesAfterVerdict counts the refund_by deadlines that passed with money
+	// in flight since the platform last ordered the refund.
+	OverduesAfterVerdict int `json:"overdues_after_verdict,omitempty"`
 	// VoidedBeforeVerdict is how many refund keys the provider had voided when the
 	// platform last ordered the refund: refund_attempts counts from there.
 	VoidedBeforeVerdict int `json:"voided_before_verdict,omitempty"`
@@ -180,6 +188,9 @@ type Refund struct {
 	// Unanswered counts the calls about this key in a row that got no answer (the
 	// provider is down); the timeline notes the first of them only.
 	Unanswered int `json:"unanswered,omitempty"`
+	// OrderOverCents is how much of this key's payment took the order's refunds
+	// over what the order paid, as the ledger saw it when the key paid.
+	OrderOverCents int64 `json:"order_over_cents,omitempty"`
 }
 
 // Refund statuses, as in the refunds ledger.

@@ -181,6 +181,9 @@ var migrations = []migration{
 			note {text} NOT NULL,
 			updated_at {time} NOT NULL`},
 	),
+	{version: 4, name: "refunds.order_over_cents",
+		sqlite: []string{"ALTER TABLE refunds ADD COLUMN order_over_cents BIGINT NOT NULL DEFAULT 0"},
+		mysql:  []string{"ALTER TABLE refunds ADD COLUMN order_over_cents BIGINT NOT NULL DEFAULT 0"}},
 }
 
 // LatestSchemaVersion is the schema version this binary creates and understands.

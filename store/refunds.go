@@ -31,8 +31,11 @@ type refundRow struct {
 	Status      string
 	ProviderRef string
 	Attempts    int
-	CreatedAt   dbTime `gorm:"autoCreateTime:false"`
-	UpdatedAt   dbTime `gorm:"autoUpdateTime:false"`
+	// OrderOverCents: how far this key's late success took its order's refunds
+	// over what was paid (set once, by the change that did it).
+	OrderOverCents int64
+	CreatedAt      dbTime `gorm:"autoCreateTime:false"`
+	UpdatedAt      dbTime `gorm:"autoUpdateTime:false"`
 }
 
 func (refundRow) TableName() string { return "refunds" }
@@ -41,7 +44,7 @@ func (r refundRow) export() RefundRow {
 	return RefundRow{
 		Key: r.RefundKey, TicketID: r.TicketID, OrderID: r.OrderID, AmountCents: r.AmountCents,
 		Currency: r.Currency, Purpose: r.Purpose, Status: r.Status, ProviderRef: r.ProviderRef,
-		Attempts: r.Attempts, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+		Attempts: r.Attempts, OrderOverCents: r.OrderOverCents, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
 }
 
@@ -69,17 +72,21 @@ type RefundReservation struct {
 
 // RefundRow is one entry of the refunds ledger.
 type RefundRow struct {
-	Key         string    `json:"key"`
-	TicketID    string    `json:"ticket_id"`
-	OrderID     string    `json:"order_id"`
-	AmountCents int64     `json:"amount_cents"`
-	Currency    string    `json:"currency"`
-	Purpose     string    `json:"purpose"`
-	Status      string    `json:"status"`
-	ProviderRef string    `json:"provider_ref,omitempty"`
-	Attempts    int       `json:"attempts"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	Key         string `json:"key"`
+	TicketID    string `json:"ticket_id"`
+	OrderID     string `json:"order_id"`
+	AmountCents int64  `json:"amount_cents"`
+	Currency    string `json:"currency"`
+	Purpose     string `json:"purpose"`
+	Status      string `json:"status"`
+	ProviderRef string `json:"provider_ref,omitempty"`
+	Attempts    int    `json:"attempts"`
+	// OrderOverCents is how far this key, paying after its room was given back
+	// (void, then succeeded), took the order's refunds over what was paid: the
+	// ticket whose key it is charges that back.
+	OrderOverCents int64     `json:"order_over_cents,omitempty"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
 	// Reserved: ReserveRefund made this reservation now. False when it found one
 	// an earlier attempt made, which may have reached the provider.
 	Reserved bool `json:"-"`
@@ -247,6 +254,9 @@ func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (
 					Update("reserved_cents", gorm.Expr("reserved_cents + ?", delta)).Error; err != nil {
 					return err
 				}
+				if err := markOrderOver(tx, cur, delta); err != nil {
+					return err
+				}
 			}
 		}
 		return tx.Where("refund_key = ?", key).Take(&out).Error
@@ -255,6 +265,25 @@ func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (
 		return RefundRow{}, dbError(err, "mark refund %s %s", key, status)
 	}
 	return out.export(), nil
+}
+
+// markOrderOver records on key cur how far a change that took delta more of the
+// order's room (a void key that paid after all) took the order over what was
+// paid. The order's row is locked by the update before, so two keys of one
+// order paying late at once each record their own part of the excess.
+func markOrderOver(tx *gorm.DB, cur refundRow, delta int64) error {
+	if delta <= 0 || cur.Purpose != PurposeRefund {
+		return nil
+	}
+	var total orderTotalRow
+	if err := tx.Where("order_id = ?", cur.OrderID).Take(&total).Error; err != nil {
+		return err
+	}
+	over := min(total.ReservedCents-total.PaidCents, delta)
+	if over <= 0 {
+		return nil
+	}
+	return tx.Model(&refundRow{}).Where("refund_key = ?", cur.RefundKey).Update("order_over_cents", over).Error
 }
 
 // GetRefund returns the ledger entry of key; ENOTFOUND when there is none.

@@ -247,3 +247,48 @@ func TestMarkRefund(t *testing.T) {
 		wantTotal(t, db, "O2", 1000, 1000)
 	})
 }
+
+// Paid twice across tickets of one order: A's key is void (its room given
+// back), B is paid the whole order, and A's key pays after all. The change that
+// took the order over records by how much on A's key, once; a repeat of it and
+// B's own key record nothing.
+func TestMarkRefundOrderOver(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		a := reservation("TA:refund:1", "O9", 10000, 10000)
+		a.TicketID = "TA"
+		b := reservation("TB:refund:1", "O9", 10000, 10000)
+		b.TicketID = "TB"
+		mustReserve := func(r RefundReservation) {
+			t.Helper()
+			if _, err := db.ReserveRefund(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		mark := func(key, status string) RefundRow {
+			t.Helper()
+			row, err := db.MarkRefund(ctx, key, status, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return row
+		}
+		mustReserve(a)
+		mark(a.Key, models.RefundVoid)
+		mustReserve(b)
+		if row := mark(b.Key, models.RefundSucceeded); row.OrderOverCents != 0 {
+			t.Fatalf("B paid within the order: %+v", row)
+		}
+		row := mark(a.Key, models.RefundSucceeded)
+		if row.OrderOverCents != 10000 {
+			t.Fatalf("A's late success took the order 10000 over; the ledger says %d", row.OrderOverCents)
+		}
+		wantTotal(t, db, "O9", 20000, 10000)
+		if again := mark(a.Key, models.RefundSucceeded); again.OrderOverCents != 10000 {
+			t.Fatalf("a repeat changed the record: %+v", again)
+		}
+		if got, err := db.GetRefund(ctx, a.Key); err != nil || got.OrderOverCents != 10000 {
+			t.Fatalf("GetRefund = %+v, %v", got, err)
+		}
+	})
+}

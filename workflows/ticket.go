@@ -50,6 +50,7 @@ func TicketWorkflow(ctx workflow.Context, in TicketInput) (models.Ticket, error)
 		now = in.CreatedAt
 	}
 	m.t = models.NewTicket(in.TicketID, in.Create, in.Policy, now)
+	m.t.Rules = int(workflow.GetVersion(ctx, moneyRulesChange, workflow.DefaultVersion, models.RulesMoneyAnchored))
 	if in.CreationProjected && workflow.GetVersion(ctx, creationChange, workflow.DefaultVersion, 1) == 1 {
 		// The ticket is created before its handlers are set: the create no longer
 		// waits for this workflow task, so an action may come in it, and the SDK
@@ -91,10 +92,19 @@ func creationInput(in TicketInput) models.Input {
 // creation, timeline included: a pure function of in, so the starter can write
 // it to the read model as the run would. in.CreatedAt must be set.
 func CreatedTicket(in TicketInput) (models.Ticket, error) {
-	t, _, err := models.Decide(models.NewTicket(in.TicketID, in.Create, in.Policy, in.CreatedAt), in.Policy,
-		creationInput(in), in.CreatedAt)
+	t := models.NewTicket(in.TicketID, in.Create, in.Policy, in.CreatedAt)
+	t.Rules = models.RulesMoneyAnchored // what moneyRulesChange gives a run started now
+	t, _, err := models.Decide(t, in.Policy, creationInput(in), in.CreatedAt)
 	return t, err
 }
+
+// moneyRulesChange is the GetVersion change id of the money rules a ticket runs
+// under (models.Ticket.Rules), asked once as the ticket is created and kept by
+// the ticket to its end (continue-as-new carries it). Version 1 is
+// models.RulesMoneyAnchored: a net refund measured against a ceiling no late
+// success raises, final refusals void a key, every wait bounded, the ledger's
+// order excess charged back. A ticket created before keeps the rules it ran on.
+const moneyRulesChange = "money-rules"
 
 // machine is the private state of one TicketWorkflow run.
 type machine struct {

@@ -115,7 +115,8 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 	receipt := func(f workflow.Future) models.EffectResult {
 		var r activities.Receipt
 		err := f.Get(ctx, &r)
-		return withError(models.EffectResult{Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}, err)
+		return withError(models.EffectResult{Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason,
+			OrderOverCents: r.OrderOverCents}, err)
 	}
 	plain := func(f workflow.Future) models.EffectResult { return withError(models.EffectResult{}, f.Get(ctx, nil)) }
 	switch e.Kind {
@@ -154,6 +155,8 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 		}
 	case models.EffectLookupMoney:
 		f, decode = run(acts.LookupMoney, e.Key), receipt
+	case models.EffectRecordMoney:
+		f, decode = run(acts.ReconcileMoney, e.Key, e.Status), receipt
 	case models.EffectStartEscalation:
 		m.startEscalation(ctx, e)
 		return

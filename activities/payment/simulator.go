@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
 	"time"
 
 	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/providerapi"
 	"github.com/aftersales/aftersales/activities/providersim"
 	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
@@ -64,6 +66,10 @@ type Simulator struct {
 	// LedgerFile, when set, keeps the ledger across restarts like a real provider's:
 	// it is read at the first call and rewritten after every change.
 	LedgerFile string
+	// Refuse names the movements the provider will not pay (a closed account, an
+	// amount above the charge, an expired window): a non-empty reason refuses the
+	// call as a real provider's API does, with HTTP 422, and records nothing.
+	Refuse func(purpose string, req activities.MoneyRequest) (reason string)
 
 	jobs providersim.Jobs // the goroutines of pending settlements
 
@@ -147,6 +153,12 @@ func (s *Simulator) pay(ctx context.Context, purpose string, req activities.Mone
 	}
 	if err := s.Faults.before(ctx, req.Key); err != nil {
 		return activities.Receipt{}, err
+	}
+	if s.Refuse != nil {
+		if why := s.Refuse(purpose, req); why != "" {
+			return activities.Receipt{}, &providerapi.Error{API: "payment", Method: "POST", Path: "/" + purpose,
+				Status: http.StatusUnprocessableEntity, Body: `{"error":"` + why + `"}`}
+		}
 	}
 	s.init()
 	s.mu.Lock()

@@ -1,0 +1,137 @@
+package models
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The answers of money effects under RulesMoneyAnchored (DESIGN.md §2, money
+// rules measured against outside truth):
+//   - a provider's final refusal voids the key at once: settle then issues a new
+//     key, or escalates after refund_attempts voided keys, never a loop;
+//   - a key that stays unanswered (the call gave up, the provider still says
+//     sent, or never saw it) is looked up with backoff (the workflow paces it),
+//     and after refund_attempts such calls in a row a refunding ticket escalates
+//     with the key named, an ended one tells the platform;
+//   - the ledger's word that this key took the order over what was paid lowers
+//     what the ticket may hold (Money.Allowed), and the excess is charged back.
+
+// moneyResult applies what a money effect came to.
+func (d *decision) moneyResult(r EffectResult) error {
+	e := r.Effect
+	i := d.t.Refunds.Find(e.Key)
+	if over := r.OrderOverCents; over > d.t.Refunds[i].OrderOverCents {
+		d.t.Refunds[i].OrderOverCents = over
+		d.system("order_over_refunded", fmt.Sprintf("%s paid %d cents past what order %s paid, after another ticket of the order was refunded",
+			e.Key, over, d.t.OrderID))
+		defer d.chargeOverpayment()
+	}
+	status := d.t.Refunds[i].Status
+	switch {
+	case e.Kind == EffectRecordMoney:
+		if r.Failed {
+			// The ledger must hold what the platform reconciled: asked again.
+			d.system("ledger_not_updated", e.Key+": "+r.Reason)
+			d.do(e)
+		}
+		return nil
+	case r.Failed && r.Code == ECONFLICT && e.Kind == EffectMoveMoney:
+		// The ledger refused the amount (the order's refunds would pass what was
+		// paid): sending again, or a new key, cannot help, so the key is void and
+		// the platform decides at once.
+		ref := &d.t.Refunds[i]
+		next, changed := NextMoneyStatus(ref.Status, RefundVoid)
+		if !changed {
+			return nil // the provider's own answer came first and stands
+		}
+		ref.Status = next
+		d.system(ref.Purpose+"_void", ref.Key+": refused by the ledger: "+r.Reason)
+		switch {
+		case e.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund:
+			d.moneyVoid(*ref) // no lightning refund: the return goes on and inspection decides
+		case e.Purpose == PurposeRefund && d.t.State != StateEscalated && !d.t.State.Terminal():
+			d.escalate(system, RoleSystem, "refund refused by the ledger: "+r.Reason, "")
+		}
+	case r.Failed && r.Code == RefusedByProvider && e.Kind == EffectMoveMoney:
+		d.moneyStatus(e.Key, RefundVoid, r.ProviderRef, "refused by the provider: "+r.Reason)
+	case r.Failed:
+		d.unanswered(i, r.Reason)
+	case e.Kind == EffectLookupMoney && r.Status == RefundFailed:
+		// Asked by key, the provider confirms the failure: it did not pay and will
+		// not, so the key is void and may be replaced.
+		d.moneyStatus(e.Key, RefundVoid, r.ProviderRef, r.Reason)
+	case e.Kind == EffectLookupMoney && r.Status == "" && MoneyInFlight(status):
+		// The provider never saw the key: the call never reached it. The same key
+		// is sent again (the provider pays a key at most once); no new key.
+		if d.countUnanswered(i, "the provider never received it") {
+			d.system("money_resent", e.Key+": the provider never received it")
+			d.do(Effect{Kind: EffectMoveMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents})
+		}
+	case d.moneyStatus(e.Key, r.Status, r.ProviderRef, r.Reason):
+		d.t.Refunds[i].Unanswered = 0
+	case e.Kind == EffectLookupMoney && MoneyInFlight(status):
+		// Still being paid at the provider: asked again later (the workflow paces it).
+		d.unanswered(i, "the provider still has it in progress")
+	}
+	return nil
+}
+
+// unanswered counts one more call about movement i that moved nothing, and asks
+// again by lookup while the count allows.
+func (d *decision) unanswered(i int, reason string) {
+	if d.countUnanswered(i, reason) {
+		d.lookup(d.t.Refunds[i])
+	}
+}
+
+// countUnanswered counts a call about movement i that moved nothing. A live
+// ticket's wait is bounded by its deadline (refund_by: the seller's breach, then
+// the platform; recover_by; arrive_by); an ended ticket has none, so at
+// refund_attempts calls in a row it tells the platform, which can reconcile the
+// key. It reports whether to keep asking: always, since an answer may still
+// come, paced by the workflow.
+func (d *decision) countUnanswered(i int, reason string) bool {
+	m := &d.t.Refunds[i]
+	m.Unanswered++
+	key, n := m.Key, m.Unanswered
+	if n == 1 {
+		d.system("money_unanswered", key+": "+reason+"; asking the provider again until it answers")
+	}
+	if n != d.p.RefundAttempts {
+		return true
+	}
+	if d.t.State.Terminal() {
+		why := fmt.Sprintf("%s unanswered after %d calls: %s", key, n, reason)
+		d.system("money_unanswered", why+"; the platform is told")
+		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why + "; reconcile it from the provider's console"})
+	}
+	return true
+}
+
+// keysInFlight names the money movements that may still move money.
+func (d *decision) keysInFlight() string {
+	var keys []string
+	for _, r := range d.t.Refunds {
+		if MoneyInFlight(r.Status) {
+			keys = append(keys, r.Key+" ("+r.Status+")")
+		}
+	}
+	if len(keys) == 0 {
+		return "no key in flight"
+	}
+	return strings.Join(keys, ", ")
+}
+
+// reconcileKey applies the platform's reconcile action: the key's status as the
+// provider's console shows it, recorded in the ticket (audited) and, by the
+// record_money effect, in the ledger; the ticket goes on from there as it would
+// on the provider's own answer.
+func (d *decision) reconcileKey(req ActionRequest) {
+	b := req.Body
+	i := d.t.Refunds.Find(b.Key)
+	m := d.t.Refunds[i]
+	d.note(req.Actor, req.Role, ActReconcile, fmt.Sprintf("%s %s: %s", m.Key, b.Status, b.Note), req.RequestID)
+	d.do(Effect{Kind: EffectRecordMoney, Key: m.Key, Purpose: m.Purpose, AmountCents: m.AmountCents, Status: b.Status})
+	// The ledger's answer to record_money says whether the order went over.
+	d.moneyStatus(m.Key, b.Status, "", "reconciled by the platform: "+b.Note)
+}
