@@ -215,6 +215,12 @@ func (d *decision) create(c CreateInput) error {
 // approved starts what the kind and return method call for once the request is
 // approved: by the seller, by fast review, at review_by, or by the platform.
 func (d *decision) approved(who string, role Role, rid string) {
+	if d.anchored() && d.t.Logistics.Returned && d.t.Kind.NeedsReturn() {
+		// The goods came back already (a failed inspection, a declined offer, a
+		// verdict): never asked for again; the approval is the inspection passed.
+		d.inspectionPassed(who, role, "approve_returned", "the goods are with the seller already", rid)
+		return
+	}
 	switch {
 	case d.t.Kind == KindRefundOnly:
 		d.refund(d.t.RequestedCents, OutcomeRefunded, who, role, rid)

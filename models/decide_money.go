@@ -187,6 +187,14 @@ func (d *decision) moneyVoid(m Refund) {
 		d.chargeOverpayment() // the charge did not go through: ask again, or escalate
 		return
 	}
+	if d.anchored() && m.Purpose == PurposeRefund && d.t.State == StateRecovering && !d.t.Refunds.Busy() &&
+		d.t.Refunds.Paid(PurposeRefund) == 0 {
+		// The lightning refund awaited at arrive_by will not pay: nothing to
+		// recover, and the parcel is still missing, as without a lightning refund.
+		d.t.Flags.LightningRefund = false
+		d.escalate(system, RoleSystem, "return parcel not delivered: arrive_by passed", "")
+		return
+	}
 	if m.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund {
 		d.t.Flags.LightningRefund = false // the return goes on; inspection decides
 		if !d.anchored() {
@@ -205,6 +213,13 @@ func (d *decision) moneySucceeded(m Refund) {
 			// arrived: it is one again, recovered if they never do.
 			d.t.Flags.LightningRefund = true
 			d.system("lightning_refund", m.Key+" paid after all, before arrival")
+		}
+		if d.anchored() && d.t.State == StateRecovering && !d.t.Logistics.Returned {
+			// Confirmed after arrive_by, for goods that never came: recovered
+			// like one confirmed before it.
+			d.system("start_recovery", m.Key+" paid after arrive_by")
+			d.sendMoney(PurposeRecovery, m.AmountCents)
+			return
 		}
 		d.chargeOverpayment()
 		d.paidWhileEscalated()
@@ -313,6 +328,14 @@ func (d *decision) refundOverdue(why string) {
 		if MoneyInFlight(r.Status) {
 			d.do(Effect{Kind: EffectLookupMoney, Key: r.Key, Purpose: r.Purpose, AmountCents: r.AmountCents})
 		}
+	}
+	if d.anchored() && d.t.Refunds.Busy() && d.t.Refunds.InFlight(PurposeRefund) == 0 && d.t.Refunds.Owed(d.t.RefundCapCents) == 0 &&
+		d.t.Refunds.Excess(d.t.RefundCapCents) == 0 {
+		// What is in flight is not the seller's to pay (a freight claim, a charge
+		// back, a repayment): no breach, no escalation; the keys are looked up and
+		// the ticket ends when they settle.
+		d.transition(StateRefunding, system, RoleSystem, "await_settlement", "waiting for "+d.keysInFlight()+": "+why, "")
+		return
 	}
 	if d.t.Flags.SellerBreach {
 		if d.t.Escalations > 0 && d.t.Escalation != nil && d.t.Escalation.Verdict != "" {
@@ -461,6 +484,14 @@ func (d *decision) result(r EffectResult) error {
 		}
 		return nil
 	}
+	if d.anchored() && (e.Kind == EffectBookPickup || e.Kind == EffectBookSwap) && !r.Failed && r.BookingID != "" &&
+		(d.t.State != StateAwaitingPickup || e.Attempt != d.t.Logistics.PickupAttempts) {
+		// A booking answered after the ticket stopped wanting it (cancelled,
+		// booked again, ended): the courier is told not to come.
+		d.system("unwanted_booking", fmt.Sprintf("attempt %d, booking %s: cancelled", e.Attempt, r.BookingID))
+		d.do(Effect{Kind: EffectCancelPickup, BookingID: r.BookingID})
+		return nil
+	}
 	if d.t.State.Terminal() && e.Kind != EffectCancelPickup {
 		return Errorf(ECONFLICT, "ticket %s has ended", d.t.ID)
 	}
@@ -493,6 +524,12 @@ func (d *decision) result(r EffectResult) error {
 		failed, action, ref, field := "replacement could not be shipped", "replacement_shipped", r.TrackingNo, &d.t.Logistics.ReplacementNo
 		if e.Kind == EffectSendToRepair {
 			failed, action, ref, field = "repair order could not be placed", "repair_order", r.BookingID, &d.t.Logistics.RepairOrder
+		}
+		if r.Failed && d.anchored() && d.t.State == StateEscalated {
+			// Already before the platform: a second escalation would drop the
+			// evidence given so far. The failure is recorded for the verdict.
+			d.system(string(e.Kind)+"_failed", failed+": "+r.Reason)
+			return nil
 		}
 		if r.Failed {
 			d.escalate(system, RoleSystem, failed+": "+r.Reason, "")

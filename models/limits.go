@@ -12,15 +12,15 @@ import (
 // breaks one) and inside the workflow (the update validator calls CheckAction),
 // so no client can grow a ticket past what its history can carry.
 const (
-	MaxTextChars         = 2000              // reason, note, message, comment, carrier, tracking_no
-	MaxURLs              = 10                // urls of one evidence entry
-	MaxURLChars          = 2048              // each url
-	MaxAmountCents       = 1_000_000_000_000 // 10^12 cents
-	MaxRepliesPerTicket  = 200
-	MaxEvidencePerTicket = 50
-	MaxIDChars           = 64                   // order_id, shop_id, buyer_id, sku, external_id, event_id
-	MaxItems             = 100                  // items of one create or order record
-	MaxDuration          = 366 * 24 * time.Hour // extend, within
+	MaxTextChars        = 2000              // reason, note, message, comment, carrier, tracking_no
+	MaxURLs             = 10                // urls of one evidence entry
+	MaxURLChars         = 2048              // each url
+	MaxAmountCents      = 1_000_000_000_000 // 10^12 cents
+	MaxRepliesPerTicket = 200
+	MaxEvidencePerParty = 50                   // each party's own room: one never uses up the other's
+	MaxIDChars          = 64                   // order_id, shop_id, buyer_id, sku, external_id, event_id
+	MaxItems            = 100                  // items of one create or order record
+	MaxDuration         = 366 * 24 * time.Hour // extend, within
 )
 
 // CheckID refuses an id that is empty, longer than MaxIDChars or has a character
@@ -73,6 +73,17 @@ func ParseLimitedDuration(field, v string) (time.Duration, error) {
 }
 
 // checkBodyLimits refuses an action body over the limits, naming the field.
+// evidenceOf counts the evidence entries role gave in e.
+func evidenceOf(e *Escalation, role Role) int {
+	n := 0
+	for _, x := range e.Evidence {
+		if x.Role == role {
+			n++
+		}
+	}
+	return n
+}
+
 func checkBodyLimits(t Ticket, req ActionRequest) error {
 	b := req.Body
 	for _, f := range []struct{ name, value string }{
@@ -106,8 +117,8 @@ func checkBodyLimits(t Ticket, req ActionRequest) error {
 	switch {
 	case req.Action == ActReply && t.Replies >= MaxRepliesPerTicket:
 		return Errorf(EINVALID, "ticket %s already has %d replies, the most a ticket takes", t.ID, MaxRepliesPerTicket)
-	case req.Action == ActEvidence && t.Escalation != nil && len(t.Escalation.Evidence) >= MaxEvidencePerTicket:
-		return Errorf(EINVALID, "ticket %s already has %d evidence entries, the most a ticket takes", t.ID, MaxEvidencePerTicket)
+	case req.Action == ActEvidence && t.Escalation != nil && evidenceOf(t.Escalation, req.Role) >= MaxEvidencePerParty:
+		return Errorf(EINVALID, "you already gave %d evidence entries on ticket %s, the most each party may give", MaxEvidencePerParty, t.ID)
 	}
 	return nil
 }

@@ -33,6 +33,10 @@ type Policy struct {
 	EvaluationWindow          Duration `yaml:"evaluation_window" json:"evaluation_window"`
 	DelayReportMax            Duration `yaml:"delay_report_max" json:"delay_report_max"`
 	ReplyTarget               Duration `yaml:"reply_target" json:"reply_target"`
+	// LateMoneyWindow is how long after a ticket ended money and goods still
+	// reach it (a late success of a void key, a charge back settling, a parcel
+	// after a write-off) and are handled by the same rules.
+	LateMoneyWindow Duration `yaml:"late_money_window" json:"late_money_window"`
 	// RefundAttempts is how many times a refund the provider declared failed is sent
 	// again (under a new key) before the ticket escalates to the platform.
 	RefundAttempts int `yaml:"refund_attempts" json:"refund_attempts"`
@@ -118,6 +122,7 @@ func DefaultPolicy() Policy {
 		EvaluationWindow:          Duration(7 * day),
 		DelayReportMax:            Duration(72 * time.Hour),
 		ReplyTarget:               Duration(3 * time.Hour),
+		LateMoneyWindow:           Duration(180 * day),
 		RefundAttempts:            3,
 		FastReview: FastReviewRule{Enabled: true, MaxCents: 500_00, MinCredit: 2,
 			MaxRecentReturns: 3, RecentWindow: Duration(90 * day)},
@@ -166,6 +171,7 @@ func (p Policy) Validate() error {
 		{"evidence_timeout", p.EvidenceTimeout}, {"arbiter_timeout", p.ArbiterTimeout},
 		{"recover_timeout", p.RecoverTimeout}, {"evaluation_window", p.EvaluationWindow},
 		{"delay_report_max", p.DelayReportMax}, {"reply_target", p.ReplyTarget},
+		{"late_money_window", p.LateMoneyWindow},
 		{"ship_deadline", p.ShipDeadline}, {"fast_review.recent_window", p.FastReview.RecentWindow},
 	}
 	for _, d := range durations {

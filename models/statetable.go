@@ -61,6 +61,9 @@ func (d *decision) act(req ActionRequest) error {
 		}
 		return d.verdict(v, who, role)
 	case ActCancel:
+		if d.anchored() && d.t.State == StateEscalated {
+			d.do(Effect{Kind: EffectEndEscalation}) // nothing left for the platform to decide
+		}
 		d.cancelVisit()
 		d.t.Outcome = OutcomeWithdrawn
 		d.transition(StateClosed, who, role, req.Action, b.Reason, rid)
@@ -141,6 +144,15 @@ func (d *decision) courier(ev CourierEvent) error {
 		d.visitFailed("courier: swap visit failed")
 	case s == StateInTransit && ev.Type == CourierDelivered:
 		d.goodsArrived(system, RoleSystem, ev.Type, "")
+	case d.anchored() && s == StateEscalated && ev.Type == CourierDelivered && !d.t.Logistics.Returned &&
+		d.t.Kind.NeedsReturn() && (d.t.Logistics.TrackingNo == "" || ev.TrackingNo == "" || ev.TrackingNo == d.t.Logistics.TrackingNo):
+		// The return parcel arrived while the platform decides: recorded, and it
+		// counts for the verdict as the buyer's evidence, from the courier.
+		d.t.Logistics.Returned = true
+		d.note(system, RoleSystem, ev.Type, "return parcel delivered during the escalation "+note, "")
+		n := Note{Role: RoleBuyer, At: d.now, Note: "courier: the return parcel was delivered " + note}
+		d.t.Escalation.Evidence = append(d.t.Escalation.Evidence, n)
+		d.do(Effect{Kind: EffectSendEvidence, Evidence: &n})
 	case s == StateRecovering && ev.Type == CourierDelivered:
 		d.goodsAfterRecovery(ev.Type, "goods arrived during recovery")
 	case (d.t.Flags.WrittenOff || d.t.Outcome == OutcomeRecovered) && !d.t.Logistics.Returned && ev.Type == CourierDelivered:
@@ -180,18 +192,29 @@ func (d *decision) deadline(name string) error {
 	case StatePendingReview:
 		d.system("auto_approve", why)
 		d.approved(system, RoleSystem, "")
-	case StateNegotiating, StateAwaitingBuyerShipment:
-		d.t.Outcome = OutcomeExpired
-		d.transition(StateClosed, system, RoleSystem, "expire", why, "")
-	case StateRejected:
-		d.t.Outcome = OutcomeRejected
+	case StateNegotiating, StateAwaitingBuyerShipment, StateRejected:
+		outcome := OutcomeExpired
+		if d.t.State == StateRejected {
+			outcome = OutcomeRejected
+		}
+		if d.anchored() {
+			d.system("expire", why)
+			d.end(outcome, system, RoleSystem, "expire") // never closed with money in flight
+			return nil
+		}
+		d.t.Outcome = outcome
 		d.transition(StateClosed, system, RoleSystem, "expire", why, "")
 	case StateAwaitingPickup:
 		d.visitFailed(why)
 	case StateInTransit:
-		if d.t.Flags.LightningRefund && d.t.Refunds.Paid(PurposeRefund) > 0 {
+		paid, inFlight := d.t.Refunds.Paid(PurposeRefund), d.t.Refunds.InFlight(PurposeRefund)
+		if d.t.Flags.LightningRefund && paid > 0 {
 			d.transition(StateRecovering, system, RoleSystem, "start_recovery", why, "")
-			d.sendMoney(PurposeRecovery, d.t.Refunds.Paid(PurposeRefund))
+			d.sendMoney(PurposeRecovery, paid)
+		} else if d.anchored() && d.t.Flags.LightningRefund && inFlight > 0 {
+			// The lightning refund is still being paid: recovered as it lands
+			// (moneySucceeded), like one paid before arrive_by.
+			d.transition(StateRecovering, system, RoleSystem, "start_recovery", why+"; the lightning refund is still in flight", "")
 		} else {
 			d.escalate(system, RoleSystem, "return parcel not delivered: "+why, "")
 		}

@@ -139,7 +139,7 @@ func TestCancel(t *testing.T) {
 		// A failed key may still pay until the provider confirms it will not
 		// (models.Decide refuses the cancel meanwhile; see models' tests); once
 		// every key is void, no money moved.
-		p := models.DefaultPolicy()
+		p := harnessPolicy()
 		p.RefundAttempts = 1
 		h := newHarness(t, newCreate(models.KindRefundOnly, models.ReturnNone), withPolicy(p))
 		tk := h.run(

@@ -149,9 +149,18 @@ func newEnvWith(t *testing.T, a *activities.Activities, escalation any) *testsui
 	return env
 }
 
+// harnessPolicy is the built-in policy with late_money_window cut to the
+// evaluation window, so a run ends within the harness's giveUpAfter; the late
+// window itself is TestLateMoneyWindow's.
+func harnessPolicy() models.Policy {
+	p := models.DefaultPolicy()
+	p.LateMoneyWindow = p.EvaluationWindow
+	return p
+}
+
 func newHarness(t *testing.T, c models.CreateTicket, opts ...harnessOpt) *harness {
 	t.Helper()
-	h := &harness{t: t, giveUpAfter: 60 * day, in: TicketInput{TicketID: tid, Create: c, Policy: models.DefaultPolicy(),
+	h := &harness{t: t, giveUpAfter: 60 * day, in: TicketInput{TicketID: tid, Create: c, Policy: harnessPolicy(),
 		Actor: c.BuyerID, Role: models.RoleBuyer, RequestID: "create-1"}}
 	for _, o := range opts {
 		o(h)

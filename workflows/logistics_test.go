@@ -90,7 +90,7 @@ func TestAwaitingPickup(t *testing.T) {
 		eq(t, "bookings cancelled", h.f.courier.counts().cancels, 1)
 	})
 	t.Run("more attempts by policy", func(t *testing.T) {
-		p := models.DefaultPolicy()
+		p := harnessPolicy()
 		p.PickupAttempts = 3
 		h := newHarness(t, newCreate(models.KindReturnRefund, models.ReturnPickup), withPolicy(p))
 		h.run(

@@ -528,19 +528,22 @@ func TestRecovering(t *testing.T) {
 		eq(t, "refunded", tk.RefundedCents, 30_000)
 		wantOneCallPerKey(t, h.f, key(1), key(2), key(3))
 	})
-	t.Run("arrive_by with the lightning refund not yet paid: escalated, nobody charged", func(t *testing.T) {
-		// DESIGN §2: in_transit at arrive_by starts recovery only when the lightning
-		// refund was paid; a refund the provider has not confirmed is not charged back.
+	t.Run("arrive_by with the lightning refund not yet paid: recovering waits for it; void, escalated, nobody charged", func(t *testing.T) {
+		// DESIGN §2: a lightning refund confirmed after arrive_by is recovered like
+		// one confirmed before it, so recovering waits for its answer; a refund the
+		// provider will not pay is not charged back, and the missing parcel goes to
+		// the platform.
 		h := newHarness(t, lightningPickup())
 		tk := h.run(
 			at(2*time.Hour, courier(models.CourierPickedUp)),
 			at(3*time.Hour, inState(models.StateInTransit), check(func(t *testing.T, tk models.Ticket) {
 				eq(t, "lightning", tk.Flags.LightningRefund, true)
 			})),
-			at(2*time.Hour+15*day+sec, inState(models.StateEscalated), check(func(t *testing.T, tk models.Ticket) {
+			at(2*time.Hour+15*day+sec, inState(models.StateRecovering), check(func(t *testing.T, tk models.Ticket) {
 				wantRefunds(t, tk, refundLine(1, "refund", 30_000, "sent"))
 			})),
 			at(2*time.Hour+15*day+time.Hour, payment(key(1), models.RefundFailed)),
+			at(2*time.Hour+16*day, inState(models.StateEscalated)),
 		)
 		for _, r := range tk.Refunds {
 			if r.Purpose == "recovery" {
@@ -723,5 +726,29 @@ func wantRefundsOf(t *testing.T, tk models.Ticket, want ...string) {
 	}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("refunds %v, want %v", got, want)
+	}
+}
+
+// After the end the run stays for late_money_window (models.RulesMoneyAnchored):
+// a key given up on that pays 100 days after the buyer evaluated still reaches
+// the ticket, whose excess is charged back; the run ends at the window's close.
+func TestLateMoneyWindow(t *testing.T) {
+	p := models.DefaultPolicy() // late_money_window 180 days
+	h := newHarness(t, newCreate(models.KindRefundOnly, models.ReturnNone), withPolicy(p))
+	h.giveUpAfter = 200 * day
+	tk := h.run(
+		at(time.Hour, approve),
+		at(3*time.Hour, payment(key(1), models.RefundFailed)),
+		at(5*time.Hour, payment(key(2), models.RefundSucceeded)),
+		at(6*time.Hour, inState(models.StateCompleted, models.OutcomeRefunded)),
+		at(7*time.Hour, buyer(models.ActEvaluate, models.ActionBody{Score: 5})),
+		at(100*day, payment(key(1), models.RefundSucceeded)),
+		at(100*day+time.Hour, payment(key(3), models.RefundSucceeded)),
+	)
+	wantRefunds(t, tk, refundLine(1, "refund", 100_000, "succeeded"), refundLine(2, "refund", 100_000, "succeeded"),
+		refundLine(3, "overpayment", 100_000, "succeeded"))
+	eq(t, "refunded", tk.RefundedCents, 100_000)
+	if end := tk.EndedAt.Add(p.LateMoneyWindow.D()); h.env.Now().Before(end) {
+		t.Errorf("the run ended at %s, before the late money window closed at %s", h.env.Now(), end)
 	}
 }

@@ -20,7 +20,7 @@ import (
 // ends; no second key is issued; once the provider is back the unanswered key is
 // looked up, found never received, sent again under the same key and paid once.
 func TestProviderOutage(t *testing.T) {
-	p := models.DefaultPolicy()
+	p := harnessPolicy()
 	p.RefundTimeout = models.Duration(12 * time.Hour)
 	h := newHarness(t, newCreate(models.KindRefundOnly, models.ReturnNone), withPolicy(p))
 	// Not retryable, so each effect gives up at once: the test is about what the

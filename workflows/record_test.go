@@ -39,6 +39,7 @@ const quick = 3 * time.Second
 func quickPolicy(deadlines ...string) models.Policy {
 	p := models.DefaultPolicy()
 	p.Version = "record-1"
+	p.LateMoneyWindow = models.Duration(quick) // a script's run ends soon after its ticket
 	fields := map[string]*models.Duration{
 		"review_by": &p.ReviewTimeout, "offer_response_by": &p.OfferResponseTimeout, "appeal_by": &p.AppealTimeout,
 		"pickup_by": &p.PickupTimeout, "ship_by": &p.BuyerShipTimeout, "arrive_by": &p.TransitTimeout,

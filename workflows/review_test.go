@@ -380,7 +380,7 @@ func TestDelayReport(t *testing.T) {
 
 // A ticket keeps the policy it started under: its version, and its durations.
 func TestPolicyVersion(t *testing.T) {
-	p := models.DefaultPolicy()
+	p := harnessPolicy()
 	p.Version = "2026-11-a"
 	p.ReviewTimeout = models.Duration(24 * time.Hour)
 	p.FastReview.MaxCents = 1_000

@@ -187,8 +187,18 @@ func (m *machine) setup(ctx workflow.Context) error {
 	m.sel.AddReceive(workflow.GetSignalChannel(ctx, SignalPayment), func(c workflow.ReceiveChannel, _ bool) {
 		var ev models.PaymentEvent
 		c.Receive(ctx, &ev)
-		m.once(ev.EventID, func() error { return m.apply(ctx, models.Input{Payment: &ev}) })
-		m.resume(ctx, ev.RefundKey) // the provider spoke: what waited on its key goes now
+		applied := false
+		m.once(ev.EventID, func() error {
+			err := m.apply(ctx, models.Input{Payment: &ev})
+			applied = err == nil
+			return err
+		})
+		if applied || m.t.Rules < models.RulesMoneyAnchored {
+			// The provider spoke: what waited on its key goes now. A report the
+			// ticket refused (a repeat, one that ranks below what it knows) is no
+			// news, and does not cut the pacing short.
+			m.resume(ctx, ev.RefundKey)
+		}
 	})
 	m.sel.AddReceive(m.wake, func(c workflow.ReceiveChannel, _ bool) { c.ReceiveAsync(nil) })
 	workflow.Go(ctx, m.project)
@@ -326,7 +336,23 @@ func (m *machine) finished(ctx workflow.Context) bool {
 	if !m.t.State.Terminal() || m.running > 0 || len(m.paused) > 0 || m.t.Refunds.Busy() {
 		return false
 	}
+	if m.keepsLate() && workflow.Now(ctx).Before(m.lateUntil()) {
+		return false
+	}
 	return m.t.Evaluation != nil || !workflow.Now(ctx).Before(m.t.EndedAt.Add(m.p.EvaluationWindow.D()))
+}
+
+// keepsLate: the ticket runs under the money rules that keep its run after the
+// end for late_money_window (models.RulesMoneyAnchored), so a late success of a
+// void key, a charge back settling or a parcel after a write-off still reaches
+// Decide. The run then waits on one timer; a ticket created before ends as it did.
+func (m *machine) keepsLate() bool {
+	return m.t.Rules >= models.RulesMoneyAnchored && m.p.LateMoneyWindow > 0
+}
+
+// lateUntil is when an ended ticket stops taking late money and goods.
+func (m *machine) lateUntil() time.Time {
+	return m.t.EndedAt.Add(m.p.LateMoneyWindow.D())
 }
 
 // armDeadline keeps a timer on the ticket's running deadline. In escalated the
@@ -374,7 +400,7 @@ func (m *machine) armDeadline(ctx workflow.Context) {
 				return
 			}
 		}
-		if name != "evaluation_window" {
+		if name != "evaluation_window" && name != lateMoneyWindow {
 			// A metric is no command: replay neither emits it nor minds it.
 			workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"deadline": name}).
 				Counter("aftersales_deadlines_fired").Inc(1)
@@ -393,6 +419,9 @@ func (m *machine) target(ctx workflow.Context) (name string, at time.Time) {
 		if end := m.t.EndedAt.Add(m.p.EvaluationWindow.D()); m.t.Evaluation == nil && workflow.Now(ctx).Before(end) {
 			return "evaluation_window", end
 		}
+		if m.keepsLate() && workflow.Now(ctx).Before(m.lateUntil()) {
+			return lateMoneyWindow, m.lateUntil()
+		}
 	case m.t.Deadline != nil && (m.t.State != models.StateEscalated || m.t.Deadline.Name == "evidence_by" || m.t.Escalation != nil && m.t.Escalation.Orphaned):
 		// In escalated the child decides; the ticket's timer only records that the
 		// evidence closed, so the deadline it shows moves on to decide_by.
@@ -400,6 +429,10 @@ func (m *machine) target(ctx workflow.Context) (name string, at time.Time) {
 	}
 	return "", time.Time{}
 }
+
+// lateMoneyWindow names the timer of an ended ticket that keeps taking late
+// money and goods (keepsLate); it is no deadline of the state table.
+const lateMoneyWindow = "late_money_window"
 
 // leanChange is the GetVersion change id of the interpreter's lean history;
 // version 1: a timer due before the deadline is kept (armDeadline) and an
