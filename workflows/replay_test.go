@@ -28,7 +28,8 @@ import (
 const recordEnv = "AFTERSALES_RECORD_HISTORIES"
 
 // historyDirs: testdata holds what today's code records; the others what earlier
-// releases did, kept as they were.
+// releases did, kept as they were, each named in the Before of the change it
+// came before (versions.go); testdata/histories.sum holds them all unchanged.
 var historyDirs = []string{
 	"testdata",
 	// Before creationChange: the create an update-with-start whose run wrote the

@@ -276,11 +276,11 @@ func (m *machine) startEscalation(ctx workflow.Context, e models.Effect) {
 	})
 }
 
-// withError marks an effect's result failed when its activity gave up, with the
-// error's code (an application error's type, e.g. ECONFLICT from the ledger).
 // notifyChange is the GetVersion change id of running notify effects as activities.
 const notifyChange = "notify-activity"
 
+// withError marks an effect's result failed when its activity gave up, with the
+// error's code (an application error's type, e.g. ECONFLICT from the ledger).
 func withError(r models.EffectResult, err error) models.EffectResult {
 	if err == nil {
 		return r
