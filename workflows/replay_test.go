@@ -32,6 +32,9 @@ const recordEnv = "AFTERSALES_RECORD_HISTORIES"
 // came before (versions.go); testdata/histories.sum holds them all unchanged.
 var historyDirs = []string{
 	"testdata",
+	// Before moneyRulesChange: tickets under the money rules before
+	// models.RulesMoneyAnchored, whose runs end at the evaluation window.
+	"testdata/before-money-rules",
 	// Before creationChange: the create an update-with-start whose run wrote the
 	// created ticket to the read model in its first workflow task.
 	"testdata/lean-v1",

@@ -50,11 +50,17 @@ func TicketWorkflow(ctx workflow.Context, in TicketInput) (models.Ticket, error)
 		now = in.CreatedAt
 	}
 	m.t = models.NewTicket(in.TicketID, in.Create, in.Policy, now)
-	m.t.Rules = int(workflow.GetVersion(ctx, moneyRulesChange, workflow.DefaultVersion, models.RulesMoneyAnchored))
-	if in.CreationProjected && workflow.GetVersion(ctx, creationChange, workflow.DefaultVersion, 1) == 1 {
+	if !in.CreationProjected {
+		m.t.Rules = int(workflow.GetVersion(ctx, moneyRulesChange, workflow.DefaultVersion, moneyRulesAnchored))
+	} else if v := workflow.GetVersion(ctx, creationChange, workflow.DefaultVersion, creationMoneyRules); v >= 1 {
 		// The ticket is created before its handlers are set: the create no longer
 		// waits for this workflow task, so an action may come in it, and the SDK
-		// runs an update as its handler is registered.
+		// runs an update as its handler is registered. Version 2 also takes the
+		// money rules (one marker, where two would cost a search-attribute upsert
+		// each).
+		if v >= creationMoneyRules {
+			m.t.Rules = models.RulesMoneyAnchored
+		}
 		m.byStarter, m.leanAsked, m.isLean = true, true, true
 		if err := m.applyAt(ctx, creationInput(in), now); err != nil {
 			return m.t, err
@@ -82,6 +88,11 @@ func TicketWorkflow(ctx workflow.Context, in TicketInput) (models.Ticket, error)
 // result), and it keeps the lean history (leanChange version 1) without asking.
 const creationChange = "creation-by-starter"
 
+// creationMoneyRules is creationChange's version 2: the ticket a starter wrote
+// also runs under models.RulesMoneyAnchored (what moneyRulesChange gives a ticket
+// whose creation the run writes).
+const creationMoneyRules = 2
+
 // creationInput is the create as Decide takes it.
 func creationInput(in TicketInput) models.Input {
 	return models.Input{Create: &models.CreateInput{Create: in.Create, Actor: in.Actor, Role: in.Role,
@@ -99,12 +110,20 @@ func CreatedTicket(in TicketInput) (models.Ticket, error) {
 }
 
 // moneyRulesChange is the GetVersion change id of the money rules a ticket runs
-// under (models.Ticket.Rules), asked once as the ticket is created and kept by
-// the ticket to its end (continue-as-new carries it). Version 1 is
+// under (models.Ticket.Rules) when its run writes its creation; a ticket whose
+// starter wrote it takes them with creationChange's version 2. Asked once as the
+// ticket is created and kept by the ticket to its end (continue-as-new carries it). Version 1 is
 // models.RulesMoneyAnchored: a net refund measured against a ceiling no late
 // success raises, final refusals void a key, every wait bounded, the ledger's
 // order excess charged back. A ticket created before keeps the rules it ran on.
 const moneyRulesChange = "money-rules"
+
+// moneyRulesAnchored is moneyRulesChange's version 1, the rules it selects
+// (a literal, so versionChanges' check can read it; the line after it fails to
+// compile if it ever differs from models.RulesMoneyAnchored).
+const moneyRulesAnchored = 1
+
+var _ = [1]struct{}{}[moneyRulesAnchored-models.RulesMoneyAnchored]
 
 // machine is the private state of one TicketWorkflow run.
 type machine struct {

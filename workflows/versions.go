@@ -56,11 +56,22 @@ var versionChanges = []versionChange{
 	},
 	{
 		ID:  creationChange,
-		Max: 1,
+		Max: creationMoneyRules,
 		Versions: []string{
 			"A ticket whose starter wrote its creation (TicketInput.CreationProjected) is created before its handlers are registered, " +
 				"is not projected in its first workflow task, projects after its task's local attempts, and keeps the lean history without asking leanChange.",
+			"The same ticket also runs under models.RulesMoneyAnchored (what moneyRulesChange version 1 gives a ticket whose run writes its creation).",
 		},
-		Before: []string{"testdata/lean-v1", "testdata/one-timer-per-state"},
+		Before: []string{"testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
+	},
+	{
+		ID:  moneyRulesChange,
+		Max: moneyRulesAnchored,
+		Versions: []string{
+			"A ticket whose run writes its creation runs under models.RulesMoneyAnchored (Ticket.Rules, asked once at creation): a net refund measured against a " +
+				"ceiling no late success raises, final refusals void a key, bounded waits, the ledger's order excess charged back, the goods " +
+				"rules, and the run kept for late_money_window after the end (a timer).",
+		},
+		Before: []string{"testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
 	},
 }
