@@ -69,9 +69,8 @@ const principalKey = "principal"
 // authenticate resolves the bearer key into a Principal.
 func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		h := c.Request().Header.Get("Authorization")
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok || token == "" {
+		token, ok := bearerToken(c.Request().Header.Get("Authorization"))
+		if !ok {
 			return models.Errorf(models.EUNAUTHORIZED, "send Authorization: Bearer <key>; keys come from the keys file")
 		}
 		p, ok := s.keys.byHash[sha256.Sum256([]byte(token))]
@@ -81,6 +80,15 @@ func (s *Server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(principalKey, p)
 		return next(c)
 	}
+}
+
+// bearerToken is the key of an Authorization header of the Bearer scheme:
+// the scheme matches in any case and one or more spaces separate it from the
+// key (RFC 9110 §11.1, §11.4).
+func bearerToken(header string) (string, bool) {
+	scheme, token, _ := strings.Cut(header, " ")
+	token = strings.TrimLeft(token, " ")
+	return token, strings.EqualFold(scheme, "Bearer") && token != ""
 }
 
 func principal(c echo.Context) Principal {

@@ -122,6 +122,7 @@ func TestPaymentWebhookFollowsTheLedger(t *testing.T) {
 		c.Kind, c.ReturnMethod, c.ReasonCode, c.PickupAddress = models.KindRefundOnly, models.ReturnNone, models.ReasonNotReceived, ""
 		c.RequestedCents, c.BuyerCredit = 9000, 3
 		c.Order = models.OrderInfo{PaidCents: 9000, PaidAt: time.Now().UTC()}
+		c.Items = []models.Item{{SKU: "SKU-1", Qty: 1, UnitPaidCents: 9000}}
 	})
 	key := waitRefunds(t, tk.ID, 1)[0].Key
 	ev = h.payments.Settle(t, key, models.RefundSucceeded)

@@ -15,6 +15,7 @@ import (
 // statusOf is the one place an error code becomes an HTTP status.
 var statusOf = map[string]int{
 	models.EMALFORMED:    http.StatusBadRequest,
+	models.ETIMEOUT:      http.StatusRequestTimeout,
 	models.EINVALID:      http.StatusUnprocessableEntity,
 	models.ECONFLICT:     http.StatusConflict,
 	models.ENOTFOUND:     http.StatusNotFound,

@@ -89,9 +89,9 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		if len(key) > maxIdempotencyKey || !printableASCII(key) {
 			return models.Errorf(models.EINVALID, "Idempotency-Key must be 1 to %d printable ASCII characters", maxIdempotencyKey)
 		}
-		raw, err := io.ReadAll(req.Body)
+		raw, err := s.readBody(c)
 		if err != nil {
-			return domainError(err)
+			return err
 		}
 		req.Body = io.NopCloser(bytes.NewReader(raw))
 		h := sha256.New()

@@ -22,6 +22,7 @@ func TestOrderRefundCapAcrossTickets(t *testing.T) {
 		c.OrderID, c.Kind, c.ReturnMethod, c.ReasonCode = order, models.KindRefundOnly, models.ReturnNone, models.ReasonNotReceived
 		c.RequestedCents, c.BuyerCredit, c.PickupAddress = 8000, 3, ""
 		c.Order = models.OrderInfo{PaidCents: 10000, PaidAt: time.Now().UTC()}
+		c.Items = []models.Item{{SKU: "SKU-1", Qty: 1, UnitPaidCents: 10000}}
 	}
 	a, b := newTicket(t, mk), newTicket(t, mk) // fast-reviewed: refunding at once
 	if a.State != models.StateRefunding || b.State != models.StateRefunding {
@@ -89,6 +90,7 @@ func TestSameWebhookTenTimes(t *testing.T) {
 		c.Kind, c.ReturnMethod, c.ReasonCode, c.PickupAddress = models.KindRefundOnly, models.ReturnNone, models.ReasonNotReceived, ""
 		c.RequestedCents, c.BuyerCredit = 9000, 3
 		c.Order = models.OrderInfo{PaidCents: 9000, PaidAt: time.Now().UTC()}
+		c.Items = []models.Item{{SKU: "SKU-1", Qty: 1, UnitPaidCents: 9000}}
 	})
 	ev := models.PaymentEvent{EventID: "same-" + tk.ID, TicketID: tk.ID, RefundKey: refundKey(t, tk, 1),
 		Status: models.RefundSucceeded, ProviderRef: "ref-same"}

@@ -33,7 +33,7 @@ func (s *Server) findOrder(ctx context.Context, orderID string) (models.Order, e
 	}
 	fetched.OrderID = orderID
 	fetched.Normalize()
-	if err := fetched.Validate(); err != nil {
+	if err := fetched.ValidateAt(s.now()); err != nil {
 		return o, models.Errorf(models.EUNAVAILABLE, "the shop's order system answered an order record that breaks a rule (%s)", models.ErrorMessage(err))
 	}
 	saved, _, err := s.store.PutOrder(ctx, fetched, "")
@@ -49,12 +49,16 @@ func (s *Server) putOrder(c echo.Context) error {
 		return err
 	}
 	var facts models.OrderFacts
-	if err := decode(c, &facts); err != nil {
+	got, err := s.decodeSent(c, &facts)
+	if err != nil {
+		return err
+	}
+	if err := refuseEmptyCurrency(got, facts.Currency); err != nil {
 		return err
 	}
 	o := models.Order{OrderID: c.Param("order_id"), OrderFacts: facts}
 	o.Normalize()
-	if err := o.Validate(); err != nil {
+	if err := o.ValidateAt(s.now()); err != nil {
 		return err
 	}
 	if _, err := shopScope(p, o.ShopID); err != nil {
@@ -112,7 +116,7 @@ func (s *Server) putBuyer(c echo.Context) error {
 		Flagged bool   `json:"flagged"`
 		Note    string `json:"note"`
 	}
-	if err := decode(c, &body); err != nil {
+	if err := s.decode(c, &body); err != nil {
 		return err
 	}
 	if body.Credit == nil {

@@ -21,7 +21,7 @@ type ShippingWatchRequest struct {
 	ShopID       string    `json:"shop_id"`
 	BuyerID      string    `json:"buyer_id"`
 	PaidCents    int64     `json:"paid_cents"`
-	Currency     string    `json:"currency"`
+	Currency     string    `json:"currency,omitempty"`
 	PaidAt       time.Time `json:"paid_at"`
 	SelfOperated bool      `json:"self_operated"`
 }
@@ -54,7 +54,11 @@ func (s *Server) startShippingWatch(c echo.Context) error {
 		return err
 	}
 	var req ShippingWatchRequest
-	if err := decode(c, &req); err != nil {
+	got, err := s.decodeSent(c, &req)
+	if err != nil {
+		return err
+	}
+	if err := refuseEmptyCurrency(got, req.Currency); err != nil {
 		return err
 	}
 	ctx, orderID := c.Request().Context(), c.Param("order_id")
@@ -80,7 +84,7 @@ func (s *Server) startShippingWatch(c echo.Context) error {
 		o := models.Order{OrderID: orderID, OrderFacts: models.OrderFacts{ShopID: req.ShopID, BuyerID: req.BuyerID,
 			PaidCents: req.PaidCents, Currency: req.Currency, PaidAt: req.PaidAt, SelfOperated: req.SelfOperated}}
 		o.Normalize()
-		if err := o.Validate(); err != nil {
+		if err := o.ValidateAt(s.now()); err != nil {
 			return err
 		}
 		if _, _, err := s.store.PutOrder(ctx, o, sellerShop(p)); err != nil {

@@ -4,16 +4,11 @@
 package api
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"reflect"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -28,6 +23,9 @@ import (
 )
 
 const bodyLimit = "1M"
+
+// DefaultReadTimeout is how long Serve waits for a whole request, body included.
+const DefaultReadTimeout = 30 * time.Second
 
 // Store is the read model the API reads from.
 type Store interface {
@@ -82,6 +80,9 @@ type Config struct {
 	// A registry of its own when nil.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
+	// ReadTimeout bounds how long Serve waits for a whole request, its body
+	// included (DefaultReadTimeout when zero); a body not in by then is a 408.
+	ReadTimeout time.Duration
 	// Now is the clock for webhook timestamps and reports; time.Now when nil.
 	Now func() time.Time
 }
@@ -99,6 +100,7 @@ type Server struct {
 	paymentKeys webhook.Keys
 	log         *slog.Logger
 	now         func() time.Time
+	readTimeout time.Duration
 	metrics     *metrics
 	// addressLimit bounds what one client address sends before its key is known.
 	addressLimit echo.MiddlewareFunc
@@ -107,12 +109,16 @@ type Server struct {
 // New builds the server and its routes.
 func New(cfg Config) *Server {
 	s := &Server{temporal: cfg.Temporal, store: cfg.Store, idem: cfg.Store, orders: cfg.Orders, keys: cfg.Keys, policy: cfg.Policy,
-		courierKeys: cfg.CourierWebhookKeys, paymentKeys: cfg.PaymentWebhookKeys, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Registry)}
+		courierKeys: cfg.CourierWebhookKeys, paymentKeys: cfg.PaymentWebhookKeys, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Registry),
+		readTimeout: cfg.ReadTimeout}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.readTimeout <= 0 {
+		s.readTimeout = DefaultReadTimeout
 	}
 	if err := s.metrics.registry.Register(newBusinessCollector(cfg.Store, s.log)); err != nil {
 		s.log.Warn("metrics: business figures already registered", "error", err)
@@ -172,7 +178,7 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	// Reads are bounded so a slow client cannot hold a connection; the write
 	// timeout outlasts updateWait, so a waiting action still gets its answer.
-	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.readTimeout,
 		WriteTimeout: updateWait + 30*time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
@@ -211,61 +217,4 @@ func (s *Server) purgeIdempotency(ctx context.Context) {
 		case <-t.C:
 		}
 	}
-}
-
-// decode reads a JSON body strictly: unknown fields and trailing data are refused
-// with a message naming them. An empty body decodes to the zero value.
-func decode(c echo.Context, v any) error {
-	raw, err := io.ReadAll(c.Request().Body)
-	if err != nil {
-		return domainError(err)
-	}
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return bodyError("request body", err)
-	}
-	if dec.More() {
-		return models.Errorf(models.EMALFORMED, "request body has data after the JSON object; send one JSON object")
-	}
-	return nil
-}
-
-// bodyError explains a decoding failure: a body that is not JSON at all is a 400
-// (EMALFORMED); JSON with a field of the wrong type or a field the endpoint does
-// not know breaks a rule, a 422 naming the field.
-func bodyError(what string, err error) error {
-	var typeErr *json.UnmarshalTypeError
-	var syntaxErr *json.SyntaxError
-	switch {
-	case errors.As(err, &typeErr):
-		return models.Errorf(models.EINVALID, "%s: field %s must be %s", what, typeErr.Field, jsonType(typeErr.Type.Kind()))
-	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-		return models.Errorf(models.EMALFORMED, "%s is not JSON (%s); send a JSON object with Content-Type: application/json", what, err)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return models.Errorf(models.EINVALID, "%s: %s is not a field of this endpoint; see /openapi.json", what, strings.TrimPrefix(err.Error(), "json: "))
-	}
-	return models.Errorf(models.EINVALID, "%s does not fit this endpoint: %s", what, err)
-}
-
-// jsonType names a Go kind the way a JSON client knows it.
-func jsonType(k reflect.Kind) string {
-	switch k {
-	case reflect.String:
-		return "a string"
-	case reflect.Bool:
-		return "true or false"
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "an integer in range"
-	case reflect.Float32, reflect.Float64:
-		return "a number"
-	case reflect.Slice, reflect.Array:
-		return "an array"
-	case reflect.Struct, reflect.Map:
-		return "an object"
-	}
-	return k.String()
 }

@@ -3,10 +3,7 @@ package api
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base32"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -30,7 +27,11 @@ func (s *Server) createTicket(c echo.Context) error {
 		return err
 	}
 	var req models.CreateTicket
-	if err := decode(c, &req); err != nil {
+	got, err := s.decodeSent(c, &req)
+	if err != nil {
+		return err
+	}
+	if err := refuseEmpty(got, req); err != nil {
 		return err
 	}
 	req.Normalize()
@@ -48,10 +49,8 @@ func (s *Server) createTicket(c echo.Context) error {
 	ctx := c.Request().Context()
 	// The request as the client sent it (normalized) is what a repeat must match:
 	// the facts filled in below change as tickets come (recent returns).
-	canon, _ := json.Marshal(req)
-	hash := sha256.Sum256(canon)
-	bodyHash := hex.EncodeToString(hash[:])
-	flagged, err := s.trustInputs(ctx, p, &req)
+	bodyHash := createHash(req)
+	flagged, err := s.trustInputs(ctx, p, &req, got)
 	if err != nil {
 		return err
 	}
@@ -83,7 +82,7 @@ func (s *Server) createTicket(c echo.Context) error {
 		if !claim.New {
 			id, status = claim.TicketID, http.StatusOK
 			if t, err := s.store.GetTicket(ctx, id); err == nil && t.State.Terminal() {
-				return c.JSON(status, t)
+				return c.JSON(status, ticketFor(p, t))
 			}
 		}
 	}
@@ -94,7 +93,28 @@ func (s *Server) createTicket(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(status, t)
+	return c.JSON(status, ticketFor(p, t))
+}
+
+// refuseEmpty refuses a currency or an external_id sent empty or null: left
+// out, the currency is CNY and the create has no external_id; sent, each must
+// be a real one (DESIGN §4 Limits).
+func refuseEmpty(got sent, req models.CreateTicket) error {
+	if err := refuseEmptyCurrency(got, req.Currency); err != nil {
+		return err
+	}
+	if got["external_id"] {
+		return models.CheckID("external_id", req.ExternalID)
+	}
+	return nil
+}
+
+// refuseEmptyCurrency refuses a currency sent empty or null; left out, it is CNY.
+func refuseEmptyCurrency(got sent, currency string) error {
+	if got["currency"] && strings.TrimSpace(currency) == "" {
+		return models.Errorf(models.EINVALID, "currency is empty; send an ISO 4217 code such as CNY, or leave currency out for CNY")
+	}
+	return nil
 }
 
 // startTicket starts the ticket's workflow and writes its creation to the read
@@ -186,11 +206,11 @@ func (s *Server) visibleTicket(c echo.Context, head ...bool) (models.Ticket, Pri
 }
 
 func (s *Server) getTicket(c echo.Context) error {
-	t, _, err := s.visibleTicket(c)
+	t, p, err := s.visibleTicket(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, t)
+	return c.JSON(http.StatusOK, ticketFor(p, t))
 }
 
 // ticketAction sends one agent action to the ticket as a Temporal Update. The update
@@ -205,7 +225,7 @@ func (s *Server) ticketAction(c echo.Context) error {
 		return err
 	}
 	var body models.ActionBody
-	if err := decode(c, &body); err != nil {
+	if err := s.decode(c, &body); err != nil {
 		return err
 	}
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
@@ -233,9 +253,9 @@ func (s *Server) ticketAction(c echo.Context) error {
 		// Applied all the same: answer with the update's ticket (its timeline is
 		// in the read model) rather than an error a client would retry.
 		s.log.Warn("action applied, read model not read", "ticket", t.ID, "error", err)
-		return c.JSON(http.StatusOK, res.Ticket)
+		return c.JSON(http.StatusOK, ticketFor(p, res.Ticket))
 	}
-	return c.JSON(http.StatusOK, after)
+	return c.JSON(http.StatusOK, ticketFor(p, after))
 }
 
 // actionError explains an action on a ticket whose workflow has finished: it ended

@@ -10,14 +10,16 @@ import (
 // trustInputs replaces what a create may not state for itself with what the
 // records say (DESIGN §2 Trust): the order's facts from the order record, the
 // buyer's credit from the platform's buyer record, recent returns from our own
-// tickets. A buyer who sends order facts or buyer_credit gets a 422 naming the
-// field; the shop's seller or the platform who sends them registers the records
-// as PUT /v1/orders/{id} and PUT /v1/buyers/{id} would (a seller only a buyer
-// the platform has not rated yet). It returns the buyer's flag.
-func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.CreateTicket) (flagged bool, err error) {
-	statesOrder, statesCredit := req.Order != (models.OrderInfo{}), req.BuyerCredit != 0
+// tickets. What a create states is what its body sent (got), whatever the
+// value: a buyer who sends order or buyer_credit at all, even {} or 0, gets a
+// 422 naming the field, as does anyone who sends recent_returns; the platform
+// who sends them registers the records as PUT /v1/orders/{id} and PUT
+// /v1/buyers/{id} would, and the shop's seller the order. It returns the
+// buyer's flag.
+func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.CreateTicket, got sent) (flagged bool, err error) {
+	statesOrder, statesCredit := got["order"], got["buyer_credit"]
 	switch {
-	case req.RecentReturns != 0:
+	case got["recent_returns"]:
 		return false, models.Errorf(models.EINVALID, "recent_returns is counted from the buyer's tickets here; leave it out")
 	case p.Role == models.RoleBuyer && statesOrder:
 		return false, models.Errorf(models.EINVALID, "order is the shop's record, not the buyer's to state: name the order_id and leave order out")
@@ -110,7 +112,7 @@ func (s *Server) registerOrder(ctx context.Context, p Principal, rec models.Orde
 		o.Items = rec.Items
 	}
 	o.Normalize()
-	if err := o.Validate(); err != nil {
+	if err := o.ValidateAt(s.now()); err != nil {
 		return o, models.Errorf(models.EINVALID, "order: %s", models.ErrorMessage(err))
 	}
 	saved, _, err := s.store.PutOrder(ctx, o, sellerShop(p))

@@ -1,12 +1,9 @@
 package api
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -27,9 +24,9 @@ const (
 // verifiedBody reads the raw body and checks it by the Standard Webhooks rules
 // under the provider's keys (webhook.Keys.Verify): any failure is a 401.
 func (s *Server) verifiedBody(c echo.Context, keys webhook.Keys) ([]byte, error) {
-	raw, err := io.ReadAll(c.Request().Body)
+	raw, err := s.readBody(c)
 	if err != nil {
-		return nil, domainError(err)
+		return nil, err
 	}
 	if keys.Empty() {
 		return nil, models.Errorf(models.EUNAVAILABLE, "this endpoint has no webhook secret configured")
@@ -40,13 +37,12 @@ func (s *Server) verifiedBody(c echo.Context, keys webhook.Keys) ([]byte, error)
 	return raw, nil
 }
 
-// webhookJSON decodes a verified body strictly, checks it, and checks that the
-// signed webhook-id is the body's event_id (the id is what was signed).
+// webhookJSON decodes a verified body strictly (decodeJSON: field names match
+// exactly), checks it, and checks that the signed webhook-id is the body's
+// event_id (the id is what was signed).
 func webhookJSON(c echo.Context, raw []byte, v webhookEvent) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return bodyError("webhook body", err)
+	if _, err := decodeJSON("webhook body", raw, v); err != nil {
+		return err
 	}
 	if err := v.Validate(); err != nil {
 		return err

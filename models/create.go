@@ -8,7 +8,11 @@ import (
 // maxQty is the most units one item line may hold.
 const maxQty = 1_000_000
 
-// CreateTicket is the body of POST /v1/tickets.
+// CreateTicket is the body of POST /v1/tickets. What a create states is what
+// its body sends, so the fields a client may leave out are left out of its
+// encoding when empty: a Go client that sends a CreateTicket states no
+// currency, order, buyer_credit or recent_returns it did not set (DESIGN §4:
+// a buyer who sends order or buyer_credit at all is refused).
 type CreateTicket struct {
 	OrderID        string       `json:"order_id"`
 	ShopID         string       `json:"shop_id"`
@@ -18,16 +22,16 @@ type CreateTicket struct {
 	Reason         string       `json:"reason"`
 	ReturnMethod   ReturnMethod `json:"return_method"`
 	RequestedCents int64        `json:"requested_cents"`
-	Currency       string       `json:"currency"`
-	Order          OrderInfo    `json:"order"`
+	Currency       string       `json:"currency,omitempty"`
+	Order          OrderInfo    `json:"order,omitzero"`
 	Items          []Item       `json:"items"`
 	ExternalID     string       `json:"external_id,omitempty"`
-	BuyerCredit    int          `json:"buyer_credit"`
+	BuyerCredit    int          `json:"buyer_credit,omitempty"`
 	ExchangeSKU    string       `json:"exchange_sku,omitempty"`
 	PickupAddress  string       `json:"pickup_address,omitempty"`
-	// RecentReturns is how many returns the buyer made within the fast-review window;
-	// the shop's order system knows it, we do not.
-	RecentReturns int `json:"recent_returns"`
+	// RecentReturns is how many returns the buyer made within the fast-review
+	// window: counted by the server from our own tickets, never sent by a client.
+	RecentReturns int `json:"recent_returns,omitempty"`
 }
 
 // Normalize fills defaults a caller may leave out: currency CNY, return method none

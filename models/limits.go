@@ -23,6 +23,28 @@ const (
 	MaxDuration         = 366 * 24 * time.Hour // extend, within
 )
 
+// EarliestOrderTime is the earliest time an order fact (paid_at, shipped_at,
+// delivered_at) may carry: no order of ours was paid before it, and a time
+// before it (year 0, a Unix epoch of 0) is a client's mistake.
+var EarliestOrderTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// ClockSkew is how far ahead of our clock an order fact's time may be: the
+// shop's clock and ours differ a little, never by more (the webhook timestamp
+// tolerance is the same five minutes).
+const ClockSkew = 5 * time.Minute
+
+// CheckFactTime refuses the time of an order fact that cannot be: before
+// EarliestOrderTime, or later than now by more than ClockSkew.
+func CheckFactTime(field string, at, now time.Time) error {
+	switch {
+	case at.Before(EarliestOrderTime):
+		return Errorf(EINVALID, "%s %s is before %s; send the real time (RFC 3339)", field, at.UTC().Format(time.RFC3339), EarliestOrderTime.Format(time.RFC3339))
+	case at.After(now.Add(ClockSkew)):
+		return Errorf(EINVALID, "%s %s is in the future (our clock says %s); send a time that has passed", field, at.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
 // CheckID refuses an id that is empty, longer than MaxIDChars or has a character
 // outside [A-Za-z0-9._:-] (DESIGN §4), naming the field.
 func CheckID(field, v string) error {

@@ -12,7 +12,7 @@ type OrderFacts struct {
 	ShopID           string     `json:"shop_id"`
 	BuyerID          string     `json:"buyer_id"`
 	PaidCents        int64      `json:"paid_cents"`
-	Currency         string     `json:"currency"`
+	Currency         string     `json:"currency,omitempty"`
 	PaidAt           time.Time  `json:"paid_at"`
 	ShippedAt        *time.Time `json:"shipped_at,omitempty"`
 	DeliveredAt      *time.Time `json:"delivered_at,omitempty"`
@@ -45,7 +45,27 @@ func (o *Order) Normalize() {
 	}
 }
 
-// Validate checks an order record against DESIGN §4's limits, naming the field.
+// ValidateAt checks an order record as Validate does, and its times against
+// the clock: none may be later than now by more than ClockSkew.
+func (o Order) ValidateAt(now time.Time) error {
+	if err := o.Validate(); err != nil {
+		return err
+	}
+	for _, f := range []struct {
+		name string
+		at   *time.Time
+	}{{"paid_at", &o.PaidAt}, {"shipped_at", o.ShippedAt}, {"delivered_at", o.DeliveredAt}} {
+		if f.at != nil {
+			if err := CheckFactTime(f.name, *f.at, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Validate checks an order record against DESIGN §4's limits, naming the
+// field: the ones that need no clock (ValidateAt adds those that do).
 func (o Order) Validate() error {
 	for _, f := range []struct{ name, v string }{{"order_id", o.OrderID}, {"shop_id", o.ShopID}, {"buyer_id", o.BuyerID}} {
 		if err := CheckID(f.name, f.v); err != nil {
@@ -61,14 +81,38 @@ func (o Order) Validate() error {
 	switch {
 	case o.PaidAt.IsZero():
 		return Errorf(EINVALID, "paid_at is required (RFC 3339, e.g. 2026-11-20T08:00:00Z)")
+	case o.PaidAt.Before(EarliestOrderTime):
+		return Errorf(EINVALID, "paid_at %s is before %s; send the time the order was paid", o.PaidAt.UTC().Format(time.RFC3339), EarliestOrderTime.Format(time.RFC3339))
 	case o.ShippedAt != nil && o.ShippedAt.Before(o.PaidAt):
 		return Errorf(EINVALID, "shipped_at is before paid_at")
+	case o.DeliveredAt != nil && o.DeliveredAt.Before(o.PaidAt):
+		return Errorf(EINVALID, "delivered_at is before paid_at")
 	case o.DeliveredAt != nil && o.ShippedAt != nil && o.DeliveredAt.Before(*o.ShippedAt):
 		return Errorf(EINVALID, "delivered_at is before shipped_at")
 	case len(o.Items) > MaxItems:
 		return Errorf(EINVALID, "items has %d entries; the limit is %d", len(o.Items), MaxItems)
 	}
-	return checkItems(o.Items)
+	if err := checkItems(o.Items); err != nil {
+		return err
+	}
+	return checkItemsPaid(o.Items, o.PaidCents)
+}
+
+// checkItemsPaid refuses lines worth more (qty × unit_paid_cents, summed)
+// than the order's paid amount: a line's price is what was paid for it, so the
+// lines cannot add up to more. Less is fine (the order also paid for freight,
+// or for lines the record leaves out). The lines are checked (checkItems) first, and the sum stops at the
+// first line past paid, so it cannot overflow.
+func checkItemsPaid(items []Item, paid int64) error {
+	var worth int64
+	for _, it := range items {
+		line := int64(it.Qty) * it.UnitPaidCents
+		if line > paid || worth+line > paid {
+			return Errorf(EINVALID, "items are worth more (qty × unit_paid_cents) than the %d cents paid for the order; send each line's price as paid", paid)
+		}
+		worth += line
+	}
+	return nil
 }
 
 // Info is what a ticket keeps of its order.
