@@ -51,7 +51,9 @@ func (m *machine) startLater(ctx workflow.Context, e models.Effect) {
 		m.busyKeys[id] = true
 	}
 	n := m.failures[e.Key]
-	if e.Key == "" || n == 0 {
+	if e.Key == "" || n == 0 || e.Kind == models.EffectRecordMoney {
+		// The platform's reconcile goes to our ledger, not to the provider: no
+		// pause for the provider's troubles.
 		m.start(ctx, e)
 		return
 	}
@@ -193,7 +195,8 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 			// found the key still being paid at the provider. A provider that
 			// answered otherwise (never received: sent again; paid; failed) is up,
 			// and what follows goes at once.
-			if r.Failed || (e.Kind == models.EffectLookupMoney && r.Status == models.RefundSent) {
+			refused := r.Code == models.RefusedByProvider && m.t.Rules >= models.RulesMoneyAnchored
+			if r.Failed && !refused || (e.Kind == models.EffectLookupMoney && r.Status == models.RefundSent) {
 				m.failures[e.Key]++
 			} else {
 				delete(m.failures, e.Key)
