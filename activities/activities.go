@@ -11,8 +11,11 @@ import (
 
 // Activities is registered with the worker; the workflows call its methods by name.
 type Activities struct {
-	Store   TicketStore
-	Ledger  RefundLedger
+	Store  TicketStore
+	Ledger RefundLedger
+	// Parcels follows self-shipped parcels by carrier and tracking number; nil
+	// leaves them to the seller's confirm_receipt.
+	Parcels ParcelRegistry
 	Courier Courier
 	Payment Payment
 	// Notifier delivers the tickets' notices; the log and a metric when nil.

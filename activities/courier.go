@@ -3,6 +3,8 @@ package activities
 import (
 	"context"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/aftersales/aftersales/models"
 )
 
@@ -15,6 +17,15 @@ type Courier interface {
 	ShipReplacement(ctx context.Context, req ShipmentRequest) (Booking, error)
 	SendToRepair(ctx context.Context, req ShipmentRequest) (Booking, error)
 	VerifyTracking(ctx context.Context, carrier, trackingNo string) (bool, error)
+	// SubscribeTracking asks the carrier to report the parcel's events (delivered)
+	// through the courier webhook, naming it by carrier and tracking number.
+	SubscribeTracking(ctx context.Context, carrier, trackingNo string) error
+}
+
+// ParcelRegistry routes a carrier's events about a subscribed parcel to the
+// workflow that subscribed it (store.DB).
+type ParcelRegistry interface {
+	SubscribeParcel(ctx context.Context, carrier, trackingNo, workflowID string) error
 }
 
 // PickupRequest books a courier visit at the buyer's address.
@@ -65,7 +76,17 @@ func (a *Activities) SendToRepair(ctx context.Context, req ShipmentRequest) (Boo
 	return finalOf(a.Courier.SendToRepair(ctx, req))
 }
 
-// VerifyTracking asks the carrier whether the buyer's tracking number exists.
+// VerifyTracking asks the carrier whether the buyer's tracking number exists and,
+// when it does, subscribes it: the parcel is recorded for the calling workflow
+// first (so an event that comes at once finds its ticket), then the carrier is
+// asked to report it. A parcel is followed only when Parcels is set.
 func (a *Activities) VerifyTracking(ctx context.Context, carrier, trackingNo string) (bool, error) {
-	return finalOf(a.Courier.VerifyTracking(ctx, carrier, trackingNo))
+	ok, err := a.Courier.VerifyTracking(ctx, carrier, trackingNo)
+	if err != nil || !ok || a.Parcels == nil || carrier == "" {
+		return ok, final(err)
+	}
+	if err := a.Parcels.SubscribeParcel(ctx, carrier, trackingNo, activity.GetInfo(ctx).WorkflowExecution.ID); err != nil {
+		return false, err
+	}
+	return true, final(a.Courier.SubscribeTracking(ctx, carrier, trackingNo))
 }

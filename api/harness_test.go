@@ -139,7 +139,7 @@ func runWithHarness(m *testing.M) (int, error) {
 	courier, payment, ledger, stop := manualProviders(h.url, courierKeys, paymentKeys)
 	defer stop()
 	h.payments = ledger
-	w := worker.New(tc, &activities.Activities{Store: db, Ledger: db, Courier: courier, Payment: payment})
+	w := worker.New(tc, &activities.Activities{Store: db, Ledger: db, Parcels: db, Courier: courier, Payment: payment})
 	if err := w.Start(); err != nil {
 		return 0, err
 	}

@@ -132,28 +132,28 @@ func TestShippingCompensation(t *testing.T) {
 	if code := call(t, http.MethodPost, "/v1/orders/"+order+"/shipping-watch", "seller", body, &w); code != http.StatusCreated {
 		t.Fatalf("start watch: %d", code)
 	}
-	eventually(t, "watch of order "+order+" compensated", func() (bool, string) {
-		if w.State == workflows.WatchCompensated {
-			return true, ""
-		}
-		w = workflows.ShippingWatch{}
-		code := call(t, http.MethodGet, "/v1/orders/"+order+"/shipping-watch", "seller", nil, &w)
-		return code == http.StatusOK && w.State == workflows.WatchCompensated, fmt.Sprintf("%d %+v", code, w)
-	})
+	watch := func(want string) {
+		t.Helper()
+		eventually(t, "watch of order "+order+" "+want, func() (bool, string) {
+			w = workflows.ShippingWatch{}
+			code := call(t, http.MethodGet, "/v1/orders/"+order+"/shipping-watch", "seller", nil, &w)
+			return code == http.StatusOK && w.State == want && w.CompensationKey != "" && h.payments.Paid(w.CompensationKey) == 1,
+				fmt.Sprintf("%d %+v", code, w)
+		})
+	}
+	// Paid, and compensating until the provider confirms it.
+	watch(workflows.WatchCompensating)
 	if w.CompensationCents != 50000 { // 30 % of 2599 CNY is 779.70, capped at 500 CNY
 		t.Errorf("compensation %d cents, want 50000", w.CompensationCents)
 	}
-	if n := h.payments.Paid(w.CompensationKey); n != 1 {
-		t.Errorf("compensation paid %d times", n)
-	}
-	// The provider's answer reaches the ledger, and the watch shows it.
+	// The provider's answer reaches the ledger and the watch, which shows it.
 	ev := models.PaymentEvent{EventID: fmt.Sprintf("comp-%d", eventSeq.Add(1)), RefundKey: w.CompensationKey, Status: models.RefundSucceeded}
 	if code := postWebhook(t, "/v1/webhooks/payment", ev); code != http.StatusAccepted {
 		t.Fatalf("compensation webhook: %d", code)
 	}
-	w = workflows.ShippingWatch{}
-	if code := call(t, http.MethodGet, "/v1/orders/"+order+"/shipping-watch", "seller", nil, &w); code != http.StatusOK || w.PaymentStatus != models.RefundSucceeded {
-		t.Errorf("after the provider's success: %d payment_status %q, want succeeded", code, w.PaymentStatus)
+	watch(workflows.WatchCompensated)
+	if w.PaymentStatus != models.RefundSucceeded {
+		t.Errorf("after the provider's success: payment_status %q, want succeeded", w.PaymentStatus)
 	}
 	// The watch belongs to the order's shop: another shop cannot start or read it.
 	_, intruder := newShop(t)

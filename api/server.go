@@ -47,6 +47,9 @@ type Store interface {
 	// provider and event id in the database, before the ticket hears of them.
 	ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string) (store.WebhookEvent, error)
 	MarkWebhookDelivered(ctx context.Context, provider, eventID string) error
+	// ParcelWorkflow names the workflow that subscribed a self-shipped parcel
+	// (store.DB.ParcelWorkflow); ENOTFOUND when none did.
+	ParcelWorkflow(ctx context.Context, carrier, trackingNo string) (string, error)
 	IdempotencyStore
 	// Order records and buyer risk (DESIGN §2 Trust).
 	PutOrder(ctx context.Context, o models.Order, owner string) (models.Order, bool, error)

@@ -1,10 +1,12 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"go.temporal.io/api/serviceerror"
@@ -121,6 +123,18 @@ func (s *Server) courierWebhook(c echo.Context) error {
 	if done, err := s.receive(c, providerCourier, s.courierKeys, &ev, func() string { return ev.Type }); done {
 		return err
 	}
+	if ev.TicketID == "" {
+		// A carrier's event about a parcel it never booked for us (a self-shipped
+		// return): the ticket that subscribed its tracking number hears of it.
+		id, err := s.store.ParcelWorkflow(c.Request().Context(), ev.Carrier, ev.TrackingNo)
+		if models.ErrorCode(err) == models.ENOTFOUND {
+			s.log.Warn("courier event for a parcel no ticket follows", "carrier", ev.Carrier, "tracking_no", ev.TrackingNo, "event", ev.EventID)
+			return s.counted(providerCourier, ev.Type, s.delivered(c, providerCourier, ev.EventID))
+		} else if err != nil {
+			return s.counted(providerCourier, ev.Type, err)
+		}
+		return s.counted(providerCourier, ev.Type, s.signalWorkflow(c, providerCourier, id, workflows.SignalCourier, ev, ev.EventID))
+	}
 	return s.counted(providerCourier, ev.Type, s.signalTicket(c, providerCourier, ev.TicketID, workflows.SignalCourier, ev, ev.EventID))
 }
 
@@ -140,8 +154,10 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 		return s.counted(providerPayment, ev.Status, err)
 	}
 	if row.Purpose == store.PurposeCompensation {
-		// A delayed-shipment compensation: its watch reads the ledger, nothing to signal.
-		return s.counted(providerPayment, ev.Status, s.delivered(c, providerPayment, ev.EventID))
+		// A delayed-shipment compensation: the ledger's ticket id is its watch's
+		// workflow id; the watch waits for this answer (a watch that ended is
+		// only logged, the ledger has the answer).
+		return s.counted(providerPayment, ev.Status, s.signalWorkflow(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
 	}
 	ev.TicketID = row.TicketID
 	return s.counted(providerPayment, ev.Status, s.signalTicket(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
@@ -150,22 +166,34 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 // signalTicket answers 202 whether or not the ticket exists, so a webhook caller
 // cannot probe for ticket ids; unknown ones are only logged.
 func (s *Server) signalTicket(c echo.Context, provider, ticketID, signal string, payload any, eventID string) error {
-	err := s.temporal.SignalWorkflow(c.Request().Context(), workflows.TicketWorkflowID(ticketID), "", signal, payload)
+	return s.signalWorkflow(c, provider, workflows.TicketWorkflowID(ticketID), signal, payload, eventID)
+}
+
+// signalWorkflow signals the workflow id and marks the event delivered. The
+// signal does not depend on the caller staying connected: the event is recorded
+// already, and a caller that hangs up must not leave it undelivered.
+func (s *Server) signalWorkflow(c echo.Context, provider, workflowID, signal string, payload any, eventID string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), signalTimeout)
+	defer cancel()
+	err := s.temporal.SignalWorkflow(ctx, workflowID, "", signal, payload)
 	var notFound *serviceerror.NotFound
 	if errors.As(err, &notFound) {
-		s.log.Warn("webhook for an unknown or ended ticket", "ticket", ticketID, "event", eventID)
+		s.log.Warn("webhook for an unknown or ended workflow", "workflow", workflowID, "event", eventID)
 	} else if err != nil {
-		s.log.Error("webhook not delivered", "ticket", ticketID, "event", eventID, "error", err)
+		s.log.Error("webhook not delivered", "workflow", workflowID, "event", eventID, "error", err)
 		return models.Errorf(models.EUNAVAILABLE, "the event could not be recorded now; send it again")
 	}
 	return s.delivered(c, provider, eventID)
 }
 
+// signalTimeout bounds a webhook's signal once the caller is no longer waited on.
+const signalTimeout = 10 * time.Second
+
 // delivered marks the event done, so a repeat is dropped, and answers 202. If the
 // mark fails the event was still delivered: a repeat then reaches the ticket,
 // which drops it by its event id.
 func (s *Server) delivered(c echo.Context, provider, eventID string) error {
-	if err := s.store.MarkWebhookDelivered(c.Request().Context(), provider, eventID); err != nil {
+	if err := s.store.MarkWebhookDelivered(context.WithoutCancel(c.Request().Context()), provider, eventID); err != nil {
 		s.log.Warn("webhook delivered, not marked", "event", eventID, "error", err)
 	}
 	return accepted(c, eventID, false)

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -21,8 +22,12 @@ var CourierEventTypes = []string{CourierPickedUp, CourierPickupFailed, CourierDe
 
 // CourierEvent is the body of POST /v1/webhooks/courier.
 type CourierEvent struct {
-	EventID    string    `json:"event_id"`
-	TicketID   string    `json:"ticket_id"`
+	EventID  string `json:"event_id"`
+	TicketID string `json:"ticket_id,omitempty"`
+	// Carrier and TrackingNo route a carrier's event about a parcel it never
+	// booked for us (a self-shipped return whose tracking number the ticket
+	// subscribed) when TicketID is empty.
+	Carrier    string    `json:"carrier,omitempty"`
 	Type       string    `json:"type"`
 	TrackingNo string    `json:"tracking_no"`
 	At         time.Time `json:"at"`
@@ -36,8 +41,12 @@ func (e CourierEvent) Validate() error {
 	switch {
 	case CheckID("event_id", e.EventID) != nil:
 		return CheckID("event_id", e.EventID)
-	case CheckID("ticket_id", e.TicketID) != nil:
+	case e.TicketID == "" && (strings.TrimSpace(e.Carrier) == "" || strings.TrimSpace(e.TrackingNo) == ""):
+		return Errorf(EINVALID, "ticket_id is required, or carrier and tracking_no for a parcel the ticket subscribed")
+	case e.TicketID != "" && CheckID("ticket_id", e.TicketID) != nil:
 		return CheckID("ticket_id", e.TicketID)
+	case len(e.Carrier) > 64:
+		return Errorf(EINVALID, "carrier is %d characters; the limit is 64", len(e.Carrier))
 	case len(e.TrackingNo) > MaxTextChars:
 		return Errorf(EINVALID, "tracking_no is %d characters; the limit is %d", len(e.TrackingNo), MaxTextChars)
 	case !oneOf(e.Type, CourierEventTypes):

@@ -184,6 +184,14 @@ var migrations = []migration{
 	{version: 4, name: "refunds.order_over_cents",
 		sqlite: []string{"ALTER TABLE refunds ADD COLUMN order_over_cents BIGINT NOT NULL DEFAULT 0"},
 		mysql:  []string{"ALTER TABLE refunds ADD COLUMN order_over_cents BIGINT NOT NULL DEFAULT 0"}},
+	tablesMigration(5, "parcel_subscriptions",
+		table{name: "parcel_subscriptions", columns: `
+			carrier VARCHAR(64) NOT NULL,
+			tracking_no VARCHAR(128) NOT NULL,
+			workflow_id VARCHAR(160) NOT NULL,
+			created_at {time} NOT NULL,
+			PRIMARY KEY (carrier, tracking_no)`},
+	),
 }
 
 // LatestSchemaVersion is the schema version this binary creates and understands.

@@ -73,3 +73,29 @@ func TestBuyersAndRecentReturns(t *testing.T) {
 		}
 	})
 }
+
+// A self-shipped parcel is routed by carrier (any case) and tracking number to
+// the workflow that subscribed it last; an unknown one is ENOTFOUND.
+func TestParcelSubscriptions(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		if err := db.SubscribeParcel(ctx, "sf", "SF123", "ticket-A"); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := db.ParcelWorkflow(ctx, "SF", "SF123"); err != nil || id != "ticket-A" {
+			t.Fatalf("ParcelWorkflow = %q, %v", id, err)
+		}
+		if err := db.SubscribeParcel(ctx, "SF", "SF123", "ticket-B"); err != nil {
+			t.Fatal(err)
+		}
+		if id, err := db.ParcelWorkflow(ctx, "SF", "SF123"); err != nil || id != "ticket-B" {
+			t.Fatalf("after a second subscription: %q, %v", id, err)
+		}
+		if _, err := db.ParcelWorkflow(ctx, "YTO", "SF123"); models.ErrorCode(err) != models.ENOTFOUND {
+			t.Fatalf("another carrier's parcel: %v", err)
+		}
+		if err := db.SubscribeParcel(ctx, "", "X1", "ticket-C"); models.ErrorCode(err) != models.EINVALID {
+			t.Fatalf("no carrier: %v", err)
+		}
+	})
+}

@@ -337,6 +337,10 @@ func (c *fakeCourier) VerifyTracking(_ context.Context, carrier, trackingNo stri
 	return c.verify, nil
 }
 
+// SubscribeTracking: the fake courier reports nothing by itself; tests send the
+// events.
+func (c *fakeCourier) SubscribeTracking(context.Context, string, string) error { return nil }
+
 type courierCounts struct{ pickups, swaps, cancels, shipped, repairs, verifies int }
 
 func (c *fakeCourier) counts() courierCounts {

@@ -462,6 +462,21 @@ var recordings = []struct {
 	// ---- the delayed-shipment watch ----
 	{"shipping_watch_compensation", func(l *live) { // the deadline passed before the watch started
 		id := l.startWatch("OW1", time.Now().Add(-72*time.Hour))
+		// The provider confirms the compensation by its webhook, as the API
+		// delivers it: the ledger first, then the watch.
+		const k = "order-OW1:compensation:1"
+		deadline := time.Now().Add(20 * time.Second)
+		for l.f.pay.status(k) != models.RefundSent && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		l.f.pay.settle(k, models.RefundSucceeded)
+		if _, err := l.f.ledger.MarkRefund(l.ctx, k, models.RefundSucceeded, "pay-"+k); err != nil {
+			l.t.Fatalf("ledger %s: %v", k, err)
+		}
+		if err := l.c.SignalWorkflow(l.ctx, id, "", SignalPayment, models.PaymentEvent{EventID: "rec-w-1", RefundKey: k,
+			Status: models.RefundSucceeded, ProviderRef: "pay-" + k}); err != nil {
+			l.t.Fatalf("signal payment: %v", err)
+		}
 		l.waitWorkflow(id)
 		l.save(id, "shipping_watch_compensation.json")
 	}},

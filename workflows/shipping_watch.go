@@ -28,7 +28,7 @@ const (
 	WatchWatching     = "watching"
 	WatchShipped      = "shipped"
 	WatchCompensating = "compensating" // the deadline passed; the payment is under way
-	WatchCompensated  = "compensated"
+	WatchCompensated  = "compensated"  // the provider confirmed the payment
 )
 
 // ShippingWatch is the watch as GET /v1/orders/{id}/shipping-watch shows it.
@@ -73,6 +73,15 @@ func ShippingWatchWorkflow(ctx workflow.Context, in ShippingWatchInput) (Shippin
 		// A 0 % (or 0 cap) rule, or an order of a few cents: nothing to pay. The
 		// ledger refuses empty movements, which would fail the whole watch.
 		return s, nil
+	}
+	if workflow.GetVersion(ctx, compensationChange, workflow.DefaultVersion, 1) == 1 {
+		err := settleCompensation(ctx, in, &s)
+		// A late "shipped" still gets recorded, but compensation stands.
+		if shipped.ReceiveAsync(nil) {
+			now := workflow.Now(ctx)
+			s.ShippedAt = &now
+		}
+		return s, err
 	}
 	s.State, s.CompensationKey = WatchCompensating, "order-"+in.OrderID+":compensation:1"
 	req := activities.MoneyRequest{Key: s.CompensationKey, Purpose: activities.PurposeCompensation,

@@ -1,6 +1,9 @@
 package workflows
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,7 +27,8 @@ type watchHarness struct {
 
 // The delayed-shipment watch (延迟发货赔付): shipped in time → nothing paid; not
 // shipped within ship_deadline (48 h) → 30 % of the paid amount capped at 500 CNY
-// (self-operated: 5 CNY), paid exactly once under order-<id>:compensation:1.
+// (self-operated: 5 CNY), paid exactly once under order-<id>:compensation:1, and
+// compensated once the provider confirms it (its webhook, 10 minutes later here).
 func TestShippingWatch(t *testing.T) {
 	shipped := func(h *watchHarness) { h.env.SignalWorkflow(SignalShipped, nil) }
 	cases := []struct {
@@ -64,12 +68,19 @@ func TestShippingWatch(t *testing.T) {
 			f := newFakes()
 			in := watchInput("O77", c.paid, c.selfOperated, c.paidAt)
 			var end time.Time
+			const k = "order-O77:compensation:1"
+			if c.state == WatchCompensated {
+				c.endsAt += 10 * time.Minute // the provider's webhook confirms it then
+				if c.steps == nil {
+					c.steps = map[time.Duration]func(*watchHarness){}
+				}
+				c.steps[c.endsAt] = providerAnswers(f, k, models.RefundSucceeded)
+			}
 			w := runWatchAt(t, f, in, c.steps, &end)
 			eq(t, "state", w.State, c.state)
 			eq(t, "compensation", w.CompensationCents, c.compensation)
 			eq(t, "ship_by", w.ShipBy, c.paidAt.Add(48*time.Hour))
 			eq(t, "ended at", end.Sub(t0), c.endsAt)
-			const k = "order-O77:compensation:1"
 			if c.state == WatchShipped {
 				eq(t, "shipped_at", *w.ShippedAt, t0.Add(c.endsAt))
 				eq(t, "provider keys", len(f.pay.keys()), 0)
@@ -77,7 +88,7 @@ func TestShippingWatch(t *testing.T) {
 				return
 			}
 			eq(t, "key", w.CompensationKey, k)
-			eq(t, "payment status", w.PaymentStatus, models.RefundSent)
+			eq(t, "payment status", w.PaymentStatus, models.RefundSucceeded)
 			eq(t, "provider keys", len(f.pay.keys()), 1)
 			wantOneCallPerKey(t, f, k)
 			if m := f.pay.methodsFor(k); len(m) != 1 || m[0] != "compensate" {
@@ -92,11 +103,71 @@ func TestShippingWatch(t *testing.T) {
 				t.Fatalf("no ledger row for %s", k)
 			}
 			eq(t, "ledger amount", row.AmountCents, c.compensation)
-			eq(t, "ledger status", row.Status, models.RefundSent)
+			eq(t, "ledger status", row.Status, models.RefundSucceeded)
 			// Compensation is not a refund: it takes nothing from the order's refund cap.
 			eq(t, "order refund reservation", f.ledger.reserved("O77"), 0)
 		})
 	}
+}
+
+// providerAnswers is the provider's webhook for key as the API delivers it: the
+// ledger records it, then the watch is signalled.
+func providerAnswers(f *fakes, key, status string) func(*watchHarness) {
+	return func(h *watchHarness) {
+		f.pay.settle(key, status)
+		_, _ = f.ledger.MarkRefund(context.Background(), key, status, "pay-"+key)
+		h.env.SignalWorkflow(SignalPayment, models.PaymentEvent{EventID: "w-" + key + status, RefundKey: key, Status: status})
+	}
+}
+
+// A compensation that fails after it was sent is looked up and paid again under
+// a new key, never left failed; one the provider never answers is the
+// platform's, and it is told; three failed keys end the watch
+// compensation_failed, the platform told.
+func TestShippingWatchSettles(t *testing.T) {
+	k := func(n int) string { return fmt.Sprintf("order-O78:compensation:%d", n) }
+	run := func(t *testing.T, steps map[time.Duration]func(*watchHarness), f *fakes) ShippingWatch {
+		var end time.Time
+		return runWatchAt(t, f, watchInput("O78", 100_000, false, t0), steps, &end)
+	}
+	t.Run("failed after sent: paid again under a new key", func(t *testing.T) {
+		f := newFakes()
+		w := run(t, map[time.Duration]func(*watchHarness){
+			48*time.Hour + time.Minute: providerAnswers(f, k(1), models.RefundFailed),
+			48*time.Hour + time.Hour:   providerAnswers(f, k(2), models.RefundSucceeded),
+		}, f)
+		eq(t, "state", w.State, WatchCompensated)
+		eq(t, "key", w.CompensationKey, k(2))
+		if row, _ := f.ledger.row(k(1)); row.Status != models.RefundVoid {
+			t.Errorf("the failed key is %s in the ledger, want void", row.Status)
+		}
+		wantOneCallPerKey(t, f, k(1), k(2))
+	})
+	t.Run("never answered: the platform is told, the watch shows it unsettled", func(t *testing.T) {
+		f := newFakes()
+		w := run(t, nil, f)
+		eq(t, "state", w.State, WatchCompensating)
+		eq(t, "payment status", w.PaymentStatus, models.RefundSent)
+		if n := f.pay.lookupsFor(k(1)); n != compensationLookups {
+			t.Errorf("%d lookups, want %d", n, compensationLookups)
+		}
+		if notes := f.notes.all(); len(notes) != 1 || !strings.Contains(notes[0].Message, k(1)) {
+			t.Errorf("notices %+v, want one naming %s", notes, k(1))
+		}
+	})
+	t.Run("every key fails: compensation_failed, the platform told", func(t *testing.T) {
+		f := newFakes()
+		steps := map[time.Duration]func(*watchHarness){}
+		for n := 1; n <= compensationKeys; n++ {
+			steps[48*time.Hour+time.Duration(n)*time.Hour] = providerAnswers(f, k(n), models.RefundFailed)
+		}
+		w := run(t, steps, f)
+		eq(t, "state", w.State, WatchCompensationFailed)
+		if notes := f.notes.all(); len(notes) != 1 || !strings.Contains(notes[0].Message, "pay it by hand") {
+			t.Errorf("notices %+v", notes)
+		}
+		eq(t, "keys", len(f.pay.keys()), compensationKeys)
+	})
 }
 
 // runWatchAt is runWatch that also reports when the workflow ended.

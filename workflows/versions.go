@@ -65,6 +65,15 @@ var versionChanges = []versionChange{
 		Before: []string{"testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
 	},
 	{
+		ID:  compensationChange,
+		Max: 1,
+		Versions: []string{
+			"The delayed-shipment compensation waits for the provider's answer (webhook or lookup), pays again under a new key once one " +
+				"is refused or confirmed void, and tells the platform when it cannot; before, the watch ended when the payment was sent.",
+		},
+		Before: []string{"testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
+	},
+	{
 		ID:  moneyRulesChange,
 		Max: moneyRulesAnchored,
 		Versions: []string{

@@ -15,6 +15,7 @@
 //	POST {base}/shipments             body ShipmentRequest → 200/201 {"booking_id","tracking_no"}
 //	POST {base}/repairs               body ShipmentRequest → 200/201 {"booking_id","tracking_no"}
 //	GET  {base}/tracking/{carrier}/{tracking_no}            → 200 known, 404 unknown
+//	POST {base}/tracking-subscriptions body {"carrier","tracking_no"} → 2xx (a repeat is harmless)
 //
 // PickupRequest and ShipmentRequest are the JSON forms of activities.PickupRequest
 // and activities.ShipmentRequest: {"ticket_id","address","attempt","items":[{"sku",
@@ -29,6 +30,9 @@
 //
 // Later events reach us as POST /v1/webhooks/courier with a models.CourierEvent body
 // {event_id, ticket_id, type, tracking_no, at}, signed as package webhook describes.
+// An event about a subscribed parcel (a self-shipped return the carrier never
+// booked for us) leaves ticket_id out and names the parcel by carrier and
+// tracking_no: {event_id, carrier, tracking_no, type, at}.
 // The simulator's event ids are "<booking id>:<type>", stable per booking and type, so
 // a duplicate delivery is recognisable.
 package courier

@@ -47,7 +47,7 @@ func (s *Simulator) run(ctx context.Context, info BookingInfo, plan []step) {
 			return
 		}
 		ev := models.CourierEvent{EventID: info.BookingID + ":" + st.typ, TicketID: info.TicketID,
-			Type: st.typ, TrackingNo: info.TrackingNo, At: s.now().UTC()}
+			Carrier: info.Carrier, Type: st.typ, TrackingNo: info.TrackingNo, At: s.now().UTC()}
 		for range st.copies {
 			if err := s.Sender.Send(ctx, WebhookPath, ev.EventID, ev); err != nil {
 				if ctx.Err() != nil {

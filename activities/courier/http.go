@@ -83,6 +83,13 @@ func (h *HTTP) VerifyTracking(ctx context.Context, carrier, trackingNo string) (
 	return err == nil, err
 }
 
+// SubscribeTracking asks POST /tracking-subscriptions {carrier, tracking_no} to
+// report the parcel's events through the webhook; a repeat is harmless.
+func (h *HTTP) SubscribeTracking(ctx context.Context, carrier, trackingNo string) error {
+	return h.api().Do(ctx, http.MethodPost, "/tracking-subscriptions", "subscribe:"+carrier+":"+trackingNo,
+		map[string]string{"carrier": carrier, "tracking_no": trackingNo}, nil)
+}
+
 func (h *HTTP) book(ctx context.Context, path, key string, req any) (activities.Booking, error) {
 	var b booked
 	if err := h.api().Do(ctx, http.MethodPost, path, key, req, &b); err != nil {

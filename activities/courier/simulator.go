@@ -13,6 +13,7 @@ import (
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/activities/providersim"
 	"github.com/aftersales/aftersales/activities/webhook"
+	"github.com/aftersales/aftersales/models"
 )
 
 // Simulator modes.
@@ -66,6 +67,7 @@ type BookingInfo struct {
 	BookingID  string `json:"booking_id"`
 	TrackingNo string `json:"tracking_no"`
 	TicketID   string `json:"ticket_id"`
+	Carrier    string `json:"carrier,omitempty"` // a subscribed parcel's carrier
 	Kind       string `json:"kind"`
 	Attempt    int    `json:"attempt"`
 	Cancelled  bool   `json:"cancelled"`
@@ -124,6 +126,29 @@ func (s *Simulator) CancelPickup(ctx context.Context, ticketID, bookingID string
 	}
 	if s.Faults.roll(s.Faults.LoseAnswerRate) {
 		return ErrAnswerLost
+	}
+	return nil
+}
+
+// SubscribeTracking follows a parcel the simulator never booked (a self-shipped
+// return): in auto mode it reports it delivered after Delay, by carrier and
+// tracking number, without a ticket id. A repeat schedules nothing new.
+func (s *Simulator) SubscribeTracking(ctx context.Context, carrier, trackingNo string) error {
+	if err := s.Faults.before(ctx, trackingNo); err != nil {
+		return err
+	}
+	s.init()
+	key := "tracking:" + carrier + ":" + trackingNo
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jobs.Closed() {
+		return ErrClosed
+	}
+	if s.byKey[key] == nil {
+		b := &booking{info: BookingInfo{BookingID: "TRK-" + providersim.RandomHex(6), TrackingNo: trackingNo,
+			Carrier: carrier, Kind: "tracking"}}
+		s.byKey[key], s.byID[b.info.BookingID] = b, b
+		s.schedule(b, []string{models.CourierDelivered})
 	}
 	return nil
 }

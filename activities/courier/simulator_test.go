@@ -239,3 +239,22 @@ func TestCloseStopsAllGoroutines(t *testing.T) {
 	}
 	r.None(t)
 }
+
+// A subscribed parcel the simulator never booked (a self-shipped return) is
+// reported delivered by carrier and tracking number, without a ticket id, once
+// however often it is subscribed.
+func TestSubscribedParcelReportedByTrackingNumber(t *testing.T) {
+	r := newReceiver(t)
+	s := newSim(t, r, 10*time.Millisecond)
+	for range 2 {
+		if err := s.SubscribeTracking(context.Background(), "SF", "SF42"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := r.Next(t)
+	if ev.Type != models.CourierDelivered || ev.TicketID != "" || ev.Carrier != "SF" || ev.TrackingNo != "SF42" || ev.Validate() != nil {
+		t.Fatalf("event %+v (%v)", ev, ev.Validate())
+	}
+	s.Wait()
+	r.None(t)
+}

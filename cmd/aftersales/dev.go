@@ -181,7 +181,7 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 		return rt, err
 	}
 	rt.stop = append(rt.stop, closeProviders)
-	acts := &activities.Activities{Store: db, Ledger: db, Courier: courier, Payment: payment}
+	acts := &activities.Activities{Store: db, Ledger: db, Parcels: db, Courier: courier, Payment: payment}
 	rt.worker = worker.New(tc, acts)
 	if err := rt.worker.Start(); err != nil {
 		return rt, fmt.Errorf("worker: %w", err)

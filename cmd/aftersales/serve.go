@@ -160,7 +160,7 @@ func runWorker(ctx context.Context, args []string) error {
 		return err
 	}
 	defer closeProviders()
-	w := worker.New(tc, &activities.Activities{Store: db, Ledger: db, Courier: courier, Payment: payment})
+	w := worker.New(tc, &activities.Activities{Store: db, Ledger: db, Parcels: db, Courier: courier, Payment: payment})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
