@@ -128,7 +128,7 @@ func runWithHarness(m *testing.M) (int, error) {
 	// recent returns they would end fast review for every later test. The
 	// counting itself is TestRecentReturnsAreCounted's, with a buyer of its own.
 	policy.FastReview.MaxRecentReturns = 1000
-	h.cfg = api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
+	h.cfg = api.Config{Temporal: tc, Namespace: srv.Namespace(), Store: db, Keys: keys, Policy: policy,
 		CourierWebhookKeys: courierKeys, PaymentWebhookKeys: paymentKeys, Logger: logger,
 		// The tests' keys send far more than a person would; TestRateLimit has its own.
 		RateLimit: 100_000, RateBurst: 100_000}

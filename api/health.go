@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/aftersales/aftersales/store"
+	"github.com/aftersales/aftersales/worker"
 )
 
 func (s *Server) healthz(c echo.Context) error {
@@ -33,12 +35,32 @@ func (s *Server) readyz(c echo.Context) error {
 	if _, err := s.temporal.CheckHealth(ctx, nil); err != nil {
 		s.log.Warn("readyz: Temporal does not answer", "error", err)
 		checks["temporal"], ready = "unavailable", false
+	} else if missing, err := s.temporalSetup(ctx); err != nil {
+		s.log.Warn("readyz: Temporal's namespace could not be read", "error", err)
+		checks["temporal"], ready = "unavailable", false
+	} else if len(missing) > 0 {
+		// A cluster nobody set up refuses every create: say what to register.
+		checks["temporal"], ready = "missing "+strings.Join(missing, ", ")+": run aftersales temporal-setup", false
 	}
 	if !ready {
 		c.Response().Header().Set("Retry-After", retryAfterSeconds)
 		return c.JSON(http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "checks": checks})
 	}
 	return c.JSON(http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+// temporalSetup names what the namespace lacks (worker.MissingSetup). A
+// namespace found ready stays ready: registrations are not taken back, so it is
+// asked again only until then.
+func (s *Server) temporalSetup(ctx context.Context) ([]string, error) {
+	if s.setupReady.Load() {
+		return nil, nil
+	}
+	missing, err := worker.MissingSetup(ctx, s.temporal, s.namespace)
+	if err == nil && len(missing) == 0 {
+		s.setupReady.Store(true)
+	}
+	return missing, err
 }
 
 // metrics counts requests by route and status for Prometheus, webhook events by

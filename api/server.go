@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -64,9 +65,12 @@ type Store interface {
 // Config wires a Server.
 type Config struct {
 	Temporal client.Client
-	Store    Store
-	Keys     *Keys
-	Policy   models.Policy
+	// Namespace is the Temporal namespace Temporal was dialled with ("default"
+	// when empty): /readyz checks it has what the product needs.
+	Namespace string
+	Store     Store
+	Keys      *Keys
+	Policy    models.Policy
 	// CourierWebhookKeys and PaymentWebhookKeys verify each provider's webhooks
 	// (Standard Webhooks, whsec_ keys; several for rotation).
 	CourierWebhookKeys webhook.Keys
@@ -102,6 +106,8 @@ type Server struct {
 	courierKeys webhook.Keys
 	paymentKeys webhook.Keys
 	log         *slog.Logger
+	namespace   string
+	setupReady  atomic.Bool // the namespace was seen ready (readyz)
 	now         func() time.Time
 	readTimeout time.Duration
 	metrics     *metrics
@@ -116,6 +122,9 @@ func New(cfg Config) *Server {
 		readTimeout: cfg.ReadTimeout}
 	if s.log == nil {
 		s.log = slog.Default()
+	}
+	if s.namespace = cfg.Namespace; s.namespace == "" {
+		s.namespace = "default"
 	}
 	if s.now == nil {
 		s.now = time.Now

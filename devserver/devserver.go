@@ -18,12 +18,12 @@ import (
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	"github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/server/common/config"
 	"go.temporal.io/server/temporal"
+
+	"github.com/aftersales/aftersales/worker"
 )
 
 // DefaultStartTimeout is how long Start waits for the frontend to serve
@@ -321,7 +321,8 @@ func (s *Server) ready(ctx context.Context, opts Options) error {
 		return err
 	}
 	defer c.Close()
-	return registerSearchAttributes(ctx, c, opts.Namespace, opts.SearchAttributes)
+	_, err = worker.EnsureSearchAttributes(ctx, c, opts.Namespace, opts.SearchAttributes)
+	return err
 }
 
 func (s *Server) dial(ctx context.Context, opts Options) (client.Client, error) {
@@ -349,56 +350,6 @@ func (s *Server) dial(ctx context.Context, opts Options) (client.Client, error) 
 		case <-ctx.Done():
 			return nil, fmt.Errorf("Temporal frontend at %s not ready after %s: %w", s.frontendAddr, opts.StartTimeout, lastErr)
 		case <-time.After(200 * time.Millisecond):
-		}
-	}
-}
-
-// registerSearchAttributes adds the wanted attributes missing from ns and
-// waits until they are listed. An attribute registered with another type is
-// an error: workflows upserting it would fail.
-func registerSearchAttributes(ctx context.Context, c client.Client, ns string, want map[string]enumspb.IndexedValueType) error {
-	if len(want) == 0 {
-		return nil
-	}
-	missing := func() (map[string]enumspb.IndexedValueType, error) {
-		resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
-		if err != nil {
-			return nil, fmt.Errorf("listing search attributes: %w", err)
-		}
-		out := map[string]enumspb.IndexedValueType{}
-		for name, typ := range want {
-			have, ok := resp.GetCustomAttributes()[name]
-			switch {
-			case !ok:
-				out[name] = typ
-			case have != typ:
-				return nil, fmt.Errorf("search attribute %s is registered as %s in namespace %s, wanted %s",
-					name, have, ns, typ)
-			}
-		}
-		return out, nil
-	}
-	add, err := missing()
-	if err != nil || len(add) == 0 {
-		return err
-	}
-	_, err = c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace:        ns,
-		SearchAttributes: add,
-	})
-	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		return fmt.Errorf("adding search attributes: %w", err)
-	}
-	for {
-		add, err := missing()
-		if err != nil || len(add) == 0 {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("search attributes %v not visible yet: %w", add, ctx.Err())
-		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }

@@ -189,7 +189,7 @@ func startDev(ctx context.Context, d devFlags) (rt *devRuntime, err error) {
 	rt.newWorker = func() sdkworker.Worker { return worker.New(tc, acts) }
 	rt.stop = append(rt.stop, func() { rt.workerMu.Lock(); rt.worker.Stop(); rt.workerMu.Unlock() })
 
-	cfg := api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
+	cfg := api.Config{Temporal: tc, Namespace: srv.Namespace(), Store: db, Keys: keys, Policy: policy,
 		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger}
 	d.api.apply(&cfg)
 	cfg.Registry = reg

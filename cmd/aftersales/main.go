@@ -14,11 +14,12 @@ import (
 )
 
 var commands = map[string]func(ctx context.Context, args []string) error{
-	"dev":     runDev,
-	"api":     runAPI,
-	"worker":  runWorker,
-	"migrate": runMigrate,
-	"bench":   runBench,
+	"dev":            runDev,
+	"api":            runAPI,
+	"worker":         runWorker,
+	"migrate":        runMigrate,
+	"temporal-setup": runTemporalSetup,
+	"bench":          runBench,
 }
 
 const usage = `aftersales: durable after-sales tickets on Temporal
@@ -30,6 +31,8 @@ commands:
   api      the HTTP API against TEMPORAL_ADDRESS and AFTERSALES_DATABASE_URL
   worker   the Temporal worker against TEMPORAL_ADDRESS and AFTERSALES_DATABASE_URL
   migrate  create or upgrade the database schema
+  temporal-setup
+           register the Temporal namespace (if missing) and the search attributes
   bench    drive full ticket lifecycles against the floor of the same server and report
 
 Run 'aftersales <command> -h' for its flags. Every flag also reads AFTERSALES_<FLAG>

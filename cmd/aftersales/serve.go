@@ -32,18 +32,23 @@ type commonFlags struct {
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.temporal.address, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
-	fs.StringVar(&c.temporal.namespace, "temporal-namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
-	fs.StringVar(&c.temporal.apiKey, "temporal-api-key", os.Getenv("TEMPORAL_API_KEY"), "Temporal Cloud API key (env TEMPORAL_API_KEY)")
-	fs.BoolVar(&c.temporal.tls, "temporal-tls", false, "connect to Temporal over TLS")
-	fs.StringVar(&c.temporal.tlsCert, "temporal-tls-cert", os.Getenv("TEMPORAL_TLS_CERT"), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")
-	fs.StringVar(&c.temporal.tlsKey, "temporal-tls-key", os.Getenv("TEMPORAL_TLS_KEY"), "mTLS client key file (env TEMPORAL_TLS_KEY)")
-	fs.StringVar(&c.temporal.tlsCA, "temporal-tls-ca", os.Getenv("TEMPORAL_TLS_CA"), "CA bundle for the Temporal server (env TEMPORAL_TLS_CA)")
+	c.temporal.register(fs)
 	fs.StringVar(&c.databaseURL, "database-url", "", "mysql://user:pass@tcp(host:3306)/db?parseTime=true or sqlite:PATH")
 	fs.StringVar(&c.policyFile, "policy", "", "policy YAML file (default: the built-in policy)")
 	fs.StringVar(&c.courierSecret, "courier-webhook-secret-file", "", "the courier's webhook secret: whsec_ keys, one per line")
 	fs.StringVar(&c.paymentSecret, "payment-webhook-secret-file", "", "the payment provider's webhook secret: whsec_ keys, one per line")
 	fs.BoolVar(&c.migrate, "migrate", false, "apply pending schema migrations at start")
+}
+
+// register adds the flags that reach a Temporal cluster.
+func (t *temporalFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&t.address, "temporal-address", envOr("TEMPORAL_ADDRESS", "127.0.0.1:7233"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	fs.StringVar(&t.namespace, "temporal-namespace", envOr("TEMPORAL_NAMESPACE", "default"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	fs.StringVar(&t.apiKey, "temporal-api-key", os.Getenv("TEMPORAL_API_KEY"), "Temporal Cloud API key (env TEMPORAL_API_KEY)")
+	fs.BoolVar(&t.tls, "temporal-tls", false, "connect to Temporal over TLS")
+	fs.StringVar(&t.tlsCert, "temporal-tls-cert", os.Getenv("TEMPORAL_TLS_CERT"), "mTLS client certificate file (env TEMPORAL_TLS_CERT)")
+	fs.StringVar(&t.tlsKey, "temporal-tls-key", os.Getenv("TEMPORAL_TLS_KEY"), "mTLS client key file (env TEMPORAL_TLS_KEY)")
+	fs.StringVar(&t.tlsCA, "temporal-tls-ca", os.Getenv("TEMPORAL_TLS_CA"), "CA bundle for the Temporal server (env TEMPORAL_TLS_CA)")
 }
 
 // connect opens the database (migrating it when asked) and dials Temporal.
@@ -98,7 +103,7 @@ func serveAPI(ctx context.Context, args []string, listening func(net.Addr)) erro
 		return err
 	}
 	defer closeAll()
-	cfg := api.Config{Temporal: tc, Store: db, Keys: keys, Policy: policy,
+	cfg := api.Config{Temporal: tc, Namespace: c.temporal.namespace, Store: db, Keys: keys, Policy: policy,
 		CourierWebhookKeys: secrets.courier, PaymentWebhookKeys: secrets.payment, Logger: logger}
 	af.apply(&cfg)
 	cfg.Registry = reg
