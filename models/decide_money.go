@@ -83,16 +83,19 @@ func paysMoney(o Outcome) bool {
 func (d *decision) stillRefundable() int64 { return d.t.StillRefundable() }
 
 // StillRefundable is what a verdict may still award on t: what the order paid
-// less what t refunded (net, under RulesMoneyAnchored: what was charged back is
-// refundable again) and has in flight. The ledger caps the order across tickets.
-// CheckAction and Decide both ask it, so an arbiter's award is refused at the
-// door, never after.
+// less what t refunded and has in flight. Under RulesMoneyAnchored that is what
+// the verdict adds an award to: what the buyer rightly holds under the ceiling
+// (a charge back in flight counted as taken) and the refunds in flight the
+// buyer is owed (Money.HeldRightly); money past the ceiling is an overpayment,
+// charged back unless the award covers it. The ledger caps the order across
+// tickets. CheckAction and Decide both ask it, so an arbiter's award is refused
+// at the door, never after.
 func (t Ticket) StillRefundable() int64 {
-	paid := t.Refunds.Paid(PurposeRefund)
 	if t.Rules >= RulesMoneyAnchored {
-		paid = t.Refunds.Refunded()
+		held, owedInFlight := t.Refunds.HeldRightly(t.RefundCapCents)
+		return max(t.Order.PaidCents-held-owedInFlight, 0)
 	}
-	return max(t.Order.PaidCents-paid-t.Refunds.InFlight(PurposeRefund), 0)
+	return max(t.Order.PaidCents-t.Refunds.Paid(PurposeRefund)-t.Refunds.InFlight(PurposeRefund), 0)
 }
 
 // anchored: the ticket runs under RulesMoneyAnchored.
@@ -108,16 +111,22 @@ func (d *decision) heldRightly(ceiling int64) (held, owedInFlight int64) {
 		held = min(m.Paid(PurposeRefund), ceiling)
 		return held, min(m.InFlight(PurposeRefund), max(d.t.RefundCapCents-held, 0))
 	}
-	allowed := m.Allowed(ceiling)
-	held = min(m.Refunded()-m.ChargingBack(), allowed)
-	return max(held, 0), min(m.InFlight(PurposeRefund), max(allowed-held, 0))
+	return m.HeldRightly(ceiling)
 }
 
 // buyerClaim is what the buyer still asks for when the platform steps in: the
 // request less what was rightly refunded and what is owed and in flight, never
-// more than is still refundable.
+// more than is still refundable. Under RulesMoneyAnchored what was rightly
+// refunded is measured against the ticket's ceiling, as the verdict measures it
+// when it adds the claim: money paid past the ceiling (being charged back, or
+// named to the platform, or a replacement key in flight past it) is not
+// counted against the request.
 func (d *decision) buyerClaim() int64 {
-	paid, owedInFlight := d.heldRightly(max(d.t.RefundCapCents, d.t.RequestedCents))
+	ceiling := max(d.t.RefundCapCents, d.t.RequestedCents)
+	if d.anchored() {
+		ceiling = d.t.RefundCapCents
+	}
+	paid, owedInFlight := d.heldRightly(ceiling)
 	return min(max(d.t.RequestedCents-paid-owedInFlight, 0), d.stillRefundable())
 }
 
@@ -183,6 +192,11 @@ func (d *decision) moneyStatus(key, status, providerRef, reason string) bool {
 }
 
 func (d *decision) moneyVoid(m Refund) {
+	if m.Purpose == PurposeRecovery && d.anchored() {
+		// What the recovery would also have taken back past what the ticket may
+		// hold (its key took the order over) is charged back on its own.
+		d.chargeOverpayment()
+	}
 	if m.Purpose == PurposeOverpaid {
 		d.chargeOverpayment() // the charge did not go through: ask again, or escalate
 		return
@@ -223,6 +237,12 @@ func (d *decision) moneySucceeded(m Refund) {
 		}
 		d.chargeOverpayment()
 		d.paidWhileEscalated()
+	case PurposeRepayment:
+		if d.anchored() {
+			// The buyer's refund is back; what the buyer holds past the ceiling
+			// with it (a refund the platform awarded meanwhile) is charged back.
+			d.chargeOverpayment()
+		}
 	case PurposeRecovery:
 		switch {
 		case d.t.Logistics.Returned:
@@ -311,6 +331,12 @@ func (d *decision) chargeOverpayment() {
 func (d *decision) goodsAfterRecovery(action, note string) {
 	d.t.Logistics.Returned = true
 	d.note(system, RoleSystem, action, note, "")
+	if d.anchored() {
+		// The lightning refund is the buyer's again: the ceiling covers it, so
+		// the repayment is not charged back as an overpayment (a verdict given
+		// after the write-off may have lowered it).
+		d.t.RefundCapCents = max(d.t.RefundCapCents, d.t.RequestedCents)
+	}
 	if recovered := d.t.Refunds.Paid(PurposeRecovery) - d.t.Refunds.Paid(PurposeRepayment); recovered > 0 {
 		d.system("repay_recovery", fmt.Sprintf("goods arrived; %d cents paid back", recovered))
 		d.sendMoney(PurposeRepayment, recovered)
@@ -418,6 +444,15 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 	case from == StateRejected || from == StateNegotiating:
 		// The platform orders the seller to accept the request as made.
 		d.approved(who, role, "")
+	case d.anchored():
+		// Nothing more is awarded: the ceiling is what the buyer rightly holds, so
+		// a key voided before the verdict that pays after it is charged back.
+		d.t.RefundCapCents = paid
+		outcome := OutcomeCompensated
+		if d.t.Refunds.Paid(PurposeRefund) > 0 {
+			outcome = OutcomeRefunded
+		}
+		d.end(outcome, who, role, ActArbitrate)
 	case d.t.Refunds.Paid(PurposeRefund) > 0:
 		d.end(OutcomeRefunded, who, role, ActArbitrate)
 	default:

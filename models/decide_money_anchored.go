@@ -29,11 +29,42 @@ func (d *decision) moneyResult(r EffectResult) error {
 	status := d.t.Refunds[i].Status
 	switch {
 	case e.Kind == EffectRecordMoney:
-		if r.Failed {
+		if r.Failed && !(r.Code == ENOTFOUND && d.anchored()) {
 			// The ledger must hold what the platform reconciled: asked again.
 			d.system("ledger_not_updated", e.Key+": "+r.Reason)
 			d.do(e)
+			return nil
 		}
+		if r.Failed {
+			// The ledger holds no such key: its reservation may still be on its way
+			// (the call that makes it outlived the platform's look at the console),
+			// so it is asked again while refund_attempts allow. Then the ticket goes
+			// on from the status the platform gave; a key the ledger never held
+			// holds no room there, and of a paid one the platform is told.
+			m := &d.t.Refunds[i]
+			if m.Unanswered++; m.Unanswered < d.p.RefundAttempts {
+				d.system("ledger_not_updated", e.Key+": "+r.Reason)
+				d.do(e)
+				return nil
+			}
+			m.Unanswered = 0
+			d.system("ledger_not_updated", e.Key+": the ledger holds no such key: "+r.Reason)
+			if e.Status == RefundSucceeded {
+				d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + e.Key +
+					" reconciled as paid, but the refunds ledger holds no such key: the order's refunded total does not count it"})
+			}
+		}
+		if !d.anchored() {
+			return nil // recorded in the ticket when the platform reconciled it
+		}
+		// Recorded in the ledger (its answer says whether the order went over,
+		// measured before anything of it is charged back): now the ticket goes on
+		// from the status the ledger holds.
+		status := r.Status
+		if status == "" || r.Failed {
+			status = e.Status
+		}
+		d.moneyStatus(e.Key, status, "", "reconciled by the platform")
 		return nil
 	case r.Failed && r.Code == ECONFLICT && e.Kind == EffectMoveMoney:
 		// The ledger refused the amount (the order's refunds would pass what was
@@ -123,15 +154,18 @@ func (d *decision) keysInFlight() string {
 }
 
 // reconcileKey applies the platform's reconcile action: the key's status as the
-// provider's console shows it, recorded in the ticket (audited) and, by the
-// record_money effect, in the ledger; the ticket goes on from there as it would
-// on the provider's own answer.
+// provider's console shows it, audited, recorded by the record_money effect in
+// the ledger and, under RulesMoneyAnchored once the ledger's answer comes (it
+// says whether the order went over), in the ticket; the ticket goes on from
+// there as it would on the provider's own answer. A ticket under the rules
+// before records it at once.
 func (d *decision) reconcileKey(req ActionRequest) {
 	b := req.Body
 	i := d.t.Refunds.Find(b.Key)
 	m := d.t.Refunds[i]
 	d.note(req.Actor, req.Role, ActReconcile, fmt.Sprintf("%s %s: %s", m.Key, b.Status, b.Note), req.RequestID)
 	d.do(Effect{Kind: EffectRecordMoney, Key: m.Key, Purpose: m.Purpose, AmountCents: m.AmountCents, Status: b.Status})
-	// The ledger's answer to record_money says whether the order went over.
-	d.moneyStatus(m.Key, b.Status, "", "reconciled by the platform: "+b.Note)
+	if !d.anchored() {
+		d.moneyStatus(m.Key, b.Status, "", "reconciled by the platform: "+b.Note)
+	}
 }

@@ -139,8 +139,33 @@ func (m Money) OrderOver() int64 {
 
 // Allowed is what the ticket may hold as net refund under ceiling (its request,
 // the accepted offer, the inspection's amount or the verdict's award): the
-// ceiling less what its refunds took the order over.
-func (m Money) Allowed(ceiling int64) int64 { return max(ceiling-m.OrderOver(), 0) }
+// ceiling and, once the ledger said its refunds took the order over, no more
+// than what of them fit in what the order paid: what they paid net of
+// recoveries, less how far they went over. The ledger measures how far a key
+// took the order over when it records the key's payment, before the ticket
+// hears of it and charges anything back (the reconcile action waits for the
+// ledger's record too), so the overpayment charges are not counted in it. The
+// excess over the order and the excess over the ceiling are often the same
+// money (a key given up on that paid after all, beside the key that replaced
+// it): it is charged back once.
+func (m Money) Allowed(ceiling int64) int64 {
+	over := m.OrderOver()
+	if over == 0 {
+		return max(ceiling, 0)
+	}
+	fit := m.Refunded() + m.Paid(PurposeOverpaid) - over
+	return max(min(ceiling, fit), 0)
+}
+
+// HeldRightly is what of the buyer's net refund, less the charge backs in
+// flight, the ceiling covers (as Allowed says), and owedInFlight the refunds in
+// flight the buyer is still owed under it: what a verdict or a new claim builds
+// on. Money paid past the ceiling is an overpayment, never an entitlement.
+func (m Money) HeldRightly(ceiling int64) (held, owedInFlight int64) {
+	allowed := m.Allowed(ceiling)
+	held = min(m.Refunded()-m.ChargingBack(), allowed)
+	return max(held, 0), min(m.InFlight(PurposeRefund), max(allowed-held, 0))
+}
 
 // Owed is what the ticket still has to pay the buyer to reach what it may hold,
 // counting the refunds in flight as paid and the charge backs in flight as taken.
