@@ -126,7 +126,7 @@ func (d *decision) keysInFlight() string {
 // provider's console shows it, recorded in the ticket (audited) and, by the
 // record_money effect, in the ledger; the ticket goes on from there as it would
 // on the provider's own answer.
-func (d *decision) reconcileKey(req ActionRequest) {
+func (d *decision) reconcileKey(req ActionRequest) error {
 	b := req.Body
 	i := d.t.Refunds.Find(b.Key)
 	m := d.t.Refunds[i]
@@ -134,4 +134,5 @@ func (d *decision) reconcileKey(req ActionRequest) {
 	d.do(Effect{Kind: EffectRecordMoney, Key: m.Key, Purpose: m.Purpose, AmountCents: m.AmountCents, Status: b.Status})
 	// The ledger's answer to record_money says whether the order went over.
 	d.moneyStatus(m.Key, b.Status, "", "reconciled by the platform: "+b.Note)
+	return nil
 }
