@@ -68,40 +68,6 @@ type ActionBody struct {
 	Status string `json:"status,omitempty"`
 }
 
-// actionRule says who may take an action and in which states.
-type actionRule struct {
-	roles  []Role
-	states []State // nil: any state that is not terminal
-}
-
-var (
-	sellerSide = []Role{RoleSeller, RolePlatform, RoleAdmin}
-	buyerSide  = []Role{RoleBuyer, RolePlatform, RoleAdmin}
-	platform   = []Role{RolePlatform, RoleAdmin}
-	parties    = []Role{RoleBuyer, RoleSeller, RolePlatform, RoleAdmin}
-)
-
-var actionRules = map[string]actionRule{
-	ActApprove:            {sellerSide, []State{StatePendingReview}},
-	ActReject:             {sellerSide, []State{StatePendingReview}},
-	ActOffer:              {sellerSide, []State{StatePendingReview, StateNegotiating, StateRejected}},
-	ActAcceptOffer:        {buyerSide, []State{StateNegotiating}},
-	ActDeclineOffer:       {buyerSide, []State{StateNegotiating}},
-	ActShip:               {buyerSide, []State{StateAwaitingBuyerShipment}},
-	ActConfirmReceipt:     {sellerSide, []State{StateInTransit, StateRecovering}},
-	ActInspect:            {sellerSide, []State{StateAwaitingInspection}},
-	ActReply:              {sellerSide, nil},
-	ActReportDelay:        {sellerSide, []State{StatePendingReview, StateAwaitingInspection, StateRefunding, StateRepairing}},
-	ActEscalate:           {parties, []State{StateRejected, StateNegotiating, StateRepairing, StateRefunding}},
-	ActEvidence:           {parties, []State{StateEscalated}},
-	ActArbitrate:          {platform, []State{StateEscalated}},
-	ActCancel:             {buyerSide, nil},
-	ActRevise:             {buyerSide, []State{StateRejected}},
-	ActConfirmReplacement: {buyerSide, []State{StateReplacementShipping}},
-	ActEvaluate:           {[]Role{RoleBuyer}, []State{StateCompleted, StateClosed}},
-	ActReconcile:          {platform, States},
-}
-
 // Actions lists every action name, sorted as documented.
 var Actions = []string{ActApprove, ActReject, ActOffer, ActAcceptOffer, ActDeclineOffer, ActShip,
 	ActConfirmReceipt, ActInspect, ActReply, ActReportDelay, ActEscalate, ActEvidence, ActArbitrate,
@@ -136,7 +102,7 @@ func CheckAction(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 	if !oneOf(req.Role, rule.roles) {
 		return Errorf(EFORBIDDEN, "a %s may not %s", req.Role, req.Action)
 	}
-	if rule.states == nil && t.State.Terminal() || rule.states != nil && !oneOf(t.State, rule.states) {
+	if !rule.allows(t.State) {
 		return Errorf(ECONFLICT, "cannot %s a ticket in state %s", req.Action, t.State)
 	}
 	return checkParams(t, req, p, now)

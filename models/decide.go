@@ -120,13 +120,13 @@ func Decide(t Ticket, p Policy, in Input, now time.Time) (Ticket, []Effect, erro
 	case in.Courier != nil:
 		err = d.courier(*in.Courier)
 	case in.Payment != nil:
-		err = d.payment(*in.Payment)
+		err = d.paymentEvent(*in.Payment)
 	case in.Deadline != "":
 		err = d.deadline(in.Deadline)
 	case in.Result != nil:
 		err = d.result(*in.Result)
 	case in.Verdict != nil:
-		err = d.verdict(*in.Verdict, system, RoleSystem)
+		err = d.verdictEvent(*in.Verdict)
 	default:
 		err = Errorf(EINVALID, "an input needs one of create, action, courier, payment, deadline, result, verdict")
 	}
@@ -134,6 +134,24 @@ func Decide(t Ticket, p Policy, in Input, now time.Time) (Ticket, []Effect, erro
 		return t, nil, err
 	}
 	return d.t, d.effects, nil
+}
+
+// paymentEvent applies a provider's webhook by paymentRules (every state).
+func (d *decision) paymentEvent(ev PaymentEvent) error {
+	tr := match(paymentRules, ev.Status, d.t, ev)
+	if tr == nil {
+		return Errorf(ENOTFOUND, "ticket %s has no money movement %s", d.t.ID, ev.RefundKey)
+	}
+	return tr.apply(d, ev)
+}
+
+// verdictEvent applies the escalation's verdict by verdictRules (escalated only).
+func (d *decision) verdictEvent(v Verdict) error {
+	tr := match(verdictRules, v.Verdict, d.t, v)
+	if tr == nil {
+		return Errorf(ECONFLICT, "ticket %s is %s, not escalated", d.t.ID, d.t.State)
+	}
+	return tr.apply(d, v)
 }
 
 // system is the actor of what the ticket does by itself: timers, couriers, payments.

@@ -159,7 +159,7 @@ func (d *decision) keysInFlight() string {
 // says whether the order went over), in the ticket; the ticket goes on from
 // there as it would on the provider's own answer. A ticket under the rules
 // before records it at once.
-func (d *decision) reconcileKey(req ActionRequest) {
+func (d *decision) reconcileKey(req ActionRequest) error {
 	b := req.Body
 	i := d.t.Refunds.Find(b.Key)
 	m := d.t.Refunds[i]
@@ -168,4 +168,5 @@ func (d *decision) reconcileKey(req ActionRequest) {
 	if !d.anchored() {
 		d.moneyStatus(m.Key, b.Status, "", "reconciled by the platform: "+b.Note)
 	}
+	return nil
 }

@@ -1,6 +1,6 @@
 package models
 
-// Property tests and a fuzz target for Decide (decide.go, statetable.go,
+// Property tests and a fuzz target for Decide (decide.go, table.go and the files it names,
 // decide_money.go). A generator drives a ticket from NewTicket through a random
 // sequence of inputs, simulating the world around it (the parties, couriers,
 // payment providers, timers and the effects' results), and checks DESIGN.md §2's

@@ -349,30 +349,14 @@ func (m *machine) continueAsNew(ctx workflow.Context) (models.Ticket, error) {
 	return m.t, workflow.NewContinueAsNewError(ctx, TicketWorkflow, next)
 }
 
-// finished: the ticket ended, nothing it started is still running, and the
-// buyer's evaluation is in or its window closed.
+// finished: the run may end (models.RunFinished): the ticket ended, nothing it
+// started is still running, and the buyer's evaluation is in or its window closed.
 func (m *machine) finished(ctx workflow.Context) bool {
-	if !m.t.State.Terminal() || m.running > 0 || len(m.paused) > 0 || m.t.Refunds.Busy() {
-		return false
-	}
-	if m.keepsLate() && workflow.Now(ctx).Before(m.lateUntil()) {
-		return false
-	}
-	return m.t.Evaluation != nil || !workflow.Now(ctx).Before(m.t.EndedAt.Add(m.p.EvaluationWindow.D()))
+	return models.RunFinished(m.t, m.p, workflow.Now(ctx), m.effectsIdle())
 }
 
-// keepsLate: the ticket runs under the money rules that keep its run after the
-// end for late_money_window (models.RulesMoneyAnchored), so a late success of a
-// void key, a charge back settling or a parcel after a write-off still reaches
-// Decide. The run then waits on one timer; a ticket created before ends as it did.
-func (m *machine) keepsLate() bool {
-	return m.t.Rules >= models.RulesMoneyAnchored && m.p.LateMoneyWindow > 0
-}
-
-// lateUntil is when an ended ticket stops taking late money and goods.
-func (m *machine) lateUntil() time.Time {
-	return m.t.EndedAt.Add(m.p.LateMoneyWindow.D())
-}
+// effectsIdle: no effect this run started is running or waiting out a pause.
+func (m *machine) effectsIdle() bool { return m.running == 0 && len(m.paused) == 0 }
 
 // armDeadline keeps a timer on the ticket's running deadline. In escalated the
 // escalation runs the deadlines; after the end the timer waits for the
@@ -419,7 +403,7 @@ func (m *machine) armDeadline(ctx workflow.Context) {
 				return
 			}
 		}
-		if name != "evaluation_window" && name != lateMoneyWindow {
+		if models.IsDeadline(name) {
 			// A metric is no command: replay neither emits it nor minds it.
 			workflow.GetMetricsHandler(ctx).WithTags(map[string]string{"deadline": name}).
 				Counter("aftersales_deadlines_fired").Inc(1)
@@ -428,30 +412,10 @@ func (m *machine) armDeadline(ctx workflow.Context) {
 	})
 }
 
-// target is the deadline the ticket's timer waits for now ("" for none).
+// target is what the ticket's timer waits for now ("" for none): models.NextWake.
 func (m *machine) target(ctx workflow.Context) (name string, at time.Time) {
-	switch {
-	case m.t.State.Terminal() && m.t.Refunds.Busy() && m.running == 0 && len(m.paused) == 0:
-		// Money started after the end and never answered: look it up now and then.
-		return models.ReconcileBy, workflow.Now(ctx).Add(m.p.RefundTimeout.D())
-	case m.t.State.Terminal():
-		if end := m.t.EndedAt.Add(m.p.EvaluationWindow.D()); m.t.Evaluation == nil && workflow.Now(ctx).Before(end) {
-			return "evaluation_window", end
-		}
-		if m.keepsLate() && workflow.Now(ctx).Before(m.lateUntil()) {
-			return lateMoneyWindow, m.lateUntil()
-		}
-	case m.t.Deadline != nil && (m.t.State != models.StateEscalated || m.t.Deadline.Name == "evidence_by" || m.t.Escalation != nil && m.t.Escalation.Orphaned):
-		// In escalated the child decides; the ticket's timer only records that the
-		// evidence closed, so the deadline it shows moves on to decide_by.
-		return m.t.Deadline.Name, m.t.Deadline.At
-	}
-	return "", time.Time{}
+	return models.NextWake(m.t, m.p, workflow.Now(ctx), m.effectsIdle())
 }
-
-// lateMoneyWindow names the timer of an ended ticket that keeps taking late
-// money and goods (keepsLate); it is no deadline of the state table.
-const lateMoneyWindow = "late_money_window"
 
 // leanChange is the GetVersion change id of the interpreter's lean history;
 // version 1: a timer due before the deadline is kept (armDeadline) and an
