@@ -55,6 +55,8 @@ type endpoint struct {
 type providerLedger interface {
 	Paid(key string) int
 	Settle(t interface{ Fatalf(string, ...any) }, key, status string) models.PaymentEvent
+	SettleAgain(t interface{ Fatalf(string, ...any) }, key, status string) models.PaymentEvent
+	Net(keys ...string) int64
 }
 
 var h *harness
@@ -338,6 +340,12 @@ var orderSeq atomic.Int64
 // newTicket creates a ticket as the buyer and returns it.
 func newTicket(t *testing.T, mutate func(*models.CreateTicket)) models.Ticket {
 	t.Helper()
+	return newTicketOn(t, h.endpoint, mutate)
+}
+
+// newTicketOn is newTicket through the server e.
+func newTicketOn(t *testing.T, e endpoint, mutate func(*models.CreateTicket)) models.Ticket {
+	t.Helper()
 	c := models.CreateTicket{
 		OrderID: fmt.Sprintf("order-it-%d-%d", time.Now().UnixNano(), orderSeq.Add(1)), ShopID: "shop-it", BuyerID: "buyer-it",
 		Kind: models.KindReturnRefund, ReasonCode: models.ReasonNoReason, Reason: "changed my mind",
@@ -350,7 +358,7 @@ func newTicket(t *testing.T, mutate func(*models.CreateTicket)) models.Ticket {
 		mutate(&c)
 	}
 	var tk models.Ticket
-	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", asBuyer(t, c), &tk); code != http.StatusCreated {
+	if code := e.call(t, http.MethodPost, "/v1/tickets", "buyer", asBuyer(t, c), &tk); code != http.StatusCreated {
 		t.Fatalf("create: status %d", code)
 	}
 	return tk

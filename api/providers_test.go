@@ -51,3 +51,33 @@ func manualProviders(url string, courierKeys, paymentKeys webhook.Keys) (activit
 		}}
 	return c, p, simLedger{p}, func() { c.Close(); p.Close() }
 }
+
+// SettleAgain makes the provider contradict itself for key (a failure that pays
+// after all) and returns the webhook event that reports it.
+func (l simLedger) SettleAgain(t interface{ Fatalf(string, ...any) }, key, status string) models.PaymentEvent {
+	ev, err := l.sim.SettleAgain(key, status, "")
+	if err != nil {
+		t.Fatalf("settle %s again: %v", key, err)
+	}
+	return ev
+}
+
+// Net is what the provider's own ledger moved to the buyer under keys: refunds
+// paid less charge backs taken.
+func (l simLedger) Net(keys ...string) int64 {
+	var n int64
+	for _, r := range l.sim.Ledger("") {
+		for _, k := range keys {
+			if r.Key != k || r.Status != models.RefundSucceeded {
+				continue
+			}
+			switch r.Purpose {
+			case models.PurposeRefund, models.PurposeRepayment:
+				n += r.AmountCents
+			case models.PurposeRecovery, models.PurposeOverpaid:
+				n -= r.AmountCents
+			}
+		}
+	}
+	return n
+}

@@ -75,3 +75,24 @@ func (s *Simulator) Settle(key, status, reason string) (models.PaymentEvent, err
 }
 
 func (s *Simulator) logger() *slog.Logger { return cmp.Or(s.Log, slog.Default()) }
+
+// SettleAgain makes the provider contradict itself, as real ones do: a payment
+// it reported failed (or that a lookup confirmed failed) pays after all, or one
+// it reported succeeded is reversed. The new status replaces the old one in its
+// ledger, and the answer is the webhook event that reports it (its own event id).
+func (s *Simulator) SettleAgain(key, status, reason string) (models.PaymentEvent, error) {
+	if status != models.RefundSucceeded && status != models.RefundFailed {
+		return models.PaymentEvent{}, fmt.Errorf("payment simulator: status must be succeeded or failed, not %q", status)
+	}
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.records[key]
+	if r == nil {
+		return models.PaymentEvent{}, fmt.Errorf("payment simulator: no payment with key %s", key)
+	}
+	r.Status, r.Reason = status, reason
+	s.save()
+	return models.PaymentEvent{EventID: r.ProviderRef + ":" + r.Status + ":again", TicketID: r.TicketID, RefundKey: r.Key,
+		Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}, nil
+}

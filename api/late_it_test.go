@@ -1,0 +1,102 @@
+package api_test
+
+import (
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aftersales/aftersales/api"
+	"github.com/aftersales/aftersales/models"
+)
+
+// refundOnly is a refund-only create of want cents on an order paid paid cents,
+// fast-reviewed (refunding at once).
+func refundOnly(order string, want, paid int64) func(*models.CreateTicket) {
+	return func(c *models.CreateTicket) {
+		c.OrderID, c.Kind, c.ReturnMethod, c.ReasonCode = order, models.KindRefundOnly, models.ReturnNone, models.ReasonNotReceived
+		c.RequestedCents, c.BuyerCredit, c.PickupAddress = want, 3, ""
+		c.Order = models.OrderInfo{PaidCents: paid, PaidAt: time.Now().UTC()}
+		c.Items = []models.Item{{SKU: "SKU-1", Qty: 1, UnitPaidCents: paid}}
+	}
+}
+
+// waitMoney waits until the ticket shows key with status.
+func waitMoney(t *testing.T, id, key, status string) models.Ticket {
+	t.Helper()
+	var tk models.Ticket
+	eventually(t, fmt.Sprintf("ticket %s shows %s %s", id, key, status), func() (bool, string) {
+		tk = getTicket(t, id)
+		i := tk.Refunds.Find(key)
+		return i >= 0 && tk.Refunds[i].Status == status, fmt.Sprintf("%s %+v", tk.State, tk.Refunds)
+	})
+	return tk
+}
+
+// A key the provider confirmed failed pays after all, after the ticket ended
+// refunded under a new key: the ended ticket still hears of it, charges the
+// excess back, and the read model, the ledger and the provider's own ledger
+// agree on what the buyer holds.
+func TestVoidKeyPaysAfterTheEnd(t *testing.T) {
+	tk := newTicket(t, refundOnly(fmt.Sprintf("order-late-%d", time.Now().UnixNano()), 8000, 10000))
+	k1 := waitRefunds(t, tk.ID, 1)[0].Key
+	postPayment(t, h.payments.Settle(t, k1, models.RefundFailed)) // looked up, confirmed: void
+	k2 := waitRefunds(t, tk.ID, 2)[1].Key
+	postPayment(t, h.payments.Settle(t, k2, models.RefundSucceeded))
+	tk = waitState(t, tk.ID, models.StateCompleted)
+	if tk.RefundedCents != 8000 || tk.Refunds[0].Status != models.RefundVoid {
+		t.Fatalf("ended with %d refunded, money %+v", tk.RefundedCents, tk.Refunds)
+	}
+	postPayment(t, h.payments.SettleAgain(t, k1, models.RefundSucceeded)) // and yet it pays
+	refunds := waitRefunds(t, tk.ID, 3)
+	back := refunds[2]
+	if back.Purpose != models.PurposeOverpaid || back.AmountCents != 8000 {
+		t.Fatalf("the excess is not charged back: %+v", refunds)
+	}
+	postPayment(t, h.payments.Settle(t, back.Key, models.RefundSucceeded))
+	tk = waitMoney(t, tk.ID, back.Key, models.RefundSucceeded)
+	provider := h.payments.Net(k1, k2, back.Key)
+	if provider != 8000 || tk.RefundedCents != provider {
+		t.Fatalf("the provider moved %d net to the buyer, the ticket shows %d; want 8000", provider, tk.RefundedCents)
+	}
+	if reserved, _, err := h.db.OrderRefundTotal(t.Context(), tk.OrderID); err != nil || reserved != 8000 {
+		t.Fatalf("the ledger holds %d refunded on the order (%v), want 8000", reserved, err)
+	}
+}
+
+// Two tickets of one order paid 10 000: A's key is confirmed void (its room
+// goes back), B is paid the whole order, then A's key pays after all. The
+// ledger reports A's key took the order over; A charges it back, and the order
+// ends with 10 000 refunded, never more.
+func TestLateSuccessAcrossTicketsOfOneOrder(t *testing.T) {
+	order := fmt.Sprintf("order-two-%d", time.Now().UnixNano())
+	// A's shop gives up after one voided key, so A stops before taking the room again.
+	cfg := h.cfg
+	cfg.Policy.RefundAttempts = 1
+	hs := httptest.NewServer(api.New(cfg).Handler())
+	t.Cleanup(hs.Close)
+	a := newTicketOn(t, endpoint{url: hs.URL, keys: h.keys}, refundOnly(order, 10000, 10000))
+	a1 := waitRefunds(t, a.ID, 1)[0].Key
+	postPayment(t, h.payments.Settle(t, a1, models.RefundFailed))
+	waitState(t, a.ID, models.StateEscalated)
+
+	b := newTicket(t, refundOnly(order, 10000, 10000))
+	b1 := waitRefunds(t, b.ID, 1)[0].Key
+	postPayment(t, h.payments.Settle(t, b1, models.RefundSucceeded))
+	waitState(t, b.ID, models.StateCompleted)
+
+	postPayment(t, h.payments.SettleAgain(t, a1, models.RefundSucceeded))
+	refunds := waitRefunds(t, a.ID, 2)
+	back := refunds[1]
+	if back.Purpose != models.PurposeOverpaid || back.AmountCents != 10000 {
+		t.Fatalf("A does not charge back what took the order over: %+v", refunds)
+	}
+	postPayment(t, h.payments.Settle(t, back.Key, models.RefundSucceeded))
+	waitMoney(t, a.ID, back.Key, models.RefundSucceeded)
+	if net := h.payments.Net(a1, back.Key, b1); net != 10000 {
+		t.Fatalf("the provider moved %d net on an order paid 10000", net)
+	}
+	if reserved, paid, err := h.db.OrderRefundTotal(t.Context(), order); err != nil || reserved != 10000 || paid != 10000 {
+		t.Fatalf("the ledger holds %d of %d refunded (%v)", reserved, paid, err)
+	}
+}
