@@ -10,17 +10,6 @@ import (
 	"github.com/aftersales/aftersales/store"
 )
 
-// Money movement purposes. Only PurposeRefund counts against what the order paid.
-const (
-	PurposeRefund           = "refund"
-	PurposeCompensation     = "compensation"
-	PurposeRecovery         = "recovery"
-	PurposeFreightInsurance = "freight_insurance"
-	// PurposeRecoveryReturn pays back a recovery charge that succeeded after the goods
-	// arrived after all. It returns the buyer's own money, so it is outside the cap.
-	PurposeRecoveryReturn = "recovery_return"
-)
-
 // Payment moves money at the payment provider. Every call carries the idempotency key
 // of the movement; the provider pays a key at most once and reports the result later
 // through the payment webhook.
@@ -41,13 +30,13 @@ type RefundLedger interface {
 
 // MoneyRequest is one money movement.
 type MoneyRequest struct {
-	Key         string `json:"key"`
-	Purpose     string `json:"purpose"`
-	TicketID    string `json:"ticket_id"`
-	OrderID     string `json:"order_id"`
-	AmountCents int64  `json:"amount_cents"`
-	Currency    string `json:"currency"`
-	PaidCents   int64  `json:"paid_cents"`
+	Key         string         `json:"key"`
+	Purpose     models.Purpose `json:"purpose"`
+	TicketID    string         `json:"ticket_id"`
+	OrderID     string         `json:"order_id"`
+	AmountCents int64          `json:"amount_cents"`
+	Currency    string         `json:"currency"`
+	PaidCents   int64          `json:"paid_cents"`
 	// Retry: an attempt before this one (the workflow's local first attempt) may
 	// have reached the provider, as a retried attempt may.
 	Retry bool `json:"retry,omitempty"`
@@ -152,11 +141,11 @@ func (a *Activities) LookupMoney(ctx context.Context, key string) (Receipt, erro
 
 func (a *Activities) pay(ctx context.Context, req MoneyRequest) (Receipt, error) {
 	switch req.Purpose {
-	case PurposeCompensation:
+	case models.PurposeCompensate:
 		return a.Payment.Compensate(ctx, req)
-	case PurposeRecovery, models.PurposeOverpaid:
+	case models.PurposeRecovery, models.PurposeOverpaid:
 		return a.Payment.ChargeRecovery(ctx, req)
-	case PurposeFreightInsurance:
+	case models.PurposeFreight:
 		return a.Payment.ClaimFreightInsurance(ctx, req)
 	}
 	return a.Payment.Refund(ctx, req)

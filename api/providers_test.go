@@ -43,7 +43,7 @@ const closedAccount = "closed-account-"
 func manualProviders(url string, courierKeys, paymentKeys webhook.Keys) (activities.Courier, activities.Payment, providerLedger, func()) {
 	c := &courier.Simulator{Sender: &webhook.Sender{URL: url, Keys: courierKeys}, Mode: courier.ModeManual}
 	p := &payment.Simulator{Sender: &webhook.Sender{URL: url, Keys: paymentKeys}, Mode: payment.ModeManual,
-		Refuse: func(purpose string, req activities.MoneyRequest) string {
+		Refuse: func(purpose models.Purpose, req activities.MoneyRequest) string {
 			if strings.HasPrefix(req.OrderID, closedAccount) && purpose == models.PurposeRefund {
 				return "the buyer's account is closed"
 			}

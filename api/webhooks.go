@@ -13,7 +13,6 @@ import (
 
 	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
-	"github.com/aftersales/aftersales/store"
 	"github.com/aftersales/aftersales/workflows"
 )
 
@@ -153,7 +152,7 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 	} else if err != nil {
 		return s.counted(providerPayment, ev.Status, err)
 	}
-	if row.Purpose == store.PurposeCompensation {
+	if row.Purpose == models.PurposeCompensate {
 		// A delayed-shipment compensation: the ledger's ticket id is its watch's
 		// workflow id; the watch waits for this answer (a watch that ended is
 		// only logged, the ledger has the answer).

@@ -71,6 +71,15 @@ func (d *decision) onDeliveredEscalated(ev CourierEvent) error {
 	return nil
 }
 
+// onDeliveryRecorded: the return parcel arrived before the ticket asked for it
+// (the buyer sent it during the review or the negotiation): recorded, so an
+// approval goes straight to the refund or the replacement.
+func (d *decision) onDeliveryRecorded(ev CourierEvent) error {
+	d.t.Logistics.Returned = true
+	d.note(system, RoleSystem, ev.Type, "return parcel delivered before it was asked for "+ev.TrackingNo, "")
+	return nil
+}
+
 func (d *decision) onDeliveredRecovering(ev CourierEvent) error {
 	d.goodsAfterRecovery(ev.Type, "goods arrived during recovery")
 	return nil

@@ -61,9 +61,9 @@ const (
 type Effect struct {
 	Kind EffectKind `json:"kind"`
 	// Money: the movement's key, purpose and amount (move_money, lookup_money).
-	Key         string `json:"key,omitempty"`
-	Purpose     string `json:"purpose,omitempty"`
-	AmountCents int64  `json:"amount_cents,omitempty"`
+	Key         string  `json:"key,omitempty"`
+	Purpose     Purpose `json:"purpose,omitempty"`
+	AmountCents int64   `json:"amount_cents,omitempty"`
 	// Status is the key's status the platform reconciled (record_money).
 	Status string `json:"status,omitempty"`
 	// Logistics: the visit's attempt, the booking to cancel, the parcel to verify.
@@ -274,6 +274,10 @@ func (d *decision) bookVisit() {
 // back to the buyer shipping the goods.
 func (d *decision) visitFailed(why string) {
 	if d.t.Logistics.PickupAttempts < d.p.PickupAttempts {
+		if d.anchored() && d.t.Logistics.PickupBooking != "" {
+			// The visit booked before is no longer wanted: the courier is told.
+			d.do(Effect{Kind: EffectCancelPickup, BookingID: d.t.Logistics.PickupBooking})
+		}
 		d.transition(StateAwaitingPickup, system, RoleSystem, "rebook_"+d.visit(), why, "")
 		d.bookVisit()
 		return

@@ -224,3 +224,50 @@ func TestEvidenceRoomPerParty(t *testing.T) {
 	}
 	s.act(RoleBuyer, ActEvidence, ActionBody{Note: "my photos", URLs: []string{"https://example.com/p.jpg"}})
 }
+
+// A delivery of the return parcel is recorded in any state before the end: sent
+// during the review, it is recorded and the approval goes straight to the
+// refund; sent without tracking while the ticket waits for it, it moves the
+// ticket to inspection instead of expiring at ship_by.
+func TestDeliveryRecordedInAnyState(t *testing.T) {
+	delivered := Input{Courier: &CourierEvent{EventID: "d1", TicketID: "T1", Type: CourierDelivered}}
+	s := newStory(t, CreateTicket{Kind: KindReturnRefund, ReturnMethod: ReturnSelfShip}, nil)
+	s.must(delivered)
+	s.want(StatePendingReview, "")
+	s.act(RoleSeller, ActApprove, ActionBody{})
+	s.want(StateRefunding, "")
+	if n := count(s.effects, EffectBookPickup); n != 0 || !s.tk.Logistics.Returned {
+		t.Fatalf("returned %v, %d pickups", s.tk.Logistics.Returned, n)
+	}
+
+	s = newStory(t, CreateTicket{Kind: KindReturnRefund, ReturnMethod: ReturnSelfShip}, nil)
+	s.act(RoleSeller, ActApprove, ActionBody{})
+	s.want(StateAwaitingBuyerShipment, "")
+	s.must(delivered)
+	s.want(StateAwaitingInspection, "")
+
+	before := newStoryUnder(t, 0, CreateTicket{Kind: KindReturnRefund, ReturnMethod: ReturnSelfShip}, nil)
+	before.act(RoleSeller, ActApprove, ActionBody{})
+	if err := before.try(delivered); ErrorCode(err) != ECONFLICT {
+		t.Fatalf("the rules before took the delivery (%v); the story no longer shows it refused", err)
+	}
+}
+
+// A pickup re-booked at pickup_by cancels the visit booked before.
+func TestRebookingCancelsTheOldVisit(t *testing.T) {
+	run := func(t *testing.T, rules int) *story {
+		c := CreateTicket{}
+		pickupReturn(&c)
+		s := newStoryUnder(t, rules, c, nil)
+		s.act(RoleSeller, ActApprove, ActionBody{})
+		s.answer(s.last(EffectBookPickup), EffectResult{BookingID: "BK-1"})
+		s.pass("pickup_by")
+		return s
+	}
+	if s := run(t, RulesMoneyAnchored); count(s.effects, EffectCancelPickup) != 1 || s.last(EffectCancelPickup).BookingID != "BK-1" {
+		t.Fatalf("the old visit is not cancelled: %+v", s.effects)
+	}
+	if s := run(t, 0); count(s.effects, EffectCancelPickup) != 0 {
+		t.Fatal("the rules before cancelled it; the story no longer shows the visit left booked")
+	}
+}

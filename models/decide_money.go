@@ -28,7 +28,7 @@ func (d *decision) refund(amount int64, outcome Outcome, who string, role Role, 
 }
 
 // sendMoney starts the ticket's next money movement under a fresh key.
-func (d *decision) sendMoney(purpose string, amount int64) {
+func (d *decision) sendMoney(purpose Purpose, amount int64) {
 	key := RefundKey(d.t.ID, len(d.t.Refunds)+1)
 	d.t.Refunds = append(d.t.Refunds, Refund{Key: key, AmountCents: amount, Purpose: purpose, Status: RefundPending})
 	d.do(Effect{Kind: EffectMoveMoney, Key: key, Purpose: purpose, AmountCents: amount})
@@ -172,20 +172,20 @@ func (d *decision) moneyStatus(key, status, providerRef, reason string) bool {
 	m := *r
 	switch next {
 	case RefundSent:
-		d.system(m.Purpose+"_sent", m.Key)
+		d.system(string(m.Purpose)+"_sent", m.Key)
 	case RefundFailed:
 		// Not given up yet: the provider is asked by key whether it will still pay.
-		d.system(m.Purpose+"_failed", m.Key+": "+reason)
+		d.system(string(m.Purpose)+"_failed", m.Key+": "+reason)
 		d.do(Effect{Kind: EffectLookupMoney, Key: m.Key, Purpose: m.Purpose, AmountCents: m.AmountCents})
 	case RefundVoid:
 		why := "the provider will not pay it"
 		if reason != "" && d.anchored() {
 			why = reason
 		}
-		d.system(m.Purpose+"_void", m.Key+": "+why)
+		d.system(string(m.Purpose)+"_void", m.Key+": "+why)
 		d.moneyVoid(m)
 	case RefundSucceeded:
-		d.system(m.Purpose+"_succeeded", fmt.Sprintf("%s %d cents", m.Key, m.AmountCents))
+		d.system(string(m.Purpose)+"_succeeded", fmt.Sprintf("%s %d cents", m.Key, m.AmountCents))
 		d.moneySucceeded(m)
 	}
 	return true
@@ -476,22 +476,7 @@ func (d *decision) result(r EffectResult) error {
 		}
 		switch {
 		case r.Failed && r.Code == ECONFLICT && e.Kind == EffectMoveMoney:
-			// The ledger refused the amount (the order's refunds would pass what was
-			// paid): sending again cannot help, so the key is void and the platform
-			// decides at once (no new key is sent).
-			ref := &d.t.Refunds[d.t.Refunds.Find(e.Key)]
-			next, changed := NextMoneyStatus(ref.Status, RefundVoid)
-			if !changed {
-				return nil // the provider's own answer came first and stands
-			}
-			ref.Status = next
-			d.system(ref.Purpose+"_void", ref.Key+": refused by the ledger: "+r.Reason)
-			switch {
-			case e.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund:
-				d.moneyVoid(*ref) // no lightning refund: the return goes on and inspection decides
-			case e.Purpose == PurposeRefund && d.t.State != StateEscalated && !d.t.State.Terminal():
-				d.escalate(system, RoleSystem, "refund refused by the ledger: "+r.Reason, "")
-			}
+			d.ledgerRefused(d.t.Refunds.Find(e.Key), r)
 		case r.Failed:
 			m := &d.t.Refunds[d.t.Refunds.Find(e.Key)]
 			if m.Unanswered++; m.Unanswered == 1 {

@@ -67,22 +67,7 @@ func (d *decision) moneyResult(r EffectResult) error {
 		d.moneyStatus(e.Key, status, "", "reconciled by the platform")
 		return nil
 	case r.Failed && r.Code == ECONFLICT && e.Kind == EffectMoveMoney:
-		// The ledger refused the amount (the order's refunds would pass what was
-		// paid): sending again, or a new key, cannot help, so the key is void and
-		// the platform decides at once.
-		ref := &d.t.Refunds[i]
-		next, changed := NextMoneyStatus(ref.Status, RefundVoid)
-		if !changed {
-			return nil // the provider's own answer came first and stands
-		}
-		ref.Status = next
-		d.system(ref.Purpose+"_void", ref.Key+": refused by the ledger: "+r.Reason)
-		switch {
-		case e.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund:
-			d.moneyVoid(*ref) // no lightning refund: the return goes on and inspection decides
-		case e.Purpose == PurposeRefund && d.t.State != StateEscalated && !d.t.State.Terminal():
-			d.escalate(system, RoleSystem, "refund refused by the ledger: "+r.Reason, "")
-		}
+		d.ledgerRefused(i, r)
 	case r.Failed && r.Code == RefusedByProvider && e.Kind == EffectMoveMoney:
 		d.moneyStatus(e.Key, RefundVoid, r.ProviderRef, "refused by the provider: "+r.Reason)
 	case r.Failed:
@@ -105,6 +90,26 @@ func (d *decision) moneyResult(r EffectResult) error {
 		d.unanswered(i, "the provider still has it in progress")
 	}
 	return nil
+}
+
+// ledgerRefused: the ledger refused movement i's amount (the order's refunds
+// would pass what was paid). Sending again, or a new key, cannot help: the key
+// is void and the platform decides at once; a lightning refund refused lets the
+// return go on to inspection. A provider's answer that came first stands.
+func (d *decision) ledgerRefused(i int, r EffectResult) {
+	ref := &d.t.Refunds[i]
+	next, changed := NextMoneyStatus(ref.Status, RefundVoid)
+	if !changed {
+		return
+	}
+	ref.Status = next
+	d.system(string(ref.Purpose)+"_void", ref.Key+": refused by the ledger: "+r.Reason)
+	switch {
+	case ref.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund:
+		d.moneyVoid(*ref)
+	case ref.Purpose == PurposeRefund && d.t.State != StateEscalated && !d.t.State.Terminal():
+		d.escalate(system, RoleSystem, "refund refused by the ledger: "+r.Reason, "")
+	}
 }
 
 // unanswered counts one more call about movement i that moved nothing, and asks

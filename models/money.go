@@ -1,14 +1,19 @@
 package models
 
-// Money movement purposes. Only PurposeRefund counts toward what a ticket refunded
-// and against what its order paid.
+// Purpose is what a money movement is for: the one spelling the ticket, the
+// activities, the refunds ledger and the providers' adapters share. Only
+// PurposeRefund counts toward what a ticket refunded and against what its order
+// paid.
+type Purpose string
+
+// The money movement purposes.
 const (
-	PurposeRefund     = "refund"
-	PurposeRecovery   = "recovery"        // charges a lightning refund back (闪电催收)
-	PurposeOverpaid   = "overpayment"     // charges back what a key given up on paid after all
-	PurposeRepayment  = "recovery_return" // pays a recovery charge back: the buyer's own money
-	PurposeFreight    = "freight_insurance"
-	PurposeCompensate = "compensation" // delayed-shipment compensation (the shipping watch)
+	PurposeRefund     Purpose = "refund"
+	PurposeRecovery   Purpose = "recovery"        // charges a lightning refund back (闪电催收)
+	PurposeOverpaid   Purpose = "overpayment"     // charges back what a key given up on paid after all
+	PurposeRepayment  Purpose = "recovery_return" // pays a recovery charge back: the buyer's own money
+	PurposeFreight    Purpose = "freight_insurance"
+	PurposeCompensate Purpose = "compensation" // delayed-shipment compensation (the shipping watch)
 )
 
 // RulesMoneyAnchored is the version of the money rules (Ticket.Rules) that
@@ -71,7 +76,7 @@ func (m Money) Find(key string) int {
 }
 
 // Paid sums the movements of purpose that succeeded.
-func (m Money) Paid(purpose string) int64 {
+func (m Money) Paid(purpose Purpose) int64 {
 	var n int64
 	for _, r := range m {
 		if r.Purpose == purpose && r.Status == RefundSucceeded {
@@ -82,7 +87,7 @@ func (m Money) Paid(purpose string) int64 {
 }
 
 // InFlight sums the movements of purpose that may still move money.
-func (m Money) InFlight(purpose string) int64 {
+func (m Money) InFlight(purpose Purpose) int64 {
 	var n int64
 	for _, r := range m {
 		if r.Purpose == purpose && MoneyInFlight(r.Status) {
@@ -185,7 +190,7 @@ func (m Money) Excess(ceiling int64) int64 {
 // refund gives its amount back when void and takes it again if it succeeds
 // after all; a charge back (recovery or overpayment) that succeeds gives back
 // what the buyer returned, and a recovery repaid takes it again.
-func OrderCapDelta(purpose, from, to string, amount int64) int64 {
+func OrderCapDelta(purpose Purpose, from, to string, amount int64) int64 {
 	switch purpose {
 	case PurposeRefund:
 		switch {

@@ -65,7 +65,7 @@ var mrRank = map[string]int{RefundPending: 0, RefundSent: 1, RefundFailed: 2, Re
 type mrKey struct {
 	Key     string
 	T       int // the ticket that issued it
-	Purpose string
+	Purpose Purpose
 	Amount  int64
 	Seen    bool   // the provider received a call for it
 	Refused bool   // the provider said it will not pay (it may contradict itself)
@@ -74,7 +74,7 @@ type mrKey struct {
 }
 
 // mrSign is how a movement of purpose counts in what the buyer holds.
-func mrSign(purpose string) int64 {
+func mrSign(purpose Purpose) int64 {
 	switch purpose {
 	case PurposeRefund, PurposeRepayment:
 		return 1
@@ -243,7 +243,7 @@ func (m *mrRef) named(i int, effs []Effect) {
 
 type mrRow struct {
 	T       int
-	Purpose string
+	Purpose Purpose
 	Amount  int64
 	Status  string
 	Over    int64
@@ -257,7 +257,7 @@ type mrLedger struct {
 
 // reserve is ReserveRefund for a key not yet in the ledger: a refund over what
 // the order paid is refused.
-func (l *mrLedger) reserve(key string, t int, purpose string, amount int64) bool {
+func (l *mrLedger) reserve(key string, t int, purpose Purpose, amount int64) bool {
 	if purpose == PurposeRefund {
 		if l.reserved+amount > l.paid {
 			return false

@@ -128,6 +128,12 @@ var courierRules = []Transition[CourierEvent]{
 		To: afterArrival, apply: (*decision).onDelivered},
 	{Name: "delivered_during_escalation", On: CourierDelivered, From: []State{StateEscalated}, Guard: returnParcelDuringEscalation,
 		When: "money rules anchored, a return not yet delivered, the ticket's tracking number or none", Stays: true, apply: (*decision).onDeliveredEscalated},
+	{Name: "delivered_before_tracking", On: CourierDelivered, From: []State{StateAwaitingBuyerShipment}, Guard: returnNotYetRecorded,
+		When: "money rules anchored, a return not yet delivered (the buyer shipped without giving tracking)",
+		To:   afterArrival, apply: (*decision).onDelivered},
+	{Name: "delivery_recorded", On: CourierDelivered, From: []State{StatePendingReview, StateNegotiating, StateRejected},
+		Guard: returnNotYetRecorded, When: "money rules anchored, a return not yet delivered: recorded, never asked for again",
+		Stays: true, apply: (*decision).onDeliveryRecorded},
 	{Name: "goods_after_recovery", On: CourierDelivered, From: []State{StateRecovering},
 		To: []State{StateCompleted, StateRefunding}, apply: (*decision).onDeliveredRecovering},
 	{Name: "goods_after_write_off", On: CourierDelivered, From: States, Guard: writtenOff,
@@ -144,6 +150,12 @@ func bySwap(t Ticket, _ CourierEvent) bool   { return t.ReturnMethod == ReturnSw
 func returnParcelDuringEscalation(t Ticket, ev CourierEvent) bool {
 	return t.Rules >= RulesMoneyAnchored && !t.Logistics.Returned && t.Kind.NeedsReturn() &&
 		(t.Logistics.TrackingNo == "" || ev.TrackingNo == "" || ev.TrackingNo == t.Logistics.TrackingNo)
+}
+
+// returnNotYetRecorded: under the money rules, goods that travel back and whose
+// arrival the ticket has not recorded yet (a delivery is recorded in any state).
+func returnNotYetRecorded(t Ticket, _ CourierEvent) bool {
+	return t.Rules >= RulesMoneyAnchored && t.Kind.NeedsReturn() && !t.Logistics.Returned
 }
 
 func writtenOff(t Ticket, _ CourierEvent) bool {

@@ -180,11 +180,11 @@ type Evaluation struct {
 
 // Refund is one money movement of the ticket, identified by its idempotency key.
 type Refund struct {
-	Key         string `json:"key"`
-	AmountCents int64  `json:"amount_cents"`
-	Purpose     string `json:"purpose"`
-	Status      string `json:"status"`
-	ProviderRef string `json:"provider_ref,omitempty"`
+	Key         string  `json:"key"`
+	AmountCents int64   `json:"amount_cents"`
+	Purpose     Purpose `json:"purpose"`
+	Status      string  `json:"status"`
+	ProviderRef string  `json:"provider_ref,omitempty"`
 	// Unanswered counts the calls about this key in a row that got no answer (the
 	// provider is down); the timeline notes the first of them only.
 	Unanswered int `json:"unanswered,omitempty"`

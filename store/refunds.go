@@ -12,14 +12,9 @@ import (
 	"github.com/aftersales/aftersales/models"
 )
 
-// Refund purposes. Only PurposeRefund counts against the order's refund cap:
-// compensation, freight insurance claims and recoveries are other money flows.
-const (
-	PurposeRefund           = "refund"
-	PurposeCompensation     = "compensation"
-	PurposeFreightInsurance = "freight_insurance"
-	PurposeRecovery         = "recovery"
-)
+// The refunds ledger spells purposes as models.Purpose does. Only
+// models.PurposeRefund counts against the order's refund cap: compensation,
+// freight insurance claims and charge backs are other money flows.
 
 type refundRow struct {
 	RefundKey   string `gorm:"primaryKey"`
@@ -43,7 +38,7 @@ func (refundRow) TableName() string { return "refunds" }
 func (r refundRow) export() RefundRow {
 	return RefundRow{
 		Key: r.RefundKey, TicketID: r.TicketID, OrderID: r.OrderID, AmountCents: r.AmountCents,
-		Currency: r.Currency, Purpose: r.Purpose, Status: r.Status, ProviderRef: r.ProviderRef,
+		Currency: r.Currency, Purpose: models.Purpose(r.Purpose), Status: r.Status, ProviderRef: r.ProviderRef,
 		Attempts: r.Attempts, OrderOverCents: r.OrderOverCents, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
 }
@@ -66,21 +61,21 @@ type RefundReservation struct {
 	OrderID     string
 	AmountCents int64
 	Currency    string
-	Purpose     string
+	Purpose     models.Purpose
 	PaidCents   int64
 }
 
 // RefundRow is one entry of the refunds ledger.
 type RefundRow struct {
-	Key         string `json:"key"`
-	TicketID    string `json:"ticket_id"`
-	OrderID     string `json:"order_id"`
-	AmountCents int64  `json:"amount_cents"`
-	Currency    string `json:"currency"`
-	Purpose     string `json:"purpose"`
-	Status      string `json:"status"`
-	ProviderRef string `json:"provider_ref,omitempty"`
-	Attempts    int    `json:"attempts"`
+	Key         string         `json:"key"`
+	TicketID    string         `json:"ticket_id"`
+	OrderID     string         `json:"order_id"`
+	AmountCents int64          `json:"amount_cents"`
+	Currency    string         `json:"currency"`
+	Purpose     models.Purpose `json:"purpose"`
+	Status      string         `json:"status"`
+	ProviderRef string         `json:"provider_ref,omitempty"`
+	Attempts    int            `json:"attempts"`
 	// OrderOverCents is how far this key, paying after its room was given back
 	// (void, then succeeded), took the order's refunds over what was paid: the
 	// ticket whose key it is charges that back.
@@ -116,13 +111,13 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 	stamp := dbNow()
 	row := refundRow{
 		RefundKey: r.Key, TicketID: r.TicketID, OrderID: r.OrderID, AmountCents: r.AmountCents,
-		Currency: r.Currency, Purpose: r.Purpose, Status: models.RefundPending, CreatedAt: stamp, UpdatedAt: stamp,
+		Currency: r.Currency, Purpose: string(r.Purpose), Status: models.RefundPending, CreatedAt: stamp, UpdatedAt: stamp,
 	}
 	var out refundRow
 	var reserved bool
 	err := db.inTx(ctx, func(tx *gorm.DB) error {
 		reserved = false // a retried transaction starts afresh
-		if r.Purpose != PurposeRefund {
+		if r.Purpose != models.PurposeRefund {
 			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 			if res.Error != nil {
 				return res.Error
@@ -194,7 +189,7 @@ func validateReservation(r RefundReservation) error {
 	case r.AmountCents <= 0:
 		return models.Errorf(models.EINVALID, "refund %s amount must be more than 0 cents, not %d", r.Key, r.AmountCents)
 	case r.Purpose == "" || len(r.Purpose) > 32:
-		return models.Errorf(models.EINVALID, "refund %s needs a purpose such as %q or %q", r.Key, PurposeRefund, PurposeCompensation)
+		return models.Errorf(models.EINVALID, "refund %s needs a purpose such as %q or %q", r.Key, models.PurposeRefund, models.PurposeCompensate)
 	case r.PaidCents < 0:
 		return models.Errorf(models.EINVALID, "paid_cents of order %s is negative (%d)", r.OrderID, r.PaidCents)
 	}
@@ -249,7 +244,7 @@ func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (
 			return err
 		}
 		if cur.Status != next {
-			if delta := models.OrderCapDelta(cur.Purpose, cur.Status, next, cur.AmountCents); delta != 0 {
+			if delta := models.OrderCapDelta(models.Purpose(cur.Purpose), cur.Status, next, cur.AmountCents); delta != 0 {
 				if err := tx.Model(&orderTotalRow{}).Where("order_id = ?", cur.OrderID).
 					Update("reserved_cents", gorm.Expr("reserved_cents + ?", delta)).Error; err != nil {
 					return err
@@ -272,7 +267,7 @@ func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (
 // paid. The order's row is locked by the update before, so two keys of one
 // order paying late at once each record their own part of the excess.
 func markOrderOver(tx *gorm.DB, cur refundRow, delta int64) error {
-	if delta <= 0 || cur.Purpose != PurposeRefund {
+	if delta <= 0 || cur.Purpose != string(models.PurposeRefund) {
 		return nil
 	}
 	var total orderTotalRow

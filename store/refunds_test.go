@@ -11,7 +11,7 @@ import (
 
 func reservation(key, order string, amount, paid int64) RefundReservation {
 	return RefundReservation{Key: key, TicketID: "T1", OrderID: order, AmountCents: amount,
-		Currency: "CNY", Purpose: PurposeRefund, PaidCents: paid}
+		Currency: "CNY", Purpose: models.PurposeRefund, PaidCents: paid}
 }
 
 func wantTotal(t *testing.T, db *DB, order string, reserved, paid int64) {
@@ -29,7 +29,7 @@ func TestReserveRefundIdempotent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if first.Status != models.RefundPending || first.AmountCents != 600 || first.OrderID != "O1" || first.Purpose != PurposeRefund || !first.Reserved {
+		if first.Status != models.RefundPending || first.AmountCents != 600 || first.OrderID != "O1" || first.Purpose != models.PurposeRefund || !first.Reserved {
 			t.Fatalf("reserved %+v", first)
 		}
 		// A retry with the same key, even with other figures, gets the same entry,
@@ -60,7 +60,7 @@ func TestReserveRefundIdempotent(t *testing.T) {
 			t.Fatalf("ListRefunds of no ticket = %v, %v", list, err)
 		}
 		other := reservation("T2:charge:1", "O2", 100, 1000)
-		other.Purpose = PurposeRecovery
+		other.Purpose = models.PurposeRecovery
 		if made, err := db.ReserveRefund(ctx, other); err != nil || !made.Reserved {
 			t.Fatalf("an uncapped purpose's first reservation = %+v, %v", made, err)
 		}
@@ -90,7 +90,7 @@ func TestReserveRefundCap(t *testing.T) {
 		}
 		// Compensation is another money flow, not capped by the order.
 		comp := reservation("O1:compensation", "O1", 5000, 1000)
-		comp.Purpose = PurposeCompensation
+		comp.Purpose = models.PurposeCompensate
 		if _, err := db.ReserveRefund(ctx, comp); err != nil {
 			t.Fatalf("compensation: %v", err)
 		}
@@ -237,7 +237,7 @@ func TestMarkRefund(t *testing.T) {
 		}
 		// Compensation entries move status but never touch the order's cap.
 		comp := reservation("O2:compensation", "O2", 50, 1000)
-		comp.Purpose = PurposeCompensation
+		comp.Purpose = models.PurposeCompensate
 		if _, err := db.ReserveRefund(ctx, comp); err != nil {
 			t.Fatal(err)
 		}

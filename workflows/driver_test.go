@@ -313,9 +313,9 @@ func checkMoney(t *testing.T, f *fakes, tk models.Ticket, overpaidBy int64) {
 			// Net: refunds, less charges back (recovery, overpayment), plus what a
 			// recovery paid back.
 			switch r.Purpose {
-			case activities.PurposeRefund, models.PurposeRepayment:
+			case models.PurposeRefund, models.PurposeRepayment:
 				sum += r.AmountCents
-			case activities.PurposeRecovery, models.PurposeOverpaid:
+			case models.PurposeRecovery, models.PurposeOverpaid:
 				sum -= r.AmountCents
 			}
 		}

@@ -145,7 +145,7 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 		found.Reserved = false
 		return found, nil // idempotent repeat, whatever the other fields say
 	}
-	if r.Purpose == store.PurposeRefund {
+	if r.Purpose == models.PurposeRefund {
 		if _, ok := l.totals[r.OrderID]; !ok && r.PaidCents > 0 {
 			l.totals[r.OrderID] = &[2]int64{r.PaidCents, 0}
 		}
@@ -239,7 +239,7 @@ func (l *fakeLedger) succeededRefunds(orderID string) int64 {
 	defer l.mu.Unlock()
 	var n int64
 	for _, r := range l.rows {
-		if r.OrderID == orderID && r.Purpose == store.PurposeRefund && r.Status == models.RefundSucceeded {
+		if r.OrderID == orderID && r.Purpose == models.PurposeRefund && r.Status == models.RefundSucceeded {
 			n += r.AmountCents
 		}
 	}

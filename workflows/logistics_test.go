@@ -63,7 +63,7 @@ func TestAwaitingPickup(t *testing.T) {
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
 		c := h.f.courier.counts()
 		eq(t, "pickups booked", c.pickups, 2)
-		eq(t, "bookings cancelled", c.cancels, 1)
+		eq(t, "bookings cancelled", c.cancels, 2) // each visit once it is no longer wanted
 		wantTimeline(t, tk, "book_pickup", "rebook_pickup", "fallback_self_ship", "ship", "delivered")
 	})
 	t.Run("pickup_by passes twice: re-book, then self_ship", func(t *testing.T) {
@@ -87,7 +87,7 @@ func TestAwaitingPickup(t *testing.T) {
 		)
 		wantEnd(t, tk, models.StateClosed, models.OutcomeExpired)
 		eq(t, "pickups booked", h.f.courier.counts().pickups, 2)
-		eq(t, "bookings cancelled", h.f.courier.counts().cancels, 1)
+		eq(t, "bookings cancelled", h.f.courier.counts().cancels, 2)
 	})
 	t.Run("more attempts by policy", func(t *testing.T) {
 		p := harnessPolicy()
@@ -302,7 +302,7 @@ func TestSwapOnDelivery(t *testing.T) {
 		wantEnd(t, tk, models.StateCompleted, models.OutcomeExchanged)
 		c := h.f.courier.counts()
 		eq(t, "swap visits", c.swaps, 2)
-		eq(t, "cancelled", c.cancels, 1)
+		eq(t, "cancelled", c.cancels, 2)
 		eq(t, "replacements", c.shipped, 1)
 		wantTimeline(t, tk, "book_swap_visit", "rebook_swap_visit", "fallback_self_ship", "ship", "confirm_replacement")
 	})
@@ -383,7 +383,7 @@ func TestCourierOutOfOrder(t *testing.T) {
 	})
 	t.Run("events that do not fit the state are ignored", func(t *testing.T) {
 		tk := newHarness(t, newCreate(models.KindReturnRefund, models.ReturnSelfShip)).run(
-			at(time.Hour, courier(models.CourierDelivered)), // pending_review
+			at(time.Hour, courier(models.CourierPickupFailed)), // pending_review
 			at(2*time.Hour, inState(models.StatePendingReview)),
 			at(3*time.Hour, approve),
 			at(4*time.Hour, courier(models.CourierPickedUp)), // self_ship: no pickup

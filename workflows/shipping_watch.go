@@ -84,7 +84,7 @@ func ShippingWatchWorkflow(ctx workflow.Context, in ShippingWatchInput) (Shippin
 		return s, err
 	}
 	s.State, s.CompensationKey = WatchCompensating, "order-"+in.OrderID+":compensation:1"
-	req := activities.MoneyRequest{Key: s.CompensationKey, Purpose: activities.PurposeCompensation,
+	req := activities.MoneyRequest{Key: s.CompensationKey, Purpose: models.PurposeCompensate,
 		TicketID: ShippingWatchWorkflowID(in.OrderID), OrderID: in.OrderID, AmountCents: s.CompensationCents,
 		Currency: in.Currency, PaidCents: in.PaidCents}
 	var r activities.Receipt

@@ -42,7 +42,7 @@ func settleCompensation(ctx workflow.Context, in ShippingWatchInput, s *Shipping
 	payments := workflow.GetSignalChannel(ctx, SignalPayment)
 	for n := 1; n <= compensationKeys; n++ {
 		s.State, s.CompensationKey = WatchCompensating, fmt.Sprintf("order-%s:compensation:%d", in.OrderID, n)
-		req := activities.MoneyRequest{Key: s.CompensationKey, Purpose: activities.PurposeCompensation,
+		req := activities.MoneyRequest{Key: s.CompensationKey, Purpose: models.PurposeCompensate,
 			TicketID: ShippingWatchWorkflowID(in.OrderID), OrderID: in.OrderID, AmountCents: s.CompensationCents,
 			Currency: in.Currency, PaidCents: in.PaidCents}
 		var r activities.Receipt

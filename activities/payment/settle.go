@@ -59,6 +59,12 @@ func (s *Simulator) Settle(key, status, reason string) (models.PaymentEvent, err
 	if status != models.RefundSucceeded && status != models.RefundFailed {
 		return models.PaymentEvent{}, fmt.Errorf("payment simulator: status must be succeeded or failed, not %q", status)
 	}
+	return s.decide(key, status, reason, false)
+}
+
+// decide records status for key: only over "sent", unless again (the provider
+// contradicting itself). The event's id names the status, and again.
+func (s *Simulator) decide(key, status, reason string, again bool) (models.PaymentEvent, error) {
 	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -66,11 +72,17 @@ func (s *Simulator) Settle(key, status, reason string) (models.PaymentEvent, err
 	if r == nil {
 		return models.PaymentEvent{}, fmt.Errorf("payment simulator: no payment with key %s", key)
 	}
-	if r.Status == models.RefundSent {
+	id := r.ProviderRef + ":" + status
+	if again {
+		id += ":again"
+	}
+	if r.Status == models.RefundSent || again {
 		r.Status, r.Reason = status, reason
 		s.save()
+	} else {
+		id = r.ProviderRef + ":" + r.Status
 	}
-	return models.PaymentEvent{EventID: r.ProviderRef + ":" + r.Status, TicketID: r.TicketID, RefundKey: r.Key,
+	return models.PaymentEvent{EventID: id, TicketID: r.TicketID, RefundKey: r.Key,
 		Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}, nil
 }
 
@@ -84,15 +96,5 @@ func (s *Simulator) SettleAgain(key, status, reason string) (models.PaymentEvent
 	if status != models.RefundSucceeded && status != models.RefundFailed {
 		return models.PaymentEvent{}, fmt.Errorf("payment simulator: status must be succeeded or failed, not %q", status)
 	}
-	s.init()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.records[key]
-	if r == nil {
-		return models.PaymentEvent{}, fmt.Errorf("payment simulator: no payment with key %s", key)
-	}
-	r.Status, r.Reason = status, reason
-	s.save()
-	return models.PaymentEvent{EventID: r.ProviderRef + ":" + r.Status + ":again", TicketID: r.TicketID, RefundKey: r.Key,
-		Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}, nil
+	return s.decide(key, status, reason, true)
 }

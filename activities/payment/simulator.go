@@ -32,16 +32,16 @@ var _ activities.Payment = (*Simulator)(nil)
 
 // Record is one entry of the simulator's ledger: one money movement per key.
 type Record struct {
-	Key         string `json:"key"`
-	TicketID    string `json:"ticket_id"`
-	OrderID     string `json:"order_id"`
-	Purpose     string `json:"purpose"`
-	AmountCents int64  `json:"amount_cents"`
-	Currency    string `json:"currency"`
-	Status      string `json:"status"` // sent | succeeded | failed
-	ProviderRef string `json:"provider_ref"`
-	Reason      string `json:"reason,omitempty"`
-	Calls       int    `json:"calls"` // pay calls made with this key (the first included)
+	Key         string         `json:"key"`
+	TicketID    string         `json:"ticket_id"`
+	OrderID     string         `json:"order_id"`
+	Purpose     models.Purpose `json:"purpose"`
+	AmountCents int64          `json:"amount_cents"`
+	Currency    string         `json:"currency"`
+	Status      string         `json:"status"` // sent | succeeded | failed
+	ProviderRef string         `json:"provider_ref"`
+	Reason      string         `json:"reason,omitempty"`
+	Calls       int            `json:"calls"` // pay calls made with this key (the first included)
 }
 
 func (r *Record) receipt() activities.Receipt {
@@ -69,7 +69,7 @@ type Simulator struct {
 	// Refuse names the movements the provider will not pay (a closed account, an
 	// amount above the charge, an expired window): a non-empty reason refuses the
 	// call as a real provider's API does, with HTTP 422, and records nothing.
-	Refuse func(purpose string, req activities.MoneyRequest) (reason string)
+	Refuse func(purpose models.Purpose, req activities.MoneyRequest) (reason string)
 
 	jobs providersim.Jobs // the goroutines of pending settlements
 
@@ -88,22 +88,22 @@ func (s *Simulator) init() {
 
 // Refund pays req back to the buyer, once per key.
 func (s *Simulator) Refund(ctx context.Context, req activities.MoneyRequest) (activities.Receipt, error) {
-	return s.pay(ctx, activities.PurposeRefund, req)
+	return s.pay(ctx, models.PurposeRefund, req)
 }
 
 // Compensate pays the buyer a compensation, once per key.
 func (s *Simulator) Compensate(ctx context.Context, req activities.MoneyRequest) (activities.Receipt, error) {
-	return s.pay(ctx, activities.PurposeCompensation, req)
+	return s.pay(ctx, models.PurposeCompensate, req)
 }
 
 // ChargeRecovery charges a lightning refund back, once per key.
 func (s *Simulator) ChargeRecovery(ctx context.Context, req activities.MoneyRequest) (activities.Receipt, error) {
-	return s.pay(ctx, activities.PurposeRecovery, req)
+	return s.pay(ctx, models.PurposeRecovery, req)
 }
 
 // ClaimFreightInsurance claims the buyer's return freight, once per key.
 func (s *Simulator) ClaimFreightInsurance(ctx context.Context, req activities.MoneyRequest) (activities.Receipt, error) {
-	return s.pay(ctx, activities.PurposeFreightInsurance, req)
+	return s.pay(ctx, models.PurposeFreight, req)
 }
 
 // Lookup returns the receipt of key, or found=false when the simulator never paid it.
@@ -144,7 +144,7 @@ func (s *Simulator) Close() error {
 	return nil
 }
 
-func (s *Simulator) pay(ctx context.Context, purpose string, req activities.MoneyRequest) (activities.Receipt, error) {
+func (s *Simulator) pay(ctx context.Context, purpose models.Purpose, req activities.MoneyRequest) (activities.Receipt, error) {
 	switch {
 	case req.Key == "" || req.TicketID == "":
 		return activities.Receipt{}, fmt.Errorf("payment simulator: key and ticket_id are required")
@@ -156,7 +156,7 @@ func (s *Simulator) pay(ctx context.Context, purpose string, req activities.Mone
 	}
 	if s.Refuse != nil {
 		if why := s.Refuse(purpose, req); why != "" {
-			return activities.Receipt{}, &providerapi.Error{API: "payment", Method: "POST", Path: "/" + purpose,
+			return activities.Receipt{}, &providerapi.Error{API: "payment", Method: "POST", Path: "/" + string(purpose),
 				Status: http.StatusUnprocessableEntity, Body: `{"error":"` + why + `"}`}
 		}
 	}

@@ -28,7 +28,7 @@ func newSim(t *testing.T, r *webhooktest.Receiver[models.PaymentEvent]) *payment
 }
 
 func money(key string, cents int64) activities.MoneyRequest {
-	return activities.MoneyRequest{Key: key, Purpose: activities.PurposeRefund, TicketID: "T1", OrderID: "O1",
+	return activities.MoneyRequest{Key: key, Purpose: models.PurposeRefund, TicketID: "T1", OrderID: "O1",
 		AmountCents: cents, Currency: "CNY", PaidCents: 10000}
 }
 
@@ -80,7 +80,7 @@ func TestPurposes(t *testing.T) {
 		}
 	}
 	for _, r := range s.Ledger("") {
-		if r.Key != "K:"+r.Purpose || r.Status != models.RefundSent {
+		if r.Key != "K:"+string(r.Purpose) || r.Status != models.RefundSent {
 			t.Fatalf("record %+v", r)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/activities/courier"
 	"github.com/aftersales/aftersales/activities/payment"
 	"github.com/aftersales/aftersales/activities/webhook"
@@ -175,7 +174,7 @@ func checkMoney(t *testing.T, fc faultCase, final map[string]models.Ticket, pay 
 		keys += len(records)
 		for _, r := range records {
 			calls += r.Calls
-			if r.Purpose == activities.PurposeRefund && r.Status == models.RefundSucceeded {
+			if r.Purpose == models.PurposeRefund && r.Status == models.RefundSucceeded {
 				succeeded += r.AmountCents
 			}
 		}
