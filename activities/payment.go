@@ -25,7 +25,7 @@ type Payment interface {
 // RefundLedger is the refunds table: one row per key, written before the provider call.
 type RefundLedger interface {
 	ReserveRefund(ctx context.Context, r store.RefundReservation) (store.RefundRow, error)
-	MarkRefund(ctx context.Context, key, status, providerRef string) (store.RefundRow, error)
+	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (store.RefundRow, error)
 }
 
 // MoneyRequest is one money movement.
@@ -45,10 +45,10 @@ type MoneyRequest struct {
 // Receipt is the provider's answer: sent (accepted, result to come by webhook),
 // succeeded or failed.
 type Receipt struct {
-	Key         string `json:"key"`
-	Status      string `json:"status"`
-	ProviderRef string `json:"provider_ref,omitempty"`
-	Reason      string `json:"reason,omitempty"`
+	Key         string             `json:"key"`
+	Status      models.MoneyStatus `json:"status"`
+	ProviderRef string             `json:"provider_ref,omitempty"`
+	Reason      string             `json:"reason,omitempty"`
 	// OrderOverCents is the ledger's word that this key, paying after its room
 	// was given back, took its order over what was paid (store.RefundRow).
 	OrderOverCents int64 `json:"order_over_cents,omitempty"`
@@ -103,7 +103,7 @@ func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, 
 // the provider's console (the reconcile action): succeeded or void, by the one
 // status rule (statuses only rise). The answer carries the ledger's word on the
 // order (Receipt.OrderOverCents).
-func (a *Activities) ReconcileMoney(ctx context.Context, key, status string) (Receipt, error) {
+func (a *Activities) ReconcileMoney(ctx context.Context, key string, status models.MoneyStatus) (Receipt, error) {
 	row, err := a.Ledger.MarkRefund(ctx, key, status, "")
 	if models.ErrorCode(err) == models.EINVALID || models.ErrorCode(err) == models.ENOTFOUND {
 		return Receipt{}, temporal.NewNonRetryableApplicationError(models.ErrorMessage(err), models.ErrorCode(err), err)

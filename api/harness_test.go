@@ -54,8 +54,8 @@ type endpoint struct {
 // providerLedger is the simulated payment provider's own record, to compare both sides.
 type providerLedger interface {
 	Paid(key string) int
-	Settle(t interface{ Fatalf(string, ...any) }, key, status string) models.PaymentEvent
-	SettleAgain(t interface{ Fatalf(string, ...any) }, key, status string) models.PaymentEvent
+	Settle(t interface{ Fatalf(string, ...any) }, key string, status models.MoneyStatus) models.PaymentEvent
+	SettleAgain(t interface{ Fatalf(string, ...any) }, key string, status models.MoneyStatus) models.PaymentEvent
 	Net(keys ...string) int64
 }
 
@@ -257,7 +257,7 @@ func courierEvent(t *testing.T, ticketID, typ string) {
 // paymentEvent posts the provider's answer for key once the ticket has sent it (a
 // provider can only answer a payment it was asked for: before that the ledger
 // does not hold the key and the webhook is refused).
-func paymentEvent(t *testing.T, ticketID, key, status string) {
+func paymentEvent(t *testing.T, ticketID, key string, status models.MoneyStatus) {
 	t.Helper()
 	waitSent(t, ticketID, key)
 	ev := models.PaymentEvent{EventID: fmt.Sprintf("it-pay-%d", eventSeq.Add(1)), TicketID: ticketID, RefundKey: key, Status: status, ProviderRef: "ref-" + key}

@@ -22,7 +22,7 @@ func refundOnly(order string, want, paid int64) func(*models.CreateTicket) {
 }
 
 // waitMoney waits until the ticket shows key with status.
-func waitMoney(t *testing.T, id, key, status string) models.Ticket {
+func waitMoney(t *testing.T, id, key string, status models.MoneyStatus) models.Ticket {
 	t.Helper()
 	var tk models.Ticket
 	eventually(t, fmt.Sprintf("ticket %s shows %s %s", id, key, status), func() (bool, string) {

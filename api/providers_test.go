@@ -26,7 +26,7 @@ func (l simLedger) Paid(key string) int {
 
 // Settle decides the provider's answer for key, as the provider would, and returns
 // the webhook event that reports it.
-func (l simLedger) Settle(t interface{ Fatalf(string, ...any) }, key, status string) models.PaymentEvent {
+func (l simLedger) Settle(t interface{ Fatalf(string, ...any) }, key string, status models.MoneyStatus) models.PaymentEvent {
 	ev, err := l.sim.Settle(key, status, "")
 	if err != nil {
 		t.Fatalf("settle %s: %v", key, err)
@@ -54,7 +54,7 @@ func manualProviders(url string, courierKeys, paymentKeys webhook.Keys) (activit
 
 // SettleAgain makes the provider contradict itself for key (a failure that pays
 // after all) and returns the webhook event that reports it.
-func (l simLedger) SettleAgain(t interface{ Fatalf(string, ...any) }, key, status string) models.PaymentEvent {
+func (l simLedger) SettleAgain(t interface{ Fatalf(string, ...any) }, key string, status models.MoneyStatus) models.PaymentEvent {
 	ev, err := l.sim.SettleAgain(key, status, "")
 	if err != nil {
 		t.Fatalf("settle %s again: %v", key, err)

@@ -42,7 +42,7 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// MarkRefund records a payment provider's answer for a key in the ledger
 	// (store.DB.MarkRefund: statuses only rise); ENOTFOUND for a key it never held.
-	MarkRefund(ctx context.Context, key, status, providerRef string) (store.RefundRow, error)
+	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (store.RefundRow, error)
 	GetRefund(ctx context.Context, key string) (store.RefundRow, error)
 	// ReceiveWebhookEvent and MarkWebhookDelivered deduplicate webhooks by
 	// provider and event id in the database, before the ticket hears of them.

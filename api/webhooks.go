@@ -140,7 +140,7 @@ func (s *Server) courierWebhook(c echo.Context) error {
 // paymentWebhook forwards a payment result to the ticket whose key it is.
 func (s *Server) paymentWebhook(c echo.Context) error {
 	var ev models.PaymentEvent
-	if done, err := s.receive(c, providerPayment, s.paymentKeys, &ev, func() string { return ev.Status }); done {
+	if done, err := s.receive(c, providerPayment, s.paymentKeys, &ev, func() string { return string(ev.Status) }); done {
 		return err
 	}
 	// The ledger records the answer before the ticket hears of it, so the money
@@ -148,18 +148,18 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 	// says whose key it is.
 	row, err := s.store.MarkRefund(c.Request().Context(), ev.RefundKey, ev.Status, ev.ProviderRef)
 	if models.ErrorCode(err) == models.ENOTFOUND {
-		return s.counted(providerPayment, ev.Status, models.Errorf(models.EINVALID, "refund_key %q is not a key this ledger issued", ev.RefundKey))
+		return s.counted(providerPayment, string(ev.Status), models.Errorf(models.EINVALID, "refund_key %q is not a key this ledger issued", ev.RefundKey))
 	} else if err != nil {
-		return s.counted(providerPayment, ev.Status, err)
+		return s.counted(providerPayment, string(ev.Status), err)
 	}
 	if row.Purpose == models.PurposeCompensate {
 		// A delayed-shipment compensation: the ledger's ticket id is its watch's
 		// workflow id; the watch waits for this answer (a watch that ended is
 		// only logged, the ledger has the answer).
-		return s.counted(providerPayment, ev.Status, s.signalWorkflow(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
+		return s.counted(providerPayment, string(ev.Status), s.signalWorkflow(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
 	}
 	ev.TicketID = row.TicketID
-	return s.counted(providerPayment, ev.Status, s.signalTicket(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
+	return s.counted(providerPayment, string(ev.Status), s.signalTicket(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
 }
 
 // signalTicket answers 202 whether or not the ticket exists, so a webhook caller

@@ -64,8 +64,8 @@ type ActionBody struct {
 	Comment        string   `json:"comment,omitempty"`
 	RequestedCents *int64   `json:"requested_cents,omitempty"`
 	// Key and Status: reconcile's money key and its status at the provider.
-	Key    string `json:"key,omitempty"`
-	Status string `json:"status,omitempty"`
+	Key    string      `json:"key,omitempty"`
+	Status MoneyStatus `json:"status,omitempty"`
 }
 
 // Actions lists every action name, sorted as documented.

@@ -65,7 +65,7 @@ type Effect struct {
 	Purpose     Purpose `json:"purpose,omitempty"`
 	AmountCents int64   `json:"amount_cents,omitempty"`
 	// Status is the key's status the platform reconciled (record_money).
-	Status string `json:"status,omitempty"`
+	Status MoneyStatus `json:"status,omitempty"`
 	// Logistics: the visit's attempt, the booking to cancel, the parcel to verify.
 	Attempt    int    `json:"attempt,omitempty"`
 	BookingID  string `json:"booking_id,omitempty"`
@@ -94,8 +94,8 @@ type EffectResult struct {
 	Verified   bool   `json:"verified,omitempty"`
 	// Money answers: the provider's status of the key (sent, succeeded, failed;
 	// for a lookup "" when it never saw the key) and its reference.
-	Status      string `json:"status,omitempty"`
-	ProviderRef string `json:"provider_ref,omitempty"`
+	Status      MoneyStatus `json:"status,omitempty"`
+	ProviderRef string      `json:"provider_ref,omitempty"`
 	// OrderOverCents is the ledger's word that this key's payment took its order
 	// over what was paid, by that much (a key given up on that paid after all).
 	OrderOverCents int64 `json:"order_over_cents,omitempty"`
@@ -138,7 +138,7 @@ func Decide(t Ticket, p Policy, in Input, now time.Time) (Ticket, []Effect, erro
 
 // paymentEvent applies a provider's webhook by paymentRules (every state).
 func (d *decision) paymentEvent(ev PaymentEvent) error {
-	tr := match(paymentRules, ev.Status, d.t, ev)
+	tr := match(paymentRules, string(ev.Status), d.t, ev)
 	if tr == nil {
 		return Errorf(ENOTFOUND, "ticket %s has no money movement %s", d.t.ID, ev.RefundKey)
 	}

@@ -157,7 +157,7 @@ func (d *decision) lookup(r Refund) {
 // moneyStatus records a status the provider reported for key (an answer, a
 // webhook or a lookup) and what follows from it. It reports whether anything
 // changed: a status that does not rank above the recorded one changes nothing.
-func (d *decision) moneyStatus(key, status, providerRef, reason string) bool {
+func (d *decision) moneyStatus(key string, status MoneyStatus, providerRef, reason string) bool {
 	i := d.t.Refunds.Find(key)
 	next, changed := NextMoneyStatus(d.t.Refunds[i].Status, status)
 	if !changed {

@@ -149,7 +149,7 @@ func (d *decision) keysInFlight() string {
 	var keys []string
 	for _, r := range d.t.Refunds {
 		if MoneyInFlight(r.Status) {
-			keys = append(keys, r.Key+" ("+r.Status+")")
+			keys = append(keys, r.Key+" ("+string(r.Status)+")")
 		}
 	}
 	if len(keys) == 0 {

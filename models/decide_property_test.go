@@ -256,7 +256,7 @@ func propCheckTerminal(c *propCtx) string {
 	return ""
 }
 
-func propInFlight(status string) bool {
+func propInFlight(status MoneyStatus) bool {
 	return status == RefundPending || status == RefundSent || status == RefundFailed
 }
 
@@ -1255,8 +1255,8 @@ func (s *propScript) step(in Input) error {
 	return s.run.err
 }
 
-func (s *propScript) pay(key, status string) {
-	s.step(Input{Payment: &PaymentEvent{EventID: "pev-" + status + key, TicketID: "tk-1", RefundKey: key, Status: status}})
+func (s *propScript) pay(key string, status MoneyStatus) {
+	s.step(Input{Payment: &PaymentEvent{EventID: "pev-" + string(status) + key, TicketID: "tk-1", RefundKey: key, Status: status}})
 }
 
 func (s *propScript) pass() {

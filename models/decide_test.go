@@ -87,9 +87,9 @@ func (s *story) courier(typ string) {
 	s.must(Input{Courier: &CourierEvent{EventID: typ, TicketID: s.tk.ID, Type: typ}})
 }
 
-func (s *story) pay(key, status string) {
+func (s *story) pay(key string, status MoneyStatus) {
 	s.t.Helper()
-	s.must(Input{Payment: &PaymentEvent{EventID: key + status, TicketID: s.tk.ID, RefundKey: key, Status: status}})
+	s.must(Input{Payment: &PaymentEvent{EventID: key + string(status), TicketID: s.tk.ID, RefundKey: key, Status: status}})
 }
 
 // pass lets the running deadline come and go.
@@ -513,7 +513,7 @@ func TestDecideMoneyRules(t *testing.T) {
 		s.act(RoleSeller, ActApprove, ActionBody{})
 		key := s.last(EffectMoveMoney).Key
 		s.pay(key, RefundSucceeded)
-		for _, st := range []string{RefundSucceeded, RefundFailed, RefundSent} {
+		for _, st := range []MoneyStatus{RefundSucceeded, RefundFailed, RefundSent} {
 			if err := s.try(Input{Payment: &PaymentEvent{EventID: "x", TicketID: "T1", RefundKey: key, Status: st}}); ErrorCode(err) != ECONFLICT {
 				t.Fatalf("late %s after success: %v", st, err)
 			}
@@ -524,7 +524,7 @@ func TestDecideMoneyRules(t *testing.T) {
 
 func TestNextMoneyStatus(t *testing.T) {
 	for _, c := range []struct {
-		cur, reported, want string
+		cur, reported, want MoneyStatus
 		changed             bool
 	}{
 		{RefundPending, RefundSent, RefundSent, true},

@@ -57,12 +57,12 @@ func (e CourierEvent) Validate() error {
 
 // PaymentEvent is the body of POST /v1/webhooks/payment.
 type PaymentEvent struct {
-	EventID     string `json:"event_id"`
-	TicketID    string `json:"ticket_id"`
-	RefundKey   string `json:"refund_key"`
-	Status      string `json:"status"` // succeeded | failed
-	ProviderRef string `json:"provider_ref"`
-	Reason      string `json:"reason"`
+	EventID     string      `json:"event_id"`
+	TicketID    string      `json:"ticket_id"`
+	RefundKey   string      `json:"refund_key"`
+	Status      MoneyStatus `json:"status"` // succeeded | failed
+	ProviderRef string      `json:"provider_ref"`
+	Reason      string      `json:"reason"`
 }
 
 // ID is the event's id, the webhook-id it is signed under.

@@ -32,19 +32,19 @@ const RefusedByProvider = "provider_refused"
 // RefundVoid is the status of a key the provider reported failed and then, asked
 // by key, confirmed it did not pay and will not: only then may a new key take its
 // place.
-const RefundVoid = "void"
+const RefundVoid MoneyStatus = "void"
 
 // moneyRank orders the statuses of a money movement. A status only ever rises,
 // whatever order the provider's answers, webhooks and lookups arrive in. failed
 // ranks below void (the failure confirmed) and both below succeeded: a provider
 // that reports a failure and then pays after all has paid, and that is recorded.
-var moneyRank = map[string]int{RefundPending: 0, RefundSent: 1, RefundFailed: 2, RefundVoid: 3, RefundSucceeded: 4}
+var moneyRank = map[MoneyStatus]int{RefundPending: 0, RefundSent: 1, RefundFailed: 2, RefundVoid: 3, RefundSucceeded: 4}
 
 // NextMoneyStatus is the status rule of money movements, for the ticket and the
 // refunds ledger alike: reported replaces cur only when it ranks higher, so
 // duplicated, reordered or contradicting reports move a key once and forwards.
 // An unknown reported status changes nothing.
-func NextMoneyStatus(cur, reported string) (next string, changed bool) {
+func NextMoneyStatus(cur, reported MoneyStatus) (next MoneyStatus, changed bool) {
 	r, ok := moneyRank[reported]
 	if !ok || r <= moneyRank[cur] {
 		return cur, false
@@ -54,7 +54,7 @@ func NextMoneyStatus(cur, reported string) (next string, changed bool) {
 
 // MoneyInFlight reports whether a movement in status may still move money: not
 // yet answered, or reported failed but not confirmed void.
-func MoneyInFlight(status string) bool {
+func MoneyInFlight(status MoneyStatus) bool {
 	return status == RefundPending || status == RefundSent || status == RefundFailed
 }
 
@@ -190,7 +190,7 @@ func (m Money) Excess(ceiling int64) int64 {
 // refund gives its amount back when void and takes it again if it succeeds
 // after all; a charge back (recovery or overpayment) that succeeds gives back
 // what the buyer returned, and a recovery repaid takes it again.
-func OrderCapDelta(purpose Purpose, from, to string, amount int64) int64 {
+func OrderCapDelta(purpose Purpose, from, to MoneyStatus, amount int64) int64 {
 	switch purpose {
 	case PurposeRefund:
 		switch {

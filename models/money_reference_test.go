@@ -58,7 +58,7 @@ import (
 
 // mrRank orders what the world told a ticket of a key: a later report only
 // counts when it ranks higher.
-var mrRank = map[string]int{RefundPending: 0, RefundSent: 1, RefundFailed: 2, RefundVoid: 3, RefundSucceeded: 4}
+var mrRank = map[MoneyStatus]int{RefundPending: 0, RefundSent: 1, RefundFailed: 2, RefundVoid: 3, RefundSucceeded: 4}
 
 // mrKey is one key as the provider's own ledger knows it, and the highest status
 // the world reported of it.
@@ -67,10 +67,10 @@ type mrKey struct {
 	T       int // the ticket that issued it
 	Purpose Purpose
 	Amount  int64
-	Seen    bool   // the provider received a call for it
-	Refused bool   // the provider said it will not pay (it may contradict itself)
-	Paid    int    // times the provider paid or charged it
-	Told    string // the highest status the world reported for it
+	Seen    bool        // the provider received a call for it
+	Refused bool        // the provider said it will not pay (it may contradict itself)
+	Paid    int         // times the provider paid or charged it
+	Told    MoneyStatus // the highest status the world reported for it
 }
 
 // mrSign is how a movement of purpose counts in what the buyer holds.
@@ -128,7 +128,7 @@ func (m *mrRef) netAs(i int, heard bool) (net, back, out int64) {
 	return net, back, out
 }
 
-func (m *mrRef) tell(key, status string) {
+func (m *mrRef) tell(key string, status MoneyStatus) {
 	if k := m.byID[key]; k != nil && mrRank[status] > mrRank[k.Told] {
 		k.Told = status
 	}
@@ -245,7 +245,7 @@ type mrRow struct {
 	T       int
 	Purpose Purpose
 	Amount  int64
-	Status  string
+	Status  MoneyStatus
 	Over    int64
 }
 
@@ -270,7 +270,7 @@ func (l *mrLedger) reserve(key string, t int, purpose Purpose, amount int64) boo
 
 // mark is MarkRefund: statuses only rise; void gives a refund's room back, a late
 // success takes it again and records how far that took the order over.
-func (l *mrLedger) mark(key, status string) *mrRow {
+func (l *mrLedger) mark(key string, status MoneyStatus) *mrRow {
 	row := l.rows[key]
 	if row == nil {
 		return nil
@@ -486,7 +486,7 @@ func (w *mrWorld) moneyResult(e Effect, ans string) EffectResult {
 		return r
 	}
 	k := w.ref.byID[e.Key]
-	record := func(status string) EffectResult {
+	record := func(status MoneyStatus) EffectResult {
 		row := w.led.mark(e.Key, status)
 		r.Status, r.OrderOverCents = row.Status, row.Over
 		w.ref.tell(e.Key, row.Status)
@@ -884,7 +884,7 @@ func (w *mrWorld) moneyString(i int) string {
 		}
 		led := "-"
 		if row := w.led.rows[k.Key]; row != nil {
-			led = row.Status
+			led = string(row.Status)
 			if row.Over > 0 {
 				led += fmt.Sprintf(" over %d", row.Over)
 			}
@@ -1311,7 +1311,7 @@ func (w *mrWorld) describe(i int, s mrStep) string {
 		if mrMoney(e.Kind) {
 			what = fmt.Sprintf("answer %s %s %s %d: %s", e.Kind, e.Key, e.Purpose, e.AmountCents, s.Answer)
 			if e.Kind == EffectRecordMoney {
-				what += " (" + e.Status + ")"
+				what += " (" + string(e.Status) + ")"
 			}
 		} else {
 			r := *s.Result

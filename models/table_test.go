@@ -173,9 +173,9 @@ func probes(tk Ticket, now time.Time) []probe {
 		ev := CourierEvent{EventID: "cev-" + typ, TicketID: tk.ID, Type: typ, TrackingNo: tk.Logistics.TrackingNo, At: now}
 		ps = append(ps, probe{"courier `" + typ + "`", Input{Courier: &ev}, now})
 	}
-	for _, status := range []string{RefundSucceeded, RefundFailed} {
-		ev := PaymentEvent{EventID: "pev-" + status, TicketID: tk.ID, RefundKey: newestKey(tk), Status: status, ProviderRef: "ref-1"}
-		ps = append(ps, probe{"payment `" + status + "` (newest key)", Input{Payment: &ev}, now})
+	for _, status := range []MoneyStatus{RefundSucceeded, RefundFailed} {
+		ev := PaymentEvent{EventID: "pev-" + string(status), TicketID: tk.ID, RefundKey: newestKey(tk), Status: status, ProviderRef: "ref-1"}
+		ps = append(ps, probe{"payment `" + string(status) + "` (newest key)", Input{Payment: &ev}, now})
 	}
 	other := "review_by"
 	if tk.Deadline != nil {
@@ -213,7 +213,7 @@ func declared(t Ticket, in Input) (name string, to []State, stays, ok bool) {
 	case in.Courier != nil:
 		return declaredIn(courierRules, in.Courier.Type, t, *in.Courier)
 	case in.Payment != nil:
-		return declaredIn(paymentRules, in.Payment.Status, t, *in.Payment)
+		return declaredIn(paymentRules, string(in.Payment.Status), t, *in.Payment)
 	case in.Deadline != "":
 		return declaredIn(deadlineRules, in.Deadline, t, in.Deadline)
 	case in.Verdict != nil:
@@ -377,7 +377,7 @@ func TestStateTableDestinations(t *testing.T) {
 			}
 			// The generator never reconciles a key; every key is tried here, aside.
 			for _, r := range tk.Refunds {
-				for _, status := range []string{RefundSucceeded, RefundVoid} {
+				for _, status := range []MoneyStatus{RefundSucceeded, RefundVoid} {
 					req := ActionRequest{Action: ActReconcile, Actor: "ops-1", Role: RolePlatform,
 						Body: ActionBody{Key: r.Key, Status: status, Note: "seen in the console"}}
 					in := Input{Action: &req}

@@ -180,11 +180,11 @@ type Evaluation struct {
 
 // Refund is one money movement of the ticket, identified by its idempotency key.
 type Refund struct {
-	Key         string  `json:"key"`
-	AmountCents int64   `json:"amount_cents"`
-	Purpose     Purpose `json:"purpose"`
-	Status      string  `json:"status"`
-	ProviderRef string  `json:"provider_ref,omitempty"`
+	Key         string      `json:"key"`
+	AmountCents int64       `json:"amount_cents"`
+	Purpose     Purpose     `json:"purpose"`
+	Status      MoneyStatus `json:"status"`
+	ProviderRef string      `json:"provider_ref,omitempty"`
 	// Unanswered counts the calls about this key in a row that got no answer (the
 	// provider is down); the timeline notes the first of them only.
 	Unanswered int `json:"unanswered,omitempty"`
@@ -193,12 +193,17 @@ type Refund struct {
 	OrderOverCents int64 `json:"order_over_cents,omitempty"`
 }
 
-// Refund statuses, as in the refunds ledger.
+// MoneyStatus is where a money movement stands, one spelling for the ticket,
+// the refunds ledger, the activities and the providers' adapters; a status only
+// rises (NextMoneyStatus).
+type MoneyStatus string
+
+// Money statuses, as in the refunds ledger.
 const (
-	RefundPending   = "pending"
-	RefundSent      = "sent"
-	RefundSucceeded = "succeeded"
-	RefundFailed    = "failed"
+	RefundPending   MoneyStatus = "pending"
+	RefundSent      MoneyStatus = "sent"
+	RefundSucceeded MoneyStatus = "succeeded"
+	RefundFailed    MoneyStatus = "failed"
 )
 
 // Event is one audit/timeline entry: every state change and every accepted action.

@@ -23,7 +23,7 @@ type refundRow struct {
 	AmountCents int64
 	Currency    string
 	Purpose     string
-	Status      string
+	Status      models.MoneyStatus
 	ProviderRef string
 	Attempts    int
 	// OrderOverCents: how far this key's late success took its order's refunds
@@ -67,15 +67,15 @@ type RefundReservation struct {
 
 // RefundRow is one entry of the refunds ledger.
 type RefundRow struct {
-	Key         string         `json:"key"`
-	TicketID    string         `json:"ticket_id"`
-	OrderID     string         `json:"order_id"`
-	AmountCents int64          `json:"amount_cents"`
-	Currency    string         `json:"currency"`
-	Purpose     models.Purpose `json:"purpose"`
-	Status      string         `json:"status"`
-	ProviderRef string         `json:"provider_ref,omitempty"`
-	Attempts    int            `json:"attempts"`
+	Key         string             `json:"key"`
+	TicketID    string             `json:"ticket_id"`
+	OrderID     string             `json:"order_id"`
+	AmountCents int64              `json:"amount_cents"`
+	Currency    string             `json:"currency"`
+	Purpose     models.Purpose     `json:"purpose"`
+	Status      models.MoneyStatus `json:"status"`
+	ProviderRef string             `json:"provider_ref,omitempty"`
+	Attempts    int                `json:"attempts"`
 	// OrderOverCents is how far this key, paying after its room was given back
 	// (void, then succeeded), took the order's refunds over what was paid: the
 	// ticket whose key it is charges that back.
@@ -208,7 +208,7 @@ func validateReservation(r RefundReservation) error {
 // the money did move; a charge back that succeeds gives back what the buyer
 // returned (models.OrderCapDelta is the rule).
 // providerRef, when given, is recorded with any change. ENOTFOUND for an unknown key.
-func (db *DB) MarkRefund(ctx context.Context, key, status, providerRef string) (RefundRow, error) {
+func (db *DB) MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (RefundRow, error) {
 	if _, ok := models.NextMoneyStatus(models.RefundPending, status); !ok {
 		return RefundRow{}, models.Errorf(models.EINVALID,
 			"refund status %q is not one a refund can move to: use sent, failed, void or succeeded", status)

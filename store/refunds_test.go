@@ -195,11 +195,11 @@ func TestMarkRefund(t *testing.T) {
 					t.Fatal(err)
 				}
 				for i, s := range tc.steps {
-					row, err := db.MarkRefund(ctx, "T1:refund:1", s.status, s.ref)
+					row, err := db.MarkRefund(ctx, "T1:refund:1", models.MoneyStatus(s.status), s.ref)
 					if err != nil {
 						t.Fatalf("step %d %s: %v", i, s.status, err)
 					}
-					if row.Status != s.wantStatus || row.Attempts != s.wantAttempts || row.ProviderRef != s.wantProviderID {
+					if string(row.Status) != s.wantStatus || row.Attempts != s.wantAttempts || row.ProviderRef != s.wantProviderID {
 						t.Fatalf("step %d %s: status %s attempts %d ref %q; want %s %d %q",
 							i, s.status, row.Status, row.Attempts, row.ProviderRef, s.wantStatus, s.wantAttempts, s.wantProviderID)
 					}
@@ -265,7 +265,7 @@ func TestMarkRefundOrderOver(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		mark := func(key, status string) RefundRow {
+		mark := func(key string, status models.MoneyStatus) RefundRow {
 			t.Helper()
 			row, err := db.MarkRefund(ctx, key, status, "")
 			if err != nil {

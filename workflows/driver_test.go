@@ -499,14 +499,14 @@ func courierEv(eventID, typ string) op {
 
 // payment reports the provider's result for key with a fresh event id. The fake
 // provider settles the key the same way, so a later lookup agrees.
-func payment(k, status string) op {
+func payment(k string, status models.MoneyStatus) op {
 	return opFunc(func(h *harness) {
 		h.events++
 		paymentEv(fmt.Sprintf("p-%d", h.events), k, status).apply(h)
 	})
 }
 
-func paymentEv(eventID, k, status string) op {
+func paymentEv(eventID, k string, status models.MoneyStatus) op {
 	return opFunc(func(h *harness) {
 		h.f.pay.settle(k, status)
 		// As the webhook endpoint does: the ledger records the event first.
@@ -516,7 +516,7 @@ func paymentEv(eventID, k, status string) op {
 	})
 }
 
-func reasonFor(status string) string {
+func reasonFor(status models.MoneyStatus) string {
 	if status == models.RefundFailed {
 		return "account closed"
 	}
@@ -624,7 +624,7 @@ func wantRefunds(t *testing.T, tk models.Ticket, want ...string) {
 	}
 }
 
-func refundLine(n int, purpose string, amount int64, status string) string {
+func refundLine(n int, purpose string, amount int64, status models.MoneyStatus) string {
 	return fmt.Sprintf("%s %s %d %s", key(n), purpose, amount, status)
 }
 

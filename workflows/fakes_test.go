@@ -169,7 +169,7 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 	return made, nil
 }
 
-func (l *fakeLedger) MarkRefund(_ context.Context, key, status, providerRef string) (store.RefundRow, error) {
+func (l *fakeLedger) MarkRefund(_ context.Context, key string, status models.MoneyStatus, providerRef string) (store.RefundRow, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := models.NextMoneyStatus(models.RefundPending, status); !ok {
@@ -179,7 +179,7 @@ func (l *fakeLedger) MarkRefund(_ context.Context, key, status, providerRef stri
 	if !ok {
 		return store.RefundRow{}, models.Errorf(models.ENOTFOUND, "refund %s not found", key)
 	}
-	l.marks[key] = append(l.marks[key], status)
+	l.marks[key] = append(l.marks[key], string(status))
 	cur := *row
 	next, changed := models.NextMoneyStatus(cur.Status, status)
 	switch {
@@ -421,7 +421,7 @@ func (p *fakePayment) Lookup(_ context.Context, key string) (activities.Receipt,
 
 // settle decides the provider's final result for key (as if its webhook were lost).
 // It returns the status that stands: the first decision wins.
-func (p *fakePayment) settle(key, status string) string {
+func (p *fakePayment) settle(key string, status models.MoneyStatus) models.MoneyStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	r, ok := p.receipts[key]
@@ -460,7 +460,7 @@ func (p *fakePayment) request(key string) (activities.MoneyRequest, bool) {
 	return r, ok
 }
 
-func (p *fakePayment) status(key string) string {
+func (p *fakePayment) status(key string) models.MoneyStatus {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.receipts[key].Status

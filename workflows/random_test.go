@@ -432,7 +432,7 @@ func (rt *randomRun) sentKey(tk models.Ticket) string {
 }
 
 // decide settles key at the provider once: mostly succeeded, sometimes failed.
-func (rt *randomRun) decide(k string) string {
+func (rt *randomRun) decide(k string) models.MoneyStatus {
 	st := models.RefundSucceeded
 	if rt.r.Intn(4) == 0 {
 		st = models.RefundFailed

@@ -616,7 +616,7 @@ func (l *live) courier(typ string, want models.State) {
 // pay answers the ticket's n-th money movement as the provider does: once the
 // ticket has sent it, the provider settles it and its webhook arrives; pay
 // returns when the ticket has taken the answer.
-func (l *live) pay(n int, status string) {
+func (l *live) pay(n int, status models.MoneyStatus) {
 	l.t.Helper()
 	l.waitMoney(n, models.RefundSent)
 	l.f.pay.settle(models.RefundKey(l.ticket, n), status)
@@ -626,7 +626,7 @@ func (l *live) pay(n int, status string) {
 
 // webhook sends the payment webhook for the n-th movement as api/webhooks.go
 // does: the ledger records it first, then the ticket is signalled.
-func (l *live) webhook(n int, status string) {
+func (l *live) webhook(n int, status models.MoneyStatus) {
 	l.t.Helper()
 	l.n++
 	k := models.RefundKey(l.ticket, n)
@@ -696,10 +696,10 @@ func (l *live) waitBooked(attempt int) {
 }
 
 // waitMoney waits until the n-th money movement exists with status or one above it.
-func (l *live) waitMoney(n int, status string) {
+func (l *live) waitMoney(n int, status models.MoneyStatus) {
 	l.t.Helper()
 	k := models.RefundKey(l.ticket, n)
-	l.waitFor(k+" "+status, func(tk models.Ticket) bool {
+	l.waitFor(k+" "+string(status), func(tk models.Ticket) bool {
 		i := tk.Refunds.Find(k)
 		if i < 0 {
 			return false

@@ -33,15 +33,15 @@ const (
 
 // ShippingWatch is the watch as GET /v1/orders/{id}/shipping-watch shows it.
 type ShippingWatch struct {
-	OrderID           string     `json:"order_id"`
-	ShopID            string     `json:"shop_id"`
-	State             string     `json:"state"`
-	ShipBy            time.Time  `json:"ship_by"`
-	ShippedAt         *time.Time `json:"shipped_at,omitempty"`
-	CompensationCents int64      `json:"compensation_cents"`
-	CompensationKey   string     `json:"compensation_key,omitempty"`
-	PaymentStatus     string     `json:"payment_status,omitempty"`
-	Currency          string     `json:"currency"`
+	OrderID           string             `json:"order_id"`
+	ShopID            string             `json:"shop_id"`
+	State             string             `json:"state"`
+	ShipBy            time.Time          `json:"ship_by"`
+	ShippedAt         *time.Time         `json:"shipped_at,omitempty"`
+	CompensationCents int64              `json:"compensation_cents"`
+	CompensationKey   string             `json:"compensation_key,omitempty"`
+	PaymentStatus     models.MoneyStatus `json:"payment_status,omitempty"`
+	Currency          string             `json:"currency"`
 }
 
 // ShippingWatchWorkflow compensates the buyer once (延迟发货赔付) when the order is not

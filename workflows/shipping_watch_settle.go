@@ -76,7 +76,7 @@ func settleCompensation(ctx workflow.Context, in ShippingWatchInput, s *Shipping
 // the status it still has after compensationLookups lookups. A payment webhook
 // for the key ends a pause at once; a lookup that finds the key unknown sends it
 // again under the same key.
-func awaitAnswer(ctx, actx workflow.Context, req activities.MoneyRequest, status string, payments workflow.ReceiveChannel) string {
+func awaitAnswer(ctx, actx workflow.Context, req activities.MoneyRequest, status models.MoneyStatus, payments workflow.ReceiveChannel) models.MoneyStatus {
 	for lookups := 0; ; lookups++ {
 		switch {
 		case status == models.RefundSucceeded || status == models.RefundVoid || lookups >= compensationLookups:
@@ -108,11 +108,12 @@ func awaitAnswer(ctx, actx workflow.Context, req activities.MoneyRequest, status
 // awaitWebhook waits up to pause for a payment webhook about key and returns
 // its status, or "" when the pause ran out first. Webhooks about other keys (an
 // earlier key's late word) are dropped: the ledger has them.
-func awaitWebhook(ctx workflow.Context, key string, pause time.Duration, payments workflow.ReceiveChannel) string {
+func awaitWebhook(ctx workflow.Context, key string, pause time.Duration, payments workflow.ReceiveChannel) models.MoneyStatus {
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	timer := workflow.NewTimer(tctx, pause)
-	heard, done := "", false
+	var heard models.MoneyStatus
+	done := false
 	for !done && heard == "" {
 		sel := workflow.NewSelector(ctx)
 		sel.AddFuture(timer, func(workflow.Future) { done = true })
@@ -129,7 +130,7 @@ func awaitWebhook(ctx workflow.Context, key string, pause time.Duration, payment
 }
 
 // next is the money status rule (models.NextMoneyStatus) for the watch.
-func next(cur, reported string) string {
+func next(cur, reported models.MoneyStatus) models.MoneyStatus {
 	n, _ := models.NextMoneyStatus(cur, reported)
 	return n
 }

@@ -112,11 +112,11 @@ func TestShippingWatch(t *testing.T) {
 
 // providerAnswers is the provider's webhook for key as the API delivers it: the
 // ledger records it, then the watch is signalled.
-func providerAnswers(f *fakes, key, status string) func(*watchHarness) {
+func providerAnswers(f *fakes, key string, status models.MoneyStatus) func(*watchHarness) {
 	return func(h *watchHarness) {
 		f.pay.settle(key, status)
 		_, _ = f.ledger.MarkRefund(context.Background(), key, status, "pay-"+key)
-		h.env.SignalWorkflow(SignalPayment, models.PaymentEvent{EventID: "w-" + key + status, RefundKey: key, Status: status})
+		h.env.SignalWorkflow(SignalPayment, models.PaymentEvent{EventID: "w-" + key + string(status), RefundKey: key, Status: status})
 	}
 }
 

@@ -35,7 +35,7 @@ func (s *Simulator) schedule(r *Record) {
 }
 
 // settle settles the record and posts the result copies times, until ctx ends.
-func (s *Simulator) settle(ctx context.Context, key, status, reason string, copies int) {
+func (s *Simulator) settle(ctx context.Context, key string, status models.MoneyStatus, reason string, copies int) {
 	ev, err := s.Settle(key, status, reason)
 	if err != nil || s.Sender == nil {
 		return
@@ -55,7 +55,7 @@ func (s *Simulator) settle(ctx context.Context, key, status, reason string, copi
 // reports it (event id "<provider_ref>:<status>"); it sends nothing. Auto mode calls
 // it after Delay; in manual mode the caller uses it and posts the event. Settling a
 // record already settled returns its event unchanged.
-func (s *Simulator) Settle(key, status, reason string) (models.PaymentEvent, error) {
+func (s *Simulator) Settle(key string, status models.MoneyStatus, reason string) (models.PaymentEvent, error) {
 	if status != models.RefundSucceeded && status != models.RefundFailed {
 		return models.PaymentEvent{}, fmt.Errorf("payment simulator: status must be succeeded or failed, not %q", status)
 	}
@@ -64,7 +64,7 @@ func (s *Simulator) Settle(key, status, reason string) (models.PaymentEvent, err
 
 // decide records status for key: only over "sent", unless again (the provider
 // contradicting itself). The event's id names the status, and again.
-func (s *Simulator) decide(key, status, reason string, again bool) (models.PaymentEvent, error) {
+func (s *Simulator) decide(key string, status models.MoneyStatus, reason string, again bool) (models.PaymentEvent, error) {
 	s.init()
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -72,7 +72,7 @@ func (s *Simulator) decide(key, status, reason string, again bool) (models.Payme
 	if r == nil {
 		return models.PaymentEvent{}, fmt.Errorf("payment simulator: no payment with key %s", key)
 	}
-	id := r.ProviderRef + ":" + status
+	id := r.ProviderRef + ":" + string(status)
 	if again {
 		id += ":again"
 	}
@@ -80,7 +80,7 @@ func (s *Simulator) decide(key, status, reason string, again bool) (models.Payme
 		r.Status, r.Reason = status, reason
 		s.save()
 	} else {
-		id = r.ProviderRef + ":" + r.Status
+		id = r.ProviderRef + ":" + string(r.Status)
 	}
 	return models.PaymentEvent{EventID: id, TicketID: r.TicketID, RefundKey: r.Key,
 		Status: r.Status, ProviderRef: r.ProviderRef, Reason: r.Reason}, nil
@@ -92,7 +92,7 @@ func (s *Simulator) logger() *slog.Logger { return cmp.Or(s.Log, slog.Default())
 // it reported failed (or that a lookup confirmed failed) pays after all, or one
 // it reported succeeded is reversed. The new status replaces the old one in its
 // ledger, and the answer is the webhook event that reports it (its own event id).
-func (s *Simulator) SettleAgain(key, status, reason string) (models.PaymentEvent, error) {
+func (s *Simulator) SettleAgain(key string, status models.MoneyStatus, reason string) (models.PaymentEvent, error) {
 	if status != models.RefundSucceeded && status != models.RefundFailed {
 		return models.PaymentEvent{}, fmt.Errorf("payment simulator: status must be succeeded or failed, not %q", status)
 	}

@@ -32,16 +32,16 @@ var _ activities.Payment = (*Simulator)(nil)
 
 // Record is one entry of the simulator's ledger: one money movement per key.
 type Record struct {
-	Key         string         `json:"key"`
-	TicketID    string         `json:"ticket_id"`
-	OrderID     string         `json:"order_id"`
-	Purpose     models.Purpose `json:"purpose"`
-	AmountCents int64          `json:"amount_cents"`
-	Currency    string         `json:"currency"`
-	Status      string         `json:"status"` // sent | succeeded | failed
-	ProviderRef string         `json:"provider_ref"`
-	Reason      string         `json:"reason,omitempty"`
-	Calls       int            `json:"calls"` // pay calls made with this key (the first included)
+	Key         string             `json:"key"`
+	TicketID    string             `json:"ticket_id"`
+	OrderID     string             `json:"order_id"`
+	Purpose     models.Purpose     `json:"purpose"`
+	AmountCents int64              `json:"amount_cents"`
+	Currency    string             `json:"currency"`
+	Status      models.MoneyStatus `json:"status"` // sent | succeeded | failed
+	ProviderRef string             `json:"provider_ref"`
+	Reason      string             `json:"reason,omitempty"`
+	Calls       int                `json:"calls"` // pay calls made with this key (the first included)
 }
 
 func (r *Record) receipt() activities.Receipt {

@@ -161,7 +161,7 @@ func (tr *tour) courier(t *testing.T, id, typ string) {
 
 // payment posts the provider's answer for key once the ticket has handed the key
 // to the provider (before that the ledger does not hold it and refuses the event).
-func (tr *tour) payment(t *testing.T, id, key, status string) {
+func (tr *tour) payment(t *testing.T, id, key string, status models.MoneyStatus) {
 	t.Helper()
 	tr.awaitThat(t, id, key+" sent", func(tk models.Ticket) bool {
 		i := tk.Refunds.Find(key)
