@@ -288,6 +288,15 @@ func (d *decision) visitFailed(why string) {
 		fmt.Sprintf("%s; %d attempts used", why, d.t.Logistics.PickupAttempts), "")
 }
 
+// unwantedVisit: the visit of attempt is no longer wanted: another attempt was
+// booked since, the return fell back to self-shipping, or the ticket closed. A
+// visit the ticket moved on from because it happened (the courier picked the
+// goods up before its booking's answer came) is still the one in use.
+func (d *decision) unwantedVisit(attempt int) bool {
+	byVisit := d.t.ReturnMethod == ReturnPickup || d.t.ReturnMethod == ReturnSwapOnDelivery
+	return attempt != d.t.Logistics.PickupAttempts || !byVisit || d.t.State == StateClosed
+}
+
 // cancelVisit cancels the booked courier visit, if there is one.
 func (d *decision) cancelVisit() {
 	if d.t.State == StateAwaitingPickup && d.t.Logistics.PickupBooking != "" {

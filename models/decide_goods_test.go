@@ -271,3 +271,23 @@ func TestRebookingCancelsTheOldVisit(t *testing.T) {
 		t.Fatal("the rules before cancelled it; the story no longer shows the visit left booked")
 	}
 }
+
+// A booking whose answer comes after the courier already picked the goods up
+// (its first answer was lost and the call retried) is the visit in use: it is
+// not cancelled, which would stop the courier's next report.
+func TestLateBookingAnswerOfAVisitThatHappened(t *testing.T) {
+	c := CreateTicket{}
+	pickupReturn(&c)
+	s := newStory(t, c, nil)
+	s.act(RoleSeller, ActApprove, ActionBody{})
+	book := s.last(EffectBookPickup)
+	s.courier(CourierPickedUp)
+	if err := s.try(Input{Result: &EffectResult{Effect: book, BookingID: "BK-1"}}); ErrorCode(err) != ECONFLICT {
+		t.Fatalf("the late answer of the visit that happened: %v", err)
+	}
+	if n := count(s.effects, EffectCancelPickup); n != 0 {
+		t.Fatalf("the visit that happened was cancelled: %+v", s.effects)
+	}
+	s.courier(CourierDelivered)
+	s.want(StateAwaitingInspection, "")
+}

@@ -504,10 +504,9 @@ func (d *decision) result(r EffectResult) error {
 		}
 		return nil
 	}
-	if d.anchored() && (e.Kind == EffectBookPickup || e.Kind == EffectBookSwap) && !r.Failed && r.BookingID != "" &&
-		(d.t.State != StateAwaitingPickup || e.Attempt != d.t.Logistics.PickupAttempts) {
-		// A booking answered after the ticket stopped wanting it (cancelled,
-		// booked again, ended): the courier is told not to come.
+	if d.anchored() && (e.Kind == EffectBookPickup || e.Kind == EffectBookSwap) && !r.Failed && r.BookingID != "" && d.unwantedVisit(e.Attempt) {
+		// A booking answered after the ticket stopped wanting it (booked again,
+		// fallen back to self-shipping, closed): the courier is told not to come.
 		d.system("unwanted_booking", fmt.Sprintf("attempt %d, booking %s: cancelled", e.Attempt, r.BookingID))
 		d.do(Effect{Kind: EffectCancelPickup, BookingID: r.BookingID})
 		return nil
