@@ -176,7 +176,7 @@ func (d *decision) moneyStatus(key string, status MoneyStatus, providerRef, reas
 	case RefundFailed:
 		// Not given up yet: the provider is asked by key whether it will still pay.
 		d.system(string(m.Purpose)+"_failed", m.Key+": "+reason)
-		d.do(Effect{Kind: EffectLookupMoney, Key: m.Key, Purpose: m.Purpose, AmountCents: m.AmountCents})
+		d.lookup(m)
 	case RefundVoid:
 		why := "the provider will not pay it"
 		if reason != "" && d.anchored() {
@@ -271,7 +271,7 @@ func (d *decision) reconcile() error {
 	}
 	for _, r := range d.t.Refunds {
 		if MoneyInFlight(r.Status) {
-			d.do(Effect{Kind: EffectLookupMoney, Key: r.Key, Purpose: r.Purpose, AmountCents: r.AmountCents})
+			d.lookup(r)
 		}
 	}
 	return nil
@@ -352,7 +352,7 @@ func (d *decision) goodsAfterRecovery(action, note string) {
 func (d *decision) refundOverdue(why string) {
 	for _, r := range d.t.Refunds { // every key in flight is reconciled by lookup
 		if MoneyInFlight(r.Status) {
-			d.do(Effect{Kind: EffectLookupMoney, Key: r.Key, Purpose: r.Purpose, AmountCents: r.AmountCents})
+			d.lookup(r)
 		}
 	}
 	if d.anchored() && d.t.Refunds.Busy() && d.t.Refunds.InFlight(PurposeRefund) == 0 && d.t.Refunds.Owed(d.t.RefundCapCents) == 0 &&
