@@ -100,3 +100,40 @@ func TestLateSuccessAcrossTicketsOfOneOrder(t *testing.T) {
 		t.Fatalf("the ledger holds %d of %d refunded (%v)", reserved, paid, err)
 	}
 }
+
+// The ledger measures an order's excess on money that moved: A's key, given up
+// on, pays after all while B's key is only on its way, and fits in the order;
+// B's payment is the one that takes the order over, and the ledger's word on it
+// reaches B with the provider's webhook (no lookup), so B charges it back.
+func TestOrderOverToldWithTheWebhook(t *testing.T) {
+	order := fmt.Sprintf("order-webhook-over-%d", time.Now().UnixNano())
+	cfg := h.cfg
+	cfg.Policy.RefundAttempts = 1
+	hs := httptest.NewServer(api.New(cfg).Handler())
+	t.Cleanup(hs.Close)
+	a := newTicketOn(t, endpoint{url: hs.URL, keys: h.keys}, refundOnly(order, 10000, 10000))
+	a1 := waitRefunds(t, a.ID, 1)[0].Key
+	postPayment(t, h.payments.Settle(t, a1, models.RefundFailed))
+	waitState(t, a.ID, models.StateEscalated)
+
+	b := newTicket(t, refundOnly(order, 10000, 10000))
+	b1 := waitRefunds(t, b.ID, 1)[0].Key // reserved, not paid yet
+
+	postPayment(t, h.payments.SettleAgain(t, a1, models.RefundSucceeded))
+	waitState(t, a.ID, models.StateCompleted)
+	if refunds := waitRefunds(t, a.ID, 1); len(refunds) != 1 {
+		t.Fatalf("A's payment fits in the order, yet A moves more money: %+v", refunds)
+	}
+
+	postPayment(t, h.payments.Settle(t, b1, models.RefundSucceeded))
+	refunds := waitRefunds(t, b.ID, 2)
+	back := refunds[1]
+	if back.Purpose != models.PurposeOverpaid || back.AmountCents != 10000 {
+		t.Fatalf("B does not charge back what its payment took the order over: %+v", refunds)
+	}
+	postPayment(t, h.payments.Settle(t, back.Key, models.RefundSucceeded))
+	waitMoney(t, b.ID, back.Key, models.RefundSucceeded)
+	if net := h.payments.Net(a1, b1, back.Key); net != 10000 {
+		t.Fatalf("the provider moved %d net on an order paid 10000", net)
+	}
+}

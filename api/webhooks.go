@@ -152,13 +152,16 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 	} else if err != nil {
 		return s.counted(providerPayment, string(ev.Status), err)
 	}
+	ev.OrderOverCents = 0 // the ledger's figure, below; never the provider's
 	if row.Purpose == models.PurposeCompensate {
 		// A delayed-shipment compensation: the ledger's ticket id is its watch's
 		// workflow id; the watch waits for this answer (a watch that ended is
 		// only logged, the ledger has the answer).
 		return s.counted(providerPayment, string(ev.Status), s.signalWorkflow(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
 	}
-	ev.TicketID = row.TicketID
+	// The ledger's word on how far this payment took the order over goes with
+	// the event; a body's own figure is never believed.
+	ev.TicketID, ev.OrderOverCents = row.TicketID, row.OrderOverCents
 	return s.counted(providerPayment, string(ev.Status), s.signalTicket(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
 }
 

@@ -137,8 +137,15 @@ func (d *decision) payment(ev PaymentEvent) error {
 	}
 	i := d.t.Refunds.Find(ev.RefundKey)
 	wasVoid := d.t.Refunds[i].Status == RefundVoid
+	// The ledger recorded the webhook first and measured how far this payment
+	// took the order over (the API passes its word on): known before the
+	// payment moves the ticket on, so what follows charges it back.
+	over := d.anchored() && d.orderOver(i, ev.OrderOverCents)
 	if !d.moneyStatus(ev.RefundKey, ev.Status, ev.ProviderRef, ev.Reason) {
 		return Errorf(ECONFLICT, "movement %s is already %s", ev.RefundKey, d.t.Refunds[i].Status)
+	}
+	if over {
+		d.chargeOverpayment()
 	}
 	if r := d.t.Refunds[i]; d.anchored() && wasVoid && r.Purpose == PurposeRefund && r.Status == RefundSucceeded {
 		// A key whose room the ledger gave back paid after all: the ledger, the
@@ -159,7 +166,8 @@ func (d *decision) lookup(r Refund) {
 // changed: a status that does not rank above the recorded one changes nothing.
 func (d *decision) moneyStatus(key string, status MoneyStatus, providerRef, reason string) bool {
 	i := d.t.Refunds.Find(key)
-	next, changed := NextMoneyStatus(d.t.Refunds[i].Status, status)
+	cur := d.t.Refunds[i].Status
+	next, changed := NextMoneyStatus(cur, status)
 	if !changed {
 		return false
 	}
@@ -169,7 +177,7 @@ func (d *decision) moneyStatus(key string, status MoneyStatus, providerRef, reas
 		r.ProviderRef = providerRef
 	}
 	d.t.RefundedCents = d.t.Refunds.Refunded()
-	m := *r
+	m, wasVoid := *r, cur == RefundVoid
 	switch next {
 	case RefundSent:
 		d.system(string(m.Purpose)+"_sent", m.Key)
@@ -186,7 +194,7 @@ func (d *decision) moneyStatus(key string, status MoneyStatus, providerRef, reas
 		d.moneyVoid(m)
 	case RefundSucceeded:
 		d.system(string(m.Purpose)+"_succeeded", fmt.Sprintf("%s %d cents", m.Key, m.AmountCents))
-		d.moneySucceeded(m)
+		d.moneySucceeded(m, wasVoid)
 	}
 	return true
 }
@@ -199,6 +207,10 @@ func (d *decision) moneyVoid(m Refund) {
 	}
 	if m.Purpose == PurposeOverpaid {
 		d.chargeOverpayment() // the charge did not go through: ask again, or escalate
+		return
+	}
+	if m.Purpose == PurposeRepayment && d.anchored() {
+		d.repayAgain(m)
 		return
 	}
 	if d.anchored() && m.Purpose == PurposeRefund && d.t.State == StateRecovering && !d.t.Refunds.Busy() &&
@@ -219,8 +231,12 @@ func (d *decision) moneyVoid(m Refund) {
 	d.settle()
 }
 
-func (d *decision) moneySucceeded(m Refund) {
+func (d *decision) moneySucceeded(m Refund, wasVoid bool) {
 	switch m.Purpose {
+	case PurposeOverpaid:
+		if d.anchored() && wasVoid {
+			d.repayOvercharge(m)
+		}
 	case PurposeRefund:
 		if d.anchored() && d.t.State == StateInTransit && !d.t.Flags.LightningRefund {
 			// A lightning refund given up on paid after all, before the goods
@@ -256,6 +272,40 @@ func (d *decision) moneySucceeded(m Refund) {
 		}
 	}
 	d.settle()
+}
+
+// repayOvercharge: a charge back the provider refused took the money after all,
+// beside the one that replaced it, and the buyer now holds less than the ticket
+// owes them: what it took twice is paid back at once, as a repayment (the
+// buyer's own money, not a new refund), in any state; Owed counts it in flight.
+func (d *decision) repayOvercharge(m Refund) {
+	short := min(d.t.Refunds.Owed(d.t.RefundCapCents), m.AmountCents)
+	if short <= 0 {
+		return
+	}
+	d.system("repay_overcharge", fmt.Sprintf("%s was taken after it was refused: %d cents paid back", m.Key, short))
+	d.sendMoney(PurposeRepayment, short)
+}
+
+// repayAgain: a repayment (the buyer's own money coming back) the provider
+// will not pay is paid under a new key, and after refund_attempts such refusals
+// the platform is told; the ticket's state does not change.
+func (d *decision) repayAgain(m Refund) {
+	voided := 0
+	for _, r := range d.t.Refunds {
+		if r.Purpose == PurposeRepayment && r.Status == RefundVoid {
+			voided++
+		}
+	}
+	if voided >= d.p.RefundAttempts {
+		why := fmt.Sprintf("%d cents to pay back to the buyer, %d repayments refused", m.AmountCents, voided)
+		d.system("repayment_unpaid", why)
+		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+		d.settle()
+		return
+	}
+	d.system("repay_again", fmt.Sprintf("%s will not pay: %d cents under a new key", m.Key, m.AmountCents))
+	d.sendMoney(PurposeRepayment, m.AmountCents)
 }
 
 // ReconcileBy is the check an ended ticket makes on money it still has in flight
@@ -312,8 +362,11 @@ func (d *decision) chargeOverpayment() {
 	}
 	if voided >= d.p.RefundAttempts {
 		why := fmt.Sprintf("overpaid by %d cents, %d charges back failed", over, voided)
-		if d.t.State.Terminal() || d.t.State == StateEscalated {
-			// An ended ticket does not change state: the platform is told instead.
+		decidedAlone := d.anchored() && d.t.Escalation != nil && d.t.Escalation.Automatic
+		if d.t.State.Terminal() || d.t.State == StateEscalated || decidedAlone {
+			// An ended ticket does not change state, and one decided by the
+			// automatic verdict would get the same verdict again and again: the
+			// platform is told instead.
 			d.system("overpayment_unrecovered", why)
 			d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
 		} else {
@@ -350,6 +403,12 @@ func (d *decision) goodsAfterRecovery(action, note string) {
 // seller's breach: every key in flight is reconciled by lookup. A second miss goes
 // to the platform.
 func (d *decision) refundOverdue(why string) {
+	if d.anchored() && d.t.RoomRefusals > 0 && !d.t.Refunds.Busy() {
+		// Waiting for room in the order after the ledger refused the platform's
+		// award (awaitRoom): paid again under a new key.
+		d.settle()
+		return
+	}
 	for _, r := range d.t.Refunds { // every key in flight is reconciled by lookup
 		if MoneyInFlight(r.Status) {
 			d.lookup(r)
@@ -410,6 +469,9 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 		return Errorf(EINVALID, "refund_cents %d is more than the %d cents still refundable", v.RefundCents, d.stillRefundable())
 	}
 	d.t.Escalation.Verdict, d.t.Escalation.RefundCents = v.Verdict, v.RefundCents
+	if d.anchored() {
+		d.t.Escalation.Automatic = v.Automatic
+	}
 	d.t.OverduesAfterVerdict = 0
 	d.do(Effect{Kind: EffectEndEscalation})
 	note := v.Verdict

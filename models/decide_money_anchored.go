@@ -20,10 +20,7 @@ import (
 func (d *decision) moneyResult(r EffectResult) error {
 	e := r.Effect
 	i := d.t.Refunds.Find(e.Key)
-	if over := r.OrderOverCents; over > d.t.Refunds[i].OrderOverCents {
-		d.t.Refunds[i].OrderOverCents = over
-		d.system("order_over_refunded", fmt.Sprintf("%s paid %d cents past what order %s paid, after another ticket of the order was refunded",
-			e.Key, over, d.t.OrderID))
+	if d.orderOver(i, r.OrderOverCents) {
 		defer d.chargeOverpayment()
 	}
 	status := d.t.Refunds[i].Status
@@ -92,6 +89,20 @@ func (d *decision) moneyResult(r EffectResult) error {
 	return nil
 }
 
+// orderOver records the ledger's word that movement i took its order over
+// what was paid by over, and reports whether that is news: the excess is then
+// charged back (Money.Allowed counts it).
+func (d *decision) orderOver(i int, over int64) bool {
+	m := &d.t.Refunds[i]
+	if over <= m.OrderOverCents {
+		return false
+	}
+	m.OrderOverCents = over
+	d.system("order_over_refunded", fmt.Sprintf("%s paid %d cents past what order %s paid, after another ticket of the order was refunded",
+		m.Key, over, d.t.OrderID))
+	return true
+}
+
 // ledgerRefused: the ledger refused movement i's amount (the order's refunds
 // would pass what was paid). Sending again, or a new key, cannot help: the key
 // is void and the platform decides at once; a lightning refund refused lets the
@@ -105,11 +116,47 @@ func (d *decision) ledgerRefused(i int, r EffectResult) {
 	ref.Status = next
 	d.system(string(ref.Purpose)+"_void", ref.Key+": refused by the ledger: "+r.Reason)
 	switch {
+	case ref.Purpose == PurposeRepayment:
+		// The order's room went to another ticket meanwhile: the buyer's money
+		// cannot come back through this order, and the platform is told.
+		why := fmt.Sprintf("%d cents to pay back to the buyer, refused by the ledger: %s", ref.AmountCents, r.Reason)
+		d.system("repayment_unpaid", why)
+		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+		d.settle()
 	case ref.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund:
 		d.moneyVoid(*ref)
+	case ref.Purpose == PurposeRefund && d.anchored() && d.t.State == StateRefunding && d.t.Escalation != nil && d.t.Escalation.Automatic:
+		d.awaitRoom(r.Reason)
 	case ref.Purpose == PurposeRefund && d.t.State != StateEscalated && !d.t.State.Terminal():
 		d.escalate(system, RoleSystem, "refund refused by the ledger: "+r.Reason, "")
 	}
+}
+
+// awaitRoom: the ledger refused the refund of an automatic verdict (no arbiter
+// decided by decide_by), because the order's refunds leave no room. Escalating
+// again would bring the same verdict and the same refusal for ever (an
+// arbiter's own award refused goes back to the arbiter, who can award what
+// fits); instead the ticket pays again at refund_by
+// (room comes back when another ticket's key is voided), and after
+// refund_attempts refusals it ends with what the buyer holds, and the platform
+// is told what of its award went unpaid.
+func (d *decision) awaitRoom(reason string) {
+	if d.t.RoomRefusals++; d.t.RoomRefusals < d.p.RefundAttempts {
+		d.transition(StateRefunding, system, RoleSystem, "await_room", "refused by the ledger: "+reason+"; paying again at refund_by", "")
+		return
+	}
+	held, owedInFlight := d.t.Refunds.HeldRightly(d.t.RefundCapCents)
+	unpaid := d.t.Refunds.Owed(d.t.RefundCapCents)
+	why := fmt.Sprintf("%d cents of the award unpaid: the order's refunds leave no room (%s)", unpaid, reason)
+	d.system("award_unpaid", why)
+	d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+	// The ceiling stays the award: a key given up on that pays after all is
+	// the buyer's, not an overpayment.
+	outcome := OutcomePartiallyRefunded
+	if held+owedInFlight >= d.t.RequestedCents {
+		outcome = OutcomeRefunded
+	}
+	d.end(outcome, system, RoleSystem, "award_unpaid")
 }
 
 // unanswered counts one more call about movement i that moved nothing, and asks

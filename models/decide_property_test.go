@@ -979,7 +979,7 @@ func propEqual(a, b Ticket) bool {
 		propPtrEq(a.Offer, b.Offer) && a.Logistics == b.Logistics && propPtrEq(a.Inspection, b.Inspection) &&
 		propEscalationEq(a.Escalation, b.Escalation) && propPtrEq(a.FirstReplyAt, b.FirstReplyAt) &&
 		propPtrEq(a.Evaluation, b.Evaluation) && propSliceEq(a.Refunds, b.Refunds) &&
-		a.RefundCapCents == b.RefundCapCents && a.Rules == b.Rules && a.OverduesAfterVerdict == b.OverduesAfterVerdict && a.VoidedBeforeVerdict == b.VoidedBeforeVerdict && a.PendingOutcome == b.PendingOutcome &&
+		a.RefundCapCents == b.RefundCapCents && a.Rules == b.Rules && a.OverduesAfterVerdict == b.OverduesAfterVerdict && a.RoomRefusals == b.RoomRefusals && a.VoidedBeforeVerdict == b.VoidedBeforeVerdict && a.PendingOutcome == b.PendingOutcome &&
 		a.BuyerFlagged == b.BuyerFlagged && a.Replies == b.Replies && a.Escalations == b.Escalations &&
 		propSliceEq(a.DelayReports, b.DelayReports) && a.CreatedAt == b.CreatedAt && a.UpdatedAt == b.UpdatedAt &&
 		propPtrEq(a.EndedAt, b.EndedAt) && a.Seq == b.Seq && propSliceEq(a.Timeline, b.Timeline)
@@ -989,7 +989,7 @@ func propEqual(a, b Ticket) bool {
 var propEqualFields = strings.Fields(`ID OrderID ShopID BuyerID Kind State Outcome ReturnMethod ReasonCode
 	Reason RequestedCents RefundedCents Currency Deadline Flags PolicyVersion Order Items ExternalID BuyerCredit
 	ExchangeSKU PickupAddress ReturnShippingPayer FastReviewRule Offer Logistics Inspection Escalation
-	FirstReplyAt Evaluation Refunds RefundCapCents Rules OverduesAfterVerdict VoidedBeforeVerdict PendingOutcome BuyerFlagged Replies Escalations DelayReports
+	FirstReplyAt Evaluation Refunds RefundCapCents Rules OverduesAfterVerdict RoomRefusals VoidedBeforeVerdict PendingOutcome BuyerFlagged Replies Escalations DelayReports
 	CreatedAt UpdatedAt EndedAt Seq Timeline`)
 
 func propPtrEq[T comparable](a, b *T) bool {
@@ -1005,7 +1005,7 @@ func propEscalationEq(a, b *Escalation) bool {
 	}
 	if a.By != b.By || a.Reason != b.Reason || a.From != b.From || a.EvidenceBy != b.EvidenceBy ||
 		a.DecideBy != b.DecideBy || a.Verdict != b.Verdict || a.RefundCents != b.RefundCents ||
-		a.ClaimCents != b.ClaimCents || a.Orphaned != b.Orphaned || (a.Evidence == nil) != (b.Evidence == nil) || len(a.Evidence) != len(b.Evidence) {
+		a.ClaimCents != b.ClaimCents || a.Orphaned != b.Orphaned || a.Automatic != b.Automatic || (a.Evidence == nil) != (b.Evidence == nil) || len(a.Evidence) != len(b.Evidence) {
 		return false
 	}
 	for i, n := range a.Evidence {
@@ -1068,8 +1068,8 @@ func TestDecidePropCopyIsDeep(t *testing.T) {
 			t.Errorf("Ticket.%s is new; propEqual in decide_property_test.go must compare it", f.Name)
 		}
 	}
-	if n := reflect.TypeFor[Escalation]().NumField(); n != 10 {
-		t.Errorf("Escalation has %d fields; propEqual and propCopy know 10", n)
+	if n := reflect.TypeFor[Escalation]().NumField(); n != 11 {
+		t.Errorf("Escalation has %d fields; propEqual and propCopy know 11", n)
 	}
 	if n := reflect.TypeFor[Note]().NumField(); n != 4 {
 		t.Errorf("Note has %d fields; propEqual and propCopy know 4", n)

@@ -63,6 +63,11 @@ type PaymentEvent struct {
 	Status      MoneyStatus `json:"status"` // succeeded | failed
 	ProviderRef string      `json:"provider_ref"`
 	Reason      string      `json:"reason"`
+	// OrderOverCents is the refunds ledger's word, when it recorded this event,
+	// that the key's payment took its order over what was paid
+	// (models.OrderOverBy): set by the API from the ledger, never taken from the
+	// provider's body.
+	OrderOverCents int64 `json:"order_over_cents,omitempty"`
 }
 
 // ID is the event's id, the webhook-id it is signed under.

@@ -1,9 +1,10 @@
 package models
 
 // Purpose is what a money movement is for: the one spelling the ticket, the
-// activities, the refunds ledger and the providers' adapters share. Only
-// PurposeRefund counts toward what a ticket refunded and against what its order
-// paid.
+// activities, the refunds ledger and the providers' adapters share. Refunds,
+// charge backs and repayments count toward what a ticket refunded
+// (Money.Refunded); refunds and repayments take room in what its order paid
+// (TakesOrderRoom).
 type Purpose string
 
 // The money movement purposes.
@@ -147,9 +148,8 @@ func (m Money) OrderOver() int64 {
 // ceiling and, once the ledger said its refunds took the order over, no more
 // than what of them fit in what the order paid: what they paid net of
 // recoveries, less how far they went over. The ledger measures how far a key
-// took the order over when it records the key's payment, before the ticket
-// hears of it and charges anything back (the reconcile action waits for the
-// ledger's record too), so the overpayment charges are not counted in it. The
+// took the order over when it records the key's payment, leaving this ticket's
+// own overpayment charges out (OrderOverBy), so they are added back here. The
 // excess over the order and the excess over the ceiling are often the same
 // money (a key given up on that paid after all, beside the key that replaced
 // it): it is charged back once.
@@ -173,10 +173,11 @@ func (m Money) HeldRightly(ceiling int64) (held, owedInFlight int64) {
 }
 
 // Owed is what the ticket still has to pay the buyer to reach what it may hold,
-// counting the refunds in flight as paid and the charge backs in flight as taken.
-// This and Excess are the one place that says what is owed either way.
+// counting the refunds and repayments in flight as paid and the charge backs in
+// flight as taken. This and Excess are the one place that says what is owed
+// either way.
 func (m Money) Owed(ceiling int64) int64 {
-	return max(m.Allowed(ceiling)-m.Refunded()-m.InFlight(PurposeRefund)+m.ChargingBack(), 0)
+	return max(m.Allowed(ceiling)-m.Refunded()-m.InFlight(PurposeRefund)-m.InFlight(PurposeRepayment)+m.ChargingBack(), 0)
 }
 
 // Excess is what the buyer holds past what the ticket may hold and no charge
@@ -185,14 +186,49 @@ func (m Money) Excess(ceiling int64) int64 {
 	return max(m.Refunded()-m.ChargingBack()-m.Allowed(ceiling), 0)
 }
 
+// LedgerEntry is one money movement of an order as the refunds ledger holds it.
+type LedgerEntry struct {
+	TicketID    string
+	Purpose     Purpose
+	Status      MoneyStatus
+	AmountCents int64
+}
+
+// OrderOverBy is how far movement e, a refund or a repayment just recorded as
+// succeeded, took its order's net refunds past paid, at most e's amount. The
+// entries (every movement of the order, e included) are measured on money that
+// moved: refunds and repayments that paid, less charge backs that took money
+// back or may still (so that one excess is charged back once), never on
+// reservations, which a key voided later gives back. The overpayment charges of
+// e's own ticket are left out: that ticket adds them back when it weighs what
+// of its money fits in the order (Money.Allowed). The refunds ledger and the
+// reference model both measure by it.
+func OrderOverBy(e LedgerEntry, entries []LedgerEntry, paid int64) int64 {
+	if !TakesOrderRoom(e.Purpose) {
+		return 0
+	}
+	var net int64
+	for _, x := range entries {
+		switch {
+		case TakesOrderRoom(x.Purpose) && x.Status == RefundSucceeded:
+			net += x.AmountCents
+		case x.Purpose == PurposeOverpaid && x.TicketID == e.TicketID:
+		case (x.Purpose == PurposeRecovery || x.Purpose == PurposeOverpaid) && (x.Status == RefundSucceeded || MoneyInFlight(x.Status)):
+			net -= x.AmountCents
+		}
+	}
+	return max(min(net-paid, e.AmountCents), 0)
+}
+
 // OrderCapDelta is how a movement's change of status moves what the order's
 // refunds hold against what the order paid (the ledger's per-order total): a
-// refund gives its amount back when void and takes it again if it succeeds
-// after all; a charge back (recovery or overpayment) that succeeds gives back
-// what the buyer returned, and a recovery repaid takes it again.
+// refund or a repayment (TakesOrderRoom reserved it when it started) gives its
+// amount back when void and takes it again if it succeeds after all; a charge
+// back (recovery or overpayment) that succeeds gives back what the buyer
+// returned.
 func OrderCapDelta(purpose Purpose, from, to MoneyStatus, amount int64) int64 {
 	switch purpose {
-	case PurposeRefund:
+	case PurposeRefund, PurposeRepayment:
 		switch {
 		case to == RefundVoid && from != RefundVoid:
 			return -amount
@@ -203,10 +239,14 @@ func OrderCapDelta(purpose Purpose, from, to MoneyStatus, amount int64) int64 {
 		if to == RefundSucceeded && from != RefundSucceeded {
 			return -amount
 		}
-	case PurposeRepayment:
-		if to == RefundSucceeded && from != RefundSucceeded {
-			return amount
-		}
 	}
 	return 0
+}
+
+// TakesOrderRoom reports whether a movement of purpose reserves room in what its
+// order paid when it starts (the ledger refuses it when the room is not there):
+// a refund, and a repayment of a charge back, which gives the buyer back money
+// the order's room had regained.
+func TakesOrderRoom(purpose Purpose) bool {
+	return purpose == PurposeRefund || purpose == PurposeRepayment
 }

@@ -1,6 +1,9 @@
 package models
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 // The findings of the reference model of the money (money_reference_test.go),
 // each as the shortest story that showed it, under RulesMoneyAnchored. The
@@ -363,5 +366,107 @@ func TestRefmodelClaimNotCappedByAReplacementInFlight(t *testing.T) {
 	}
 	if got := buyerHolds(s.tk.Refunds); got != 9900 {
 		t.Fatalf("the buyer holds %d after a verdict for the request of 9900: %+v", got, s.tk.Refunds)
+	}
+}
+
+// A charge back the provider refused took the money after all, beside the charge
+// back that replaced it: the buyer was charged twice, and nothing paid it back.
+// Minimal sequence (request 5000, order paid 10000): approve; refund:1 failed,
+// looked up failed (void); refund:2 paid (completed); refund:1 pays after all;
+// overpayment refund:3 refused; overpayment refund:4 paid; refund:3 paid after all.
+// The buyer is repaid what was taken twice; a repayment refused is paid under a
+// new key, and after refund_attempts refusals the platform is told the amount.
+func TestRefmodelChargeBackTakenAfterRefusalIsRepaid(t *testing.T) {
+	refused := EffectResult{Failed: true, Code: RefusedByProvider, Reason: "payment API answered 422"}
+	for _, repaymentRefused := range []bool{false, true} {
+		s := newStory(t, CreateTicket{Kind: KindRefundOnly, RequestedCents: 5000}, func(p *Policy) { p.RefundAttempts = 2 })
+		s.act(RoleSeller, ActApprove, ActionBody{})
+		k1 := s.last(EffectMoveMoney)
+		s.answer(k1, EffectResult{Status: RefundFailed})
+		s.answer(s.last(EffectLookupMoney), EffectResult{Status: RefundFailed})
+		s.answer(s.last(EffectMoveMoney), EffectResult{Status: RefundSucceeded})
+		s.want(StateCompleted, OutcomeRefunded)
+		s.pay(k1.Key, RefundSucceeded)
+		s.answer(s.last(EffectLookupMoney), EffectResult{Status: RefundSucceeded})
+		k3 := s.last(EffectMoveMoney)
+		if k3.Purpose != PurposeOverpaid || k3.AmountCents != 5000 {
+			t.Fatalf("no charge back of the 5000 paid twice: %+v", k3)
+		}
+		s.answer(k3, refused)
+		s.answer(s.last(EffectMoveMoney), EffectResult{Status: RefundSucceeded})
+		if got := buyerHolds(s.tk.Refunds); got != 5000 {
+			t.Fatalf("after one charge back the buyer holds %d, want the request's 5000", got)
+		}
+		s.pay(k3.Key, RefundSucceeded) // the refused charge back took the money after all
+		repay := s.last(EffectMoveMoney)
+		if repay.Purpose != PurposeRepayment || repay.AmountCents != 5000 {
+			t.Fatalf("what was taken twice is not paid back: %+v", repay)
+		}
+		if !repaymentRefused {
+			s.answer(repay, EffectResult{Status: RefundSucceeded})
+			if got := buyerHolds(s.tk.Refunds); got != 5000 {
+				t.Fatalf("the buyer holds %d, want the request's 5000: %+v", got, s.tk.Refunds)
+			}
+			continue
+		}
+		s.answer(repay, refused)
+		again := s.last(EffectMoveMoney)
+		if again.Purpose != PurposeRepayment || again.Key == repay.Key || again.AmountCents != 5000 {
+			t.Fatalf("a refused repayment is not paid again under a new key: %+v", again)
+		}
+		s.answer(again, refused)
+		told := s.last(EffectNotify)
+		if told.To != RolePlatform || !strings.Contains(told.Message, "5000 cents to pay back to the buyer") {
+			t.Fatalf("the platform is not told what could not be paid back: %+v", told)
+		}
+		if n := len(s.effectsSince(0, EffectMoveMoney)); n != 6 {
+			t.Fatalf("%d money movements; after refund_attempts refused repayments nothing more is sent", n)
+		}
+	}
+}
+
+// The escalation's automatic verdict for a buyer who answered awards the claim,
+// which the order's room cannot hold (another ticket was refunded): the ledger
+// refused the refund, the ticket escalated again for the same reason, the same
+// verdict followed, for ever. Now it pays again at refund_by (the room may come
+// back) and, after refund_attempts refusals, ends with what the buyer holds and
+// tells the platform what of the award went unpaid.
+// Minimal sequence (refund_attempts 2): approve; refund:1 and refund:2 refused
+// (escalated); automatic verdict support_buyer; refund:3 refused by the ledger.
+func TestRefmodelAutomaticVerdictTheLedgerRefusesEnds(t *testing.T) {
+	refused := EffectResult{Failed: true, Code: RefusedByProvider, Reason: "payment API answered 422"}
+	noRoom := EffectResult{Failed: true, Code: ECONFLICT, Reason: "refunds of order o-1 would total 20000 cents, more than the 10000 cents paid"}
+	for _, roomComesBack := range []bool{false, true} {
+		s := newStory(t, CreateTicket{Kind: KindRefundOnly}, func(p *Policy) { p.RefundAttempts = 2 })
+		s.act(RoleSeller, ActApprove, ActionBody{})
+		s.answer(s.last(EffectMoveMoney), refused)
+		s.answer(s.last(EffectMoveMoney), refused)
+		s.want(StateEscalated, "")
+		s.must(Input{Verdict: &Verdict{Verdict: VerdictSupportBuyer, Automatic: true}})
+		k3 := s.last(EffectMoveMoney)
+		s.answer(k3, noRoom)
+		s.want(StateRefunding, "")
+		if s.tk.Escalations != 1 {
+			t.Fatalf("escalated %d times; a refusal of the automatic verdict's refund goes back to nobody", s.tk.Escalations)
+		}
+		s.pass("refund_by")
+		k4 := s.last(EffectMoveMoney)
+		if k4.Key == k3.Key || k4.AmountCents != 10000 {
+			t.Fatalf("at refund_by the award is not paid again under a new key: %+v", k4)
+		}
+		if roomComesBack {
+			s.answer(k4, EffectResult{Status: RefundSucceeded})
+			s.want(StateCompleted, OutcomeRefunded)
+			if got := buyerHolds(s.tk.Refunds); got != 10000 {
+				t.Fatalf("the buyer holds %d, want the award of 10000", got)
+			}
+			continue
+		}
+		s.answer(k4, noRoom)
+		s.want(StateCompleted, OutcomePartiallyRefunded)
+		told := s.last(EffectNotify)
+		if told.To != RolePlatform || !strings.Contains(told.Message, "10000 cents of the award unpaid") {
+			t.Fatalf("the platform is not told what of its award went unpaid: %+v", told)
+		}
 	}
 }

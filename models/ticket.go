@@ -50,6 +50,11 @@ type Ticket struct {
 	// OverduesAfterVerdict counts the refund_by deadlines that passed with money
 	// in flight since the platform last ordered the refund.
 	OverduesAfterVerdict int `json:"overdues_after_verdict,omitempty"`
+	// RoomRefusals counts the refunds the ledger refused after the platform's
+	// verdict because the order's refunds left no room: each waits a refund_by
+	// for room to come back (another ticket's key voided), and at refund_attempts
+	// the ticket ends with what the buyer holds and tells the platform.
+	RoomRefusals int `json:"room_refusals,omitempty"`
 	// VoidedBeforeVerdict is how many refund keys the provider had voided when the
 	// platform last ordered the refund: refund_attempts counts from there.
 	VoidedBeforeVerdict int `json:"voided_before_verdict,omitempty"`
@@ -140,6 +145,10 @@ type Escalation struct {
 	Evidence    []Note    `json:"evidence"`
 	Verdict     string    `json:"verdict,omitempty"`
 	RefundCents int64     `json:"refund_cents,omitempty"`
+	// Automatic: the verdict was the ticket's own at decide_by (no arbiter
+	// decided), so a refund of it the ledger refuses is not sent back to the
+	// platform's queue, where the same verdict would follow (see awaitRoom).
+	Automatic bool `json:"automatic,omitempty"`
 	// ClaimCents is what the buyer could still be awarded when it began.
 	ClaimCents int64 `json:"claim_cents,omitempty"`
 	// Orphaned: the escalation's own process failed or ended without a verdict

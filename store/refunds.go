@@ -12,9 +12,10 @@ import (
 	"github.com/aftersales/aftersales/models"
 )
 
-// The refunds ledger spells purposes as models.Purpose does. Only
-// models.PurposeRefund counts against the order's refund cap: compensation,
-// freight insurance claims and charge backs are other money flows.
+// The refunds ledger spells purposes as models.Purpose does. Refunds and
+// repayments (models.TakesOrderRoom) count against the order's refund cap, and
+// charge backs give room back; compensation and freight insurance claims are
+// other money flows.
 
 type refundRow struct {
 	RefundKey   string `gorm:"primaryKey"`
@@ -34,6 +35,10 @@ type refundRow struct {
 }
 
 func (refundRow) TableName() string { return "refunds" }
+
+func (r refundRow) entry() models.LedgerEntry {
+	return models.LedgerEntry{TicketID: r.TicketID, Purpose: models.Purpose(r.Purpose), Status: r.Status, AmountCents: r.AmountCents}
+}
 
 func (r refundRow) export() RefundRow {
 	return RefundRow{
@@ -103,7 +108,8 @@ var errKeyTaken = errors.New("refund key taken concurrently")
 // is refused with ECONFLICT when the order's reserved refunds plus AmountCents
 // would exceed what was paid; concurrent reservations on one order are
 // serialised by that lock (SELECT ... FOR UPDATE on MySQL, the single writer on
-// SQLite), so the sum never exceeds the cap. Other purposes are not capped.
+// SQLite), so the sum never exceeds the cap. A repayment reserves the same way
+// (models.TakesOrderRoom); other purposes are not capped.
 func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow, error) {
 	if err := validateReservation(r); err != nil {
 		return RefundRow{}, err
@@ -117,7 +123,7 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 	var reserved bool
 	err := db.inTx(ctx, func(tx *gorm.DB) error {
 		reserved = false // a retried transaction starts afresh
-		if r.Purpose != models.PurposeRefund {
+		if !models.TakesOrderRoom(r.Purpose) {
 			res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 			if res.Error != nil {
 				return res.Error
@@ -249,7 +255,9 @@ func (db *DB) MarkRefund(ctx context.Context, key string, status models.MoneySta
 					Update("reserved_cents", gorm.Expr("reserved_cents + ?", delta)).Error; err != nil {
 					return err
 				}
-				if err := markOrderOver(tx, cur, delta); err != nil {
+			}
+			if next == models.RefundSucceeded {
+				if err := markOrderOver(tx, cur); err != nil {
 					return err
 				}
 			}
@@ -262,19 +270,32 @@ func (db *DB) MarkRefund(ctx context.Context, key string, status models.MoneySta
 	return out.export(), nil
 }
 
-// markOrderOver records on key cur how far a change that took delta more of the
-// order's room (a void key that paid after all) took the order over what was
-// paid. The order's row is locked by the update before, so two keys of one
-// order paying late at once each record their own part of the excess.
-func markOrderOver(tx *gorm.DB, cur refundRow, delta int64) error {
-	if delta <= 0 || cur.Purpose != string(models.PurposeRefund) {
+// markOrderOver records on key cur, just succeeded, how far it took its
+// order's net refunds over what was paid (models.OrderOverBy, measured on the
+// order's entries as they stand now). The order's row is locked first, so two
+// keys of one order succeeding at once are measured one after the other and
+// each records its own part of the excess.
+func markOrderOver(tx *gorm.DB, cur refundRow) error {
+	if !models.TakesOrderRoom(models.Purpose(cur.Purpose)) {
 		return nil
 	}
 	var total orderTotalRow
-	if err := tx.Where("order_id = ?", cur.OrderID).Take(&total).Error; err != nil {
+	err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+		Where("order_id = ?", cur.OrderID).Take(&total).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil // reserved before the order had a ledger row: nothing to measure against
+	} else if err != nil {
 		return err
 	}
-	over := min(total.ReservedCents-total.PaidCents, delta)
+	var rows []refundRow
+	if err := tx.Select("ticket_id", "purpose", "status", "amount_cents").Where("order_id = ?", cur.OrderID).Find(&rows).Error; err != nil {
+		return err
+	}
+	entries := make([]models.LedgerEntry, len(rows))
+	for i, r := range rows {
+		entries[i] = r.entry()
+	}
+	over := models.OrderOverBy(cur.entry(), entries, total.PaidCents)
 	if over <= 0 {
 		return nil
 	}

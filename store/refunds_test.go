@@ -292,3 +292,90 @@ func TestMarkRefundOrderOver(t *testing.T) {
 		}
 	})
 }
+
+// The order's excess is measured on money that moved, never on reservations: A's
+// key is void and pays after all while B's key is still reserved; nothing is over
+// yet. If B's key is then refused, the order holds A's payment alone, within what
+// was paid; if B pays, B's success is the one that took the order over.
+func TestMarkRefundOrderOverMeasuresMoneyThatMoved(t *testing.T) {
+	for _, bPays := range []bool{false, true} {
+		t.Run(fmt.Sprintf("b_pays=%v", bPays), func(t *testing.T) {
+			forEachDialect(t, func(t *testing.T, db *DB) {
+				ctx := context.Background()
+				reserve := func(key, ticket string) {
+					t.Helper()
+					r := reservation(key, "O10", 10000, 10000)
+					r.TicketID = ticket
+					if _, err := db.ReserveRefund(ctx, r); err != nil {
+						t.Fatal(err)
+					}
+				}
+				mark := func(key string, status models.MoneyStatus) RefundRow {
+					t.Helper()
+					row, err := db.MarkRefund(ctx, key, status, "")
+					if err != nil {
+						t.Fatal(err)
+					}
+					return row
+				}
+				reserve("TA:refund:1", "TA")
+				mark("TA:refund:1", models.RefundVoid)
+				reserve("TB:refund:1", "TB")
+				if row := mark("TA:refund:1", models.RefundSucceeded); row.OrderOverCents != 0 {
+					t.Fatalf("A paid late while B's key is only reserved: the order holds 10000 of 10000, the ledger says %d over", row.OrderOverCents)
+				}
+				if !bPays {
+					if row := mark("TB:refund:1", models.RefundVoid); row.OrderOverCents != 0 {
+						t.Fatalf("B refused: %+v", row)
+					}
+					wantTotal(t, db, "O10", 10000, 10000)
+					return
+				}
+				if row := mark("TB:refund:1", models.RefundSucceeded); row.OrderOverCents != 10000 {
+					t.Fatalf("B's payment took the order to 20000 of 10000; the ledger says %d over", row.OrderOverCents)
+				}
+				if row, _ := db.GetRefund(ctx, "TA:refund:1"); row.OrderOverCents != 0 {
+					t.Fatalf("A's record changed: %+v", row)
+				}
+			})
+		})
+	}
+}
+
+// A repayment (a recovery charge paid back) takes room in the order as a refund
+// does: the room the recovery gave back went to another ticket meanwhile, and
+// the repayment is refused at the door rather than taking the order over.
+func TestReserveRepaymentTakesOrderRoom(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		reserve := func(key, ticket string, purpose models.Purpose) error {
+			r := reservation(key, "O12", 10000, 10000)
+			r.TicketID, r.Purpose = ticket, purpose
+			_, err := db.ReserveRefund(ctx, r)
+			return err
+		}
+		mark := func(key string) {
+			t.Helper()
+			if _, err := db.MarkRefund(ctx, key, models.RefundSucceeded, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := reserve("TA:refund:1", "TA", models.PurposeRefund); err != nil {
+			t.Fatal(err)
+		}
+		mark("TA:refund:1")
+		if err := reserve("TA:refund:2", "TA", models.PurposeRecovery); err != nil {
+			t.Fatal(err)
+		}
+		mark("TA:refund:2")
+		wantTotal(t, db, "O12", 0, 10000)
+		if err := reserve("TB:refund:1", "TB", models.PurposeRefund); err != nil {
+			t.Fatal(err)
+		}
+		err := reserve("TA:refund:3", "TA", models.PurposeRepayment)
+		if models.ErrorCode(err) != models.ECONFLICT {
+			t.Fatalf("a repayment past what the order paid: %v, want a conflict", err)
+		}
+		wantTotal(t, db, "O12", 10000, 10000)
+	})
+}
