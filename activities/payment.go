@@ -116,7 +116,9 @@ func (a *Activities) ReconcileMoney(ctx context.Context, key string, status mode
 // LookupMoney asks the provider for the state of key and records it in the
 // ledger. A failure the provider confirms when asked is final (the key did not
 // and will not pay): the ledger marks it void, as the ticket does (models.Decide),
-// and the answer still says failed, which is what the provider said.
+// and the answer still says failed, which is what the provider said (of a key
+// the ledger holds as paid the void changes nothing: whether that is a reversal
+// the ticket decides, and records by ReconcileMoney).
 func (a *Activities) LookupMoney(ctx context.Context, key string) (Receipt, error) {
 	r, found, err := a.Payment.Lookup(ctx, key)
 	if err != nil || !found {

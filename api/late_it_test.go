@@ -69,17 +69,7 @@ func TestVoidKeyPaysAfterTheEnd(t *testing.T) {
 // ledger reports A's key took the order over; A charges it back, and the order
 // ends with 10 000 refunded, never more.
 func TestLateSuccessAcrossTicketsOfOneOrder(t *testing.T) {
-	order := fmt.Sprintf("order-two-%d", time.Now().UnixNano())
-	// A's shop gives up after one voided key, so A stops before taking the room again.
-	cfg := h.cfg
-	cfg.Policy.RefundAttempts = 1
-	hs := httptest.NewServer(api.New(cfg).Handler())
-	t.Cleanup(hs.Close)
-	a := newTicketOn(t, endpoint{url: hs.URL, keys: h.keys}, refundOnly(order, 10000, 10000))
-	a1 := waitRefunds(t, a.ID, 1)[0].Key
-	postPayment(t, h.payments.Settle(t, a1, models.RefundFailed))
-	waitState(t, a.ID, models.StateEscalated)
-
+	order, a, a1 := voidedFirstTicket(t, "order-two")
 	b := newTicket(t, refundOnly(order, 10000, 10000))
 	b1 := waitRefunds(t, b.ID, 1)[0].Key
 	postPayment(t, h.payments.Settle(t, b1, models.RefundSucceeded))
@@ -106,16 +96,7 @@ func TestLateSuccessAcrossTicketsOfOneOrder(t *testing.T) {
 // B's payment is the one that takes the order over, and the ledger's word on it
 // reaches B with the provider's webhook (no lookup), so B charges it back.
 func TestOrderOverToldWithTheWebhook(t *testing.T) {
-	order := fmt.Sprintf("order-webhook-over-%d", time.Now().UnixNano())
-	cfg := h.cfg
-	cfg.Policy.RefundAttempts = 1
-	hs := httptest.NewServer(api.New(cfg).Handler())
-	t.Cleanup(hs.Close)
-	a := newTicketOn(t, endpoint{url: hs.URL, keys: h.keys}, refundOnly(order, 10000, 10000))
-	a1 := waitRefunds(t, a.ID, 1)[0].Key
-	postPayment(t, h.payments.Settle(t, a1, models.RefundFailed))
-	waitState(t, a.ID, models.StateEscalated)
-
+	order, a, a1 := voidedFirstTicket(t, "order-webhook-over")
 	b := newTicket(t, refundOnly(order, 10000, 10000))
 	b1 := waitRefunds(t, b.ID, 1)[0].Key // reserved, not paid yet
 
@@ -136,4 +117,53 @@ func TestOrderOverToldWithTheWebhook(t *testing.T) {
 	if net := h.payments.Net(a1, b1, back.Key); net != 10000 {
 		t.Fatalf("the provider moved %d net on an order paid 10000", net)
 	}
+}
+
+// A refund the provider paid and then reports failed, after the ticket ended:
+// the money came back (a bank returned it). The ticket asks the provider by key,
+// records the reversal in the ticket and the ledger, and pays again under a new
+// key; the provider's own ledger and ours agree at the end.
+func TestReversedRefundPaidAgain(t *testing.T) {
+	order := fmt.Sprintf("order-reversed-%d", time.Now().UnixNano())
+	tk := newTicket(t, refundOnly(order, 10000, 10000))
+	k1 := waitRefunds(t, tk.ID, 1)[0].Key
+	postPayment(t, h.payments.Settle(t, k1, models.RefundSucceeded))
+	waitState(t, tk.ID, models.StateCompleted)
+
+	postPayment(t, h.payments.SettleAgain(t, k1, models.RefundFailed))
+	waitMoney(t, tk.ID, k1, models.RefundReversed)
+	refunds := waitRefunds(t, tk.ID, 2)
+	k2 := refunds[1]
+	if k2.Purpose != models.PurposeRefund || k2.AmountCents != 10000 {
+		t.Fatalf("the reversed refund is not paid again: %+v", refunds)
+	}
+	postPayment(t, h.payments.Settle(t, k2.Key, models.RefundSucceeded))
+	got := waitMoney(t, tk.ID, k2.Key, models.RefundSucceeded)
+	if net := h.payments.Net(k1, k2.Key); net != 10000 || got.RefundedCents != 10000 {
+		t.Fatalf("the provider moved %d net, the ticket shows %d; the request was 10000", net, got.RefundedCents)
+	}
+	if row, err := h.db.GetRefund(t.Context(), k1); err != nil || row.Status != models.RefundReversed {
+		t.Fatalf("the ledger holds %s as %+v (%v), want reversed", k1, row, err)
+	}
+	if reserved, paid, err := h.db.OrderRefundTotal(t.Context(), order); err != nil || reserved != 10000 || paid != 10000 {
+		t.Fatalf("the ledger holds %d of %d refunded (%v)", reserved, paid, err)
+	}
+}
+
+// voidedFirstTicket opens ticket A for the whole of a new order paid 10 000, on
+// a shop that gives up after one voided key (so A stops before taking the room
+// again), and has the provider fail A's first key: A escalates with its room
+// given back. It returns the order, A and A's key.
+func voidedFirstTicket(t *testing.T, prefix string) (string, models.Ticket, string) {
+	t.Helper()
+	order := fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano())
+	cfg := h.cfg
+	cfg.Policy.RefundAttempts = 1
+	hs := httptest.NewServer(api.New(cfg).Handler())
+	t.Cleanup(hs.Close)
+	a := newTicketOn(t, endpoint{url: hs.URL, keys: h.keys}, refundOnly(order, 10000, 10000))
+	a1 := waitRefunds(t, a.ID, 1)[0].Key
+	postPayment(t, h.payments.Settle(t, a1, models.RefundFailed))
+	waitState(t, a.ID, models.StateEscalated)
+	return order, a, a1
 }

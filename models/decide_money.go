@@ -136,6 +136,14 @@ func (d *decision) payment(ev PaymentEvent) error {
 		return Errorf(ENOTFOUND, "ticket %s has no money movement %s", d.t.ID, ev.RefundKey)
 	}
 	i := d.t.Refunds.Find(ev.RefundKey)
+	if d.anchored() && ev.Status == RefundFailed && d.t.Refunds[i].Status == RefundSucceeded {
+		// A failure after the success: an old report delivered late, or the money
+		// came back. Only the provider, asked by key, can say which.
+		d.system("money_contradicted", ev.RefundKey+": reported failed after it succeeded; asking the provider")
+		d.t.Refunds[i].Contradicted = true
+		d.lookup(d.t.Refunds[i])
+		return nil
+	}
 	wasVoid := d.t.Refunds[i].Status == RefundVoid
 	// The ledger recorded the webhook first and measured how far this payment
 	// took the order over (the API passes its word on): known before the
@@ -195,11 +203,65 @@ func (d *decision) moneyStatus(key string, status MoneyStatus, providerRef, reas
 	case RefundSucceeded:
 		d.system(string(m.Purpose)+"_succeeded", fmt.Sprintf("%s %d cents", m.Key, m.AmountCents))
 		d.moneySucceeded(m, wasVoid)
+	case RefundReversed:
+		d.system(string(m.Purpose)+"_reversed", fmt.Sprintf("%s %d cents came back: %s", m.Key, m.AmountCents, reason))
+		if d.anchored() {
+			d.moneyReversed(m)
+		}
 	}
 	return true
 }
 
+// moneyReversed: money the provider moved came back. Whatever the movement was
+// for is as if it never moved (a reversed key counts as given up: Money.GivenUp),
+// and the rules of a void key follow: a refund is paid again, a charge back
+// charged again, a repayment repaid. On an ended ticket a reversed refund still
+// owed is paid again under a new key (the platform is told after
+// refund_attempts keys); where the ticket ended without paying (a recovery, a
+// decline), or a recovery is reversed, the platform is told what the buyer
+// holds, since the outcome stands.
+func (d *decision) moneyReversed(m Refund) {
+	tell := func(why string) {
+		d.system("reversal_unsettled", why)
+		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+	}
+	switch {
+	case m.Purpose == PurposeRefund && d.t.State.Terminal() && paysMoney(d.t.Outcome):
+		d.refundAfterEnd(m, "reversed")
+	case m.Purpose == PurposeRefund && d.t.State.Terminal():
+		if short := min(d.t.Refunds.Owed(0), m.AmountCents); short > 0 {
+			tell(fmt.Sprintf("%d cents to pay back to the buyer: %s reversed after the ticket ended %s", short, m.Key, d.t.Outcome))
+		}
+	case m.Purpose == PurposeRecovery && d.t.State.Terminal():
+		tell(fmt.Sprintf("overpaid by %d cents: recovery %s reversed after the ticket ended %s", m.AmountCents, m.Key, d.t.Outcome))
+	default:
+		d.moneyVoid(m)
+	}
+}
+
+// refundAfterEnd pays again, under a new key, what an ended ticket that paid
+// still owes the buyer after its refund m moved nothing in the end (reversed, or
+// a key sent after the end that the provider refused); after refund_attempts
+// such keys beyond the first the platform is told instead.
+func (d *decision) refundAfterEnd(m Refund, what string) {
+	owed := min(d.t.Refunds.Owed(d.t.RefundCapCents), m.AmountCents)
+	switch {
+	case owed <= 0:
+	case d.t.Refunds.Voided() > d.p.RefundAttempts:
+		why := fmt.Sprintf("%d cents to pay back to the buyer, %d refunds void or reversed", owed, d.t.Refunds.Voided())
+		d.system("refund_unpaid", why)
+		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+	default:
+		d.system("refund_again", fmt.Sprintf("%s %s: %d cents under a new key", m.Key, what, owed))
+		d.sendMoney(PurposeRefund, owed)
+	}
+}
+
 func (d *decision) moneyVoid(m Refund) {
+	if d.anchored() && m.Purpose == PurposeRefund && d.t.State.Terminal() && paysMoney(d.t.Outcome) {
+		d.refundAfterEnd(m, "void")
+		return
+	}
 	if m.Purpose == PurposeRecovery && d.anchored() {
 		// What the recovery would also have taken back past what the ticket may
 		// hold (its key took the order over) is charged back on its own.
@@ -291,12 +353,7 @@ func (d *decision) repayOvercharge(m Refund) {
 // will not pay is paid under a new key, and after refund_attempts such refusals
 // the platform is told; the ticket's state does not change.
 func (d *decision) repayAgain(m Refund) {
-	voided := 0
-	for _, r := range d.t.Refunds {
-		if r.Purpose == PurposeRepayment && r.Status == RefundVoid {
-			voided++
-		}
-	}
+	voided := d.t.Refunds.GivenUp(PurposeRepayment)
 	if voided >= d.p.RefundAttempts {
 		why := fmt.Sprintf("%d cents to pay back to the buyer, %d repayments refused", m.AmountCents, voided)
 		d.system("repayment_unpaid", why)
@@ -354,12 +411,7 @@ func (d *decision) chargeOverpayment() {
 	if over <= 0 {
 		return
 	}
-	voided := 0
-	for _, r := range d.t.Refunds {
-		if r.Purpose == PurposeOverpaid && r.Status == RefundVoid {
-			voided++
-		}
-	}
+	voided := d.t.Refunds.GivenUp(PurposeOverpaid)
 	if voided >= d.p.RefundAttempts {
 		why := fmt.Sprintf("overpaid by %d cents, %d charges back failed", over, voided)
 		decidedAlone := d.anchored() && d.t.Escalation != nil && d.t.Escalation.Automatic

@@ -69,9 +69,19 @@ func (d *decision) moneyResult(r EffectResult) error {
 		d.moneyStatus(e.Key, RefundVoid, r.ProviderRef, "refused by the provider: "+r.Reason)
 	case r.Failed:
 		d.unanswered(i, r.Reason)
+	case e.Kind == EffectLookupMoney && r.Status == RefundFailed && status == RefundSucceeded && d.t.Refunds[i].Contradicted:
+		// Reported failed after it succeeded, and asked by key the provider says
+		// failed: the money came back. Recorded in the ticket now and in the
+		// ledger by record_money (the ledger alone took the failure for a stale
+		// report); a lookup without such a report is not taken as a reversal,
+		// since a provider's lookup may lag behind its own webhook.
+		d.t.Refunds[i].Contradicted = false
+		d.moneyStatus(e.Key, LookedUpStatus(status, r.Status), r.ProviderRef, r.Reason)
+		d.do(Effect{Kind: EffectRecordMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents, Status: RefundReversed})
 	case e.Kind == EffectLookupMoney && r.Status == RefundFailed:
 		// Asked by key, the provider confirms the failure: it did not pay and will
 		// not, so the key is void and may be replaced.
+		d.t.Refunds[i].Contradicted = false
 		d.moneyStatus(e.Key, RefundVoid, r.ProviderRef, r.Reason)
 	case e.Kind == EffectLookupMoney && r.Status == "" && MoneyInFlight(status):
 		// The provider never saw the key: the call never reached it. The same key
@@ -80,6 +90,9 @@ func (d *decision) moneyResult(r EffectResult) error {
 			d.system("money_resent", e.Key+": the provider never received it")
 			d.do(Effect{Kind: EffectMoveMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents})
 		}
+	case e.Kind == EffectLookupMoney && r.Status == RefundSucceeded && d.t.Refunds[i].Contradicted:
+		d.t.Refunds[i].Contradicted = false // the failure was an old report
+		d.system("money_confirmed", e.Key+": the provider says it paid; the failure reported after it was an old report")
 	case d.moneyStatus(e.Key, r.Status, r.ProviderRef, r.Reason):
 		d.t.Refunds[i].Unanswered = 0
 	case e.Kind == EffectLookupMoney && MoneyInFlight(status):
@@ -123,6 +136,12 @@ func (d *decision) ledgerRefused(i int, r EffectResult) {
 		d.system("repayment_unpaid", why)
 		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
 		d.settle()
+	case ref.Purpose == PurposeRefund && d.t.State.Terminal():
+		// Paying again after the end (a refund reversed or refused): the order's
+		// room went to another ticket meanwhile; the platform is told.
+		why := fmt.Sprintf("%d cents to pay back to the buyer, refused by the ledger: %s", ref.AmountCents, r.Reason)
+		d.system("refund_unpaid", why)
+		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
 	case ref.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund:
 		d.moneyVoid(*ref)
 	case ref.Purpose == PurposeRefund && d.anchored() && d.t.State == StateRefunding && d.t.Escalation != nil && d.t.Escalation.Automatic:

@@ -213,8 +213,8 @@ func propCheckNet(n, p Ticket, named bool) string {
 	return ""
 }
 
-// 3. A new refund key is issued only when every earlier refund key is void or
-// succeeded: a failed key is looked up before another takes its place.
+// 3. A new refund key is issued only when every earlier refund key is void,
+// succeeded or reversed: a failed key is looked up before another takes its place.
 func propCheckNewKey(c *propCtx) string {
 	if c.err != nil {
 		return ""
@@ -224,7 +224,7 @@ func propCheckNewKey(c *propCtx) string {
 			continue
 		}
 		for _, e := range c.next.Refunds[:i] {
-			if e.Purpose == PurposeRefund && e.Status != RefundVoid && e.Status != RefundSucceeded {
+			if e.Purpose == PurposeRefund && MoneyInFlight(e.Status) {
 				return fmt.Sprintf("key-while-in-flight: new refund key %s issued while %s is %s: %s", m.Key, e.Key, e.Status, propMoneyString(c.next.Refunds))
 			}
 		}

@@ -35,22 +35,49 @@ const RefusedByProvider = "provider_refused"
 // place.
 const RefundVoid MoneyStatus = "void"
 
+// RefundReversed is the status of a movement the provider paid (or charged) and
+// then, asked by key, reported failed: the money came back (a bank returned the
+// refund, a card network reversed the charge). Only a success is reversed, and
+// only a lookup says so (LookedUpStatus): a "failed" webhook after a success may
+// be an old report delivered late, so it makes the ticket ask, nothing more.
+const RefundReversed MoneyStatus = "reversed"
+
 // moneyRank orders the statuses of a money movement. A status only ever rises,
 // whatever order the provider's answers, webhooks and lookups arrive in. failed
 // ranks below void (the failure confirmed) and both below succeeded: a provider
 // that reports a failure and then pays after all has paid, and that is recorded.
-var moneyRank = map[MoneyStatus]int{RefundPending: 0, RefundSent: 1, RefundFailed: 2, RefundVoid: 3, RefundSucceeded: 4}
+// A reversal follows a success and ends the movement.
+var moneyRank = map[MoneyStatus]int{RefundPending: 0, RefundSent: 1, RefundFailed: 2, RefundVoid: 3, RefundSucceeded: 4, RefundReversed: 5}
 
 // NextMoneyStatus is the status rule of money movements, for the ticket and the
 // refunds ledger alike: reported replaces cur only when it ranks higher, so
-// duplicated, reordered or contradicting reports move a key once and forwards.
-// An unknown reported status changes nothing.
+// duplicated, reordered or contradicting reports move a key once and forwards;
+// reversed replaces succeeded only. An unknown reported status changes nothing.
 func NextMoneyStatus(cur, reported MoneyStatus) (next MoneyStatus, changed bool) {
 	r, ok := moneyRank[reported]
-	if !ok || r <= moneyRank[cur] {
+	if !ok || r <= moneyRank[cur] || reported == RefundReversed && cur != RefundSucceeded {
 		return cur, false
 	}
 	return reported, true
+}
+
+// KnownMoneyStatus reports whether status is one a movement can stand at.
+func KnownMoneyStatus(status MoneyStatus) bool {
+	_, ok := moneyRank[status]
+	return ok
+}
+
+// LookedUpStatus is what a provider's answer to a lookup by key makes of a key
+// that stands at cur: failed, asked by key, is confirmed (void), and of a key
+// that had succeeded it is a reversal; any other answer is itself.
+func LookedUpStatus(cur, answered MoneyStatus) MoneyStatus {
+	switch {
+	case answered == RefundFailed && cur == RefundSucceeded:
+		return RefundReversed
+	case answered == RefundFailed:
+		return RefundVoid
+	}
+	return answered
 }
 
 // MoneyInFlight reports whether a movement in status may still move money: not
@@ -108,11 +135,16 @@ func (m Money) Busy() bool {
 	return false
 }
 
-// Voided counts the refunds the provider confirmed it will not pay.
-func (m Money) Voided() int {
+// Voided counts the refunds the provider confirmed it will not pay, or paid and
+// took back (reversed): the keys a new one replaced.
+func (m Money) Voided() int { return m.GivenUp(PurposeRefund) }
+
+// GivenUp counts the movements of purpose that moved no money in the end: void,
+// or reversed. Each purpose's retries are bounded by it (refund_attempts).
+func (m Money) GivenUp(purpose Purpose) int {
 	n := 0
 	for _, r := range m {
-		if r.Purpose == PurposeRefund && r.Status == RefundVoid {
+		if r.Purpose == purpose && (r.Status == RefundVoid || r.Status == RefundReversed) {
 			n++
 		}
 	}
@@ -135,10 +167,13 @@ func (m Money) ChargingBack() int64 {
 // OrderOver sums what the ticket's refunds paid past what the order paid, as the
 // ledger reported it (a key given up on that paid after another ticket of the
 // order was refunded): money this ticket's buyer holds twice.
+// A reversed key's excess came back with its money.
 func (m Money) OrderOver() int64 {
 	var n int64
 	for _, r := range m {
-		n += r.OrderOverCents
+		if r.Status == RefundSucceeded {
+			n += r.OrderOverCents
+		}
 	}
 	return n
 }
@@ -223,21 +258,24 @@ func OrderOverBy(e LedgerEntry, entries []LedgerEntry, paid int64) int64 {
 // OrderCapDelta is how a movement's change of status moves what the order's
 // refunds hold against what the order paid (the ledger's per-order total): a
 // refund or a repayment (TakesOrderRoom reserved it when it started) gives its
-// amount back when void and takes it again if it succeeds after all; a charge
-// back (recovery or overpayment) that succeeds gives back what the buyer
-// returned.
+// amount back when void or reversed and takes it again if it succeeds after
+// all; a charge back (recovery or overpayment) that succeeds gives back what the
+// buyer returned, and takes it again when reversed.
 func OrderCapDelta(purpose Purpose, from, to MoneyStatus, amount int64) int64 {
 	switch purpose {
 	case PurposeRefund, PurposeRepayment:
 		switch {
-		case to == RefundVoid && from != RefundVoid:
+		case to == RefundVoid && from != RefundVoid, to == RefundReversed:
 			return -amount
 		case to == RefundSucceeded && from == RefundVoid:
 			return amount
 		}
 	case PurposeRecovery, PurposeOverpaid:
-		if to == RefundSucceeded && from != RefundSucceeded {
+		switch {
+		case to == RefundSucceeded && from != RefundSucceeded:
 			return -amount
+		case to == RefundReversed:
+			return amount // what the buyer returned came back to the buyer
 		}
 	}
 	return 0

@@ -470,3 +470,44 @@ func TestRefmodelAutomaticVerdictTheLedgerRefusesEnds(t *testing.T) {
 		}
 	}
 }
+
+// A provider that reports failed after it reported a refund succeeded: an old
+// report delivered late, or the money came back (a bank returned it). The
+// ticket asked nobody and dropped the report, so a refund reversed after the
+// end left the buyer with nothing. Now the ticket asks the provider by key: a
+// stale report changes nothing; a reversal is recorded (reversed, in the
+// ticket and the ledger) and the refund is paid again under a new key.
+func TestRefmodelFailureAfterSuccessIsAskedAndAReversalPaidAgain(t *testing.T) {
+	for _, reversed := range []bool{false, true} {
+		s := newStory(t, CreateTicket{Kind: KindRefundOnly}, nil)
+		s.act(RoleSeller, ActApprove, ActionBody{})
+		k1 := s.last(EffectMoveMoney)
+		s.answer(k1, EffectResult{Status: RefundSucceeded})
+		s.want(StateCompleted, OutcomeRefunded)
+		s.pay(k1.Key, RefundFailed)
+		look := s.last(EffectLookupMoney)
+		if look.Key != k1.Key {
+			t.Fatalf("a failure reported after the success is not looked up: %+v", look)
+		}
+		if !reversed {
+			s.answer(look, EffectResult{Status: RefundSucceeded})
+			if n := len(s.effectsSince(0, EffectMoveMoney)); n != 1 || buyerHolds(s.tk.Refunds) != 10000 {
+				t.Fatalf("a stale failure moved money: %d movements, the buyer holds %d", n, buyerHolds(s.tk.Refunds))
+			}
+			continue
+		}
+		s.answer(look, EffectResult{Status: RefundReversed})
+		if st := s.tk.Refunds[0].Status; st != RefundReversed || s.tk.RefundedCents != 0 {
+			t.Fatalf("the reversal is not recorded: %s, refunded %d", st, s.tk.RefundedCents)
+		}
+		k2 := s.last(EffectMoveMoney)
+		if k2.Key == k1.Key || k2.Purpose != PurposeRefund || k2.AmountCents != 10000 {
+			t.Fatalf("the reversed refund is not paid again under a new key: %+v", k2)
+		}
+		s.answer(k2, EffectResult{Status: RefundSucceeded})
+		if got := buyerHolds(s.tk.Refunds); got != 10000 {
+			t.Fatalf("the buyer holds %d, want the request's 10000", got)
+		}
+		s.want(StateCompleted, OutcomeRefunded)
+	}
+}

@@ -200,6 +200,9 @@ type Refund struct {
 	// OrderOverCents is how much of this key's payment took the order's refunds
 	// over what the order paid, as the ledger saw it when the key paid.
 	OrderOverCents int64 `json:"order_over_cents,omitempty"`
+	// Contradicted: the provider reported this key failed after it reported it
+	// succeeded; the lookup that follows tells a stale report from a reversal.
+	Contradicted bool `json:"contradicted,omitempty"`
 }
 
 // MoneyStatus is where a money movement stands, one spelling for the ticket,

@@ -202,9 +202,10 @@ func validateReservation(r RefundReservation) error {
 	return nil
 }
 
-// MarkRefund moves refund key to status (sent, failed, void or succeeded) by the
-// one status rule of money movements, models.NextMoneyStatus: a status only rises,
-// pending → sent → failed → void → succeeded, so a late success after a failure is
+// MarkRefund moves refund key to status (sent, failed, void, succeeded or
+// reversed) by the one status rule of money movements, models.NextMoneyStatus: a
+// status only rises, pending → sent → failed → void → succeeded → reversed (from
+// succeeded only), so a late success after a failure is
 // recorded, and a move backwards or sideways (a late "sent" after "succeeded", a
 // "failed" after "succeeded") changes nothing and returns the stored entry. Each
 // "sent" while pending or sent counts one provider attempt. A move to void (the
@@ -215,9 +216,9 @@ func validateReservation(r RefundReservation) error {
 // returned (models.OrderCapDelta is the rule).
 // providerRef, when given, is recorded with any change. ENOTFOUND for an unknown key.
 func (db *DB) MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (RefundRow, error) {
-	if _, ok := models.NextMoneyStatus(models.RefundPending, status); !ok {
+	if !models.KnownMoneyStatus(status) || status == models.RefundPending {
 		return RefundRow{}, models.Errorf(models.EINVALID,
-			"refund status %q is not one a refund can move to: use sent, failed, void or succeeded", status)
+			"refund status %q is not one a refund can move to: use sent, failed, void, succeeded or reversed", status)
 	}
 	var out refundRow
 	err := db.inTx(ctx, func(tx *gorm.DB) error {

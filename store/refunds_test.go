@@ -265,14 +265,7 @@ func TestMarkRefundOrderOver(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		mark := func(key string, status models.MoneyStatus) RefundRow {
-			t.Helper()
-			row, err := db.MarkRefund(ctx, key, status, "")
-			if err != nil {
-				t.Fatal(err)
-			}
-			return row
-		}
+		mark := marker(t, db)
 		mustReserve(a)
 		mark(a.Key, models.RefundVoid)
 		mustReserve(b)
@@ -310,14 +303,7 @@ func TestMarkRefundOrderOverMeasuresMoneyThatMoved(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				mark := func(key string, status models.MoneyStatus) RefundRow {
-					t.Helper()
-					row, err := db.MarkRefund(ctx, key, status, "")
-					if err != nil {
-						t.Fatal(err)
-					}
-					return row
-				}
+				mark := marker(t, db)
 				reserve("TA:refund:1", "TA")
 				mark("TA:refund:1", models.RefundVoid)
 				reserve("TB:refund:1", "TB")
@@ -378,4 +364,17 @@ func TestReserveRepaymentTakesOrderRoom(t *testing.T) {
 		}
 		wantTotal(t, db, "O12", 10000, 10000)
 	})
+}
+
+// marker returns a function that marks a key in db's ledger and fails the test
+// on an error.
+func marker(t *testing.T, db *DB) func(key string, status models.MoneyStatus) RefundRow {
+	return func(key string, status models.MoneyStatus) RefundRow {
+		t.Helper()
+		row, err := db.MarkRefund(context.Background(), key, status, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return row
+	}
 }

@@ -356,6 +356,36 @@ func TestRefunding(t *testing.T) {
 			t.Errorf("the attempt that found the reservation did not look the key up")
 		}
 	})
+	t.Run("a payment report the ticket refuses does not cut the lookups' pacing short", func(t *testing.T) {
+		// The provider reports the key failed, but asked by key it still has it in
+		// progress: the ticket asks again, each pause twice the one before. The
+		// same report delivered again (the webhook's retries) is refused as a
+		// repeat; it must not start the paused lookup at once. Measured against
+		// the same run without the repeats.
+		lookups := func(repeats int) int {
+			h := newHarness(t, refundOnly())
+			failed := opFunc(func(h *harness) {
+				h.env.SignalWorkflow(SignalPayment, models.PaymentEvent{EventID: "pay-1", TicketID: tid,
+					RefundKey: key(1), Status: models.RefundFailed, Reason: "declined"})
+			})
+			steps := append(append([]step{}, toRefunding...), at(3*time.Hour, failed))
+			for i := range repeats {
+				steps = append(steps, at(3*time.Hour+time.Duration(i+1)*7*time.Minute, failed))
+			}
+			steps = append(steps, at(5*time.Hour, paymentEv("pay-2", key(1), models.RefundSucceeded)))
+			tk := h.run(steps...)
+			wantEnd(t, tk, models.StateCompleted, models.OutcomeRefunded)
+			return h.f.pay.lookupsFor(key(1))
+		}
+		paced, repeated := lookups(0), lookups(12)
+		if repeated != paced {
+			t.Fatalf("%d lookups with the repeated report, %d without: a refused report cut the pacing short", repeated, paced)
+		}
+		// Two hours of pauses from a minute, doubling: 1+2+4+8+16+32+64 minutes.
+		if paced < 3 || paced > 10 {
+			t.Fatalf("%d lookups in two hours of a provider that keeps the key in progress; paced from a minute, doubling, it is about 8", paced)
+		}
+	})
 	t.Run("a failure reported after success changes nothing", func(t *testing.T) {
 		tk := newHarness(t, refundOnly()).run(append(toRefunding,
 			at(3*time.Hour, payment(key(1), models.RefundSucceeded)),
