@@ -61,7 +61,11 @@ func (d *decision) moneyResult(r EffectResult) error {
 		if status == "" || r.Failed {
 			status = e.Status
 		}
-		d.moneyStatus(e.Key, status, "", "reconciled by the platform")
+		why := "reconciled by the platform"
+		if e.Status == RefundReversed {
+			why = "the provider confirmed the failure after the success"
+		}
+		d.moneyStatus(e.Key, status, "", why)
 		return nil
 	case r.Failed && r.Code == ECONFLICT && e.Kind == EffectMoveMoney:
 		d.ledgerRefused(i, r)
@@ -71,13 +75,15 @@ func (d *decision) moneyResult(r EffectResult) error {
 		d.unanswered(i, r.Reason)
 	case e.Kind == EffectLookupMoney && r.Status == RefundFailed && status == RefundSucceeded && d.t.Refunds[i].Contradicted:
 		// Reported failed after it succeeded, and asked by key the provider says
-		// failed: the money came back. Recorded in the ticket now and in the
-		// ledger by record_money (the ledger alone took the failure for a stale
-		// report); a lookup without such a report is not taken as a reversal,
-		// since a provider's lookup may lag behind its own webhook.
+		// failed: the money came back. The ledger records it first (it took the
+		// failure alone for a stale report), so that no key paid after it is
+		// measured against money that is gone; the ticket takes the reversal
+		// with the ledger's answer to record_money, as a reconcile. A lookup
+		// without such a report is not taken as a reversal, since a provider's
+		// lookup may lag behind its own webhook.
 		d.t.Refunds[i].Contradicted = false
-		d.moneyStatus(e.Key, LookedUpStatus(status, r.Status), r.ProviderRef, r.Reason)
-		d.do(Effect{Kind: EffectRecordMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents, Status: RefundReversed})
+		d.system("money_reversed", e.Key+": the provider confirms it failed after it paid; recording the reversal")
+		d.do(Effect{Kind: EffectRecordMoney, Key: e.Key, Purpose: e.Purpose, AmountCents: e.AmountCents, Status: LookedUpStatus(status, r.Status)})
 	case e.Kind == EffectLookupMoney && r.Status == RefundFailed:
 		// Asked by key, the provider confirms the failure: it did not pay and will
 		// not, so the key is void and may be replaced.

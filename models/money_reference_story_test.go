@@ -476,7 +476,7 @@ func TestRefmodelAutomaticVerdictTheLedgerRefusesEnds(t *testing.T) {
 // ticket asked nobody and dropped the report, so a refund reversed after the
 // end left the buyer with nothing. Now the ticket asks the provider by key: a
 // stale report changes nothing; a reversal is recorded (reversed, in the
-// ticket and the ledger) and the refund is paid again under a new key.
+// ledger first, then the ticket) and the refund is paid again under a new key.
 func TestRefmodelFailureAfterSuccessIsAskedAndAReversalPaidAgain(t *testing.T) {
 	for _, reversed := range []bool{false, true} {
 		s := newStory(t, CreateTicket{Kind: KindRefundOnly}, nil)
@@ -496,7 +496,15 @@ func TestRefmodelFailureAfterSuccessIsAskedAndAReversalPaidAgain(t *testing.T) {
 			}
 			continue
 		}
-		s.answer(look, EffectResult{Status: RefundReversed})
+		s.answer(look, EffectResult{Status: RefundFailed})
+		rec := s.last(EffectRecordMoney)
+		if rec.Key != k1.Key || rec.Status != RefundReversed {
+			t.Fatalf("the reversal is not recorded in the ledger first: %+v", rec)
+		}
+		if n := len(s.effectsSince(0, EffectMoveMoney)); n != 1 {
+			t.Fatalf("a new key before the ledger holds the reversal: %d movements", n)
+		}
+		s.answer(rec, EffectResult{Status: RefundReversed})
 		if st := s.tk.Refunds[0].Status; st != RefundReversed || s.tk.RefundedCents != 0 {
 			t.Fatalf("the reversal is not recorded: %s, refunded %d", st, s.tk.RefundedCents)
 		}

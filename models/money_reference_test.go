@@ -421,9 +421,12 @@ const (
 	// measured as taking the order over while another key (of another ticket or
 	// of the same one) held the order's money; then that key's money comes back
 	// (reversed), and the excess measured before is charged back although the
-	// order no longer has it. The ledger's measure is not revised by a reversal.
-	// Recognised as: the ticket's key carries an order_over_cents and a key of
-	// the order was reversed.
+	// order no longer has it; or a charge back of such an excess is reversed
+	// (the money back with the buyer) after the key it answered was reversed
+	// too, and nobody measures the order again. The ledger's measure is not
+	// revised by a reversal. Recognised as: the ticket's key carries an
+	// order_over_cents and a key of the order was reversed, or (order-over-paid)
+	// a charge back of the order was reversed.
 	mrKnownReversalAfterOver = "reversal-after-over"
 	// A reversal followed by more of the world's turns: a lightning refund
 	// reversed while its recovery is in flight and then refused, after which the
@@ -438,6 +441,14 @@ const (
 // knownCase names the known case a failure of tag on ticket i (-1: the order)
 // is, or "".
 func (w *mrWorld) knownCase(tag string, i int) string {
+	if tag == "order-over-paid" {
+		for _, k := range w.ref.keys {
+			if k.Reversed && mrSign(k.Purpose) < 0 {
+				return mrKnownReversalAfterOver
+			}
+		}
+		return ""
+	}
 	if tag == "short" || tag == "ticket-over-award" {
 		reversed, then := false, false
 		for _, k := range w.ref.keys {
@@ -862,7 +873,7 @@ func (w *mrWorld) check() {
 		}
 	}
 	if ex := orderNet - w.c.Paid; ex > 0 && ex > named+news {
-		w.fail("order-over-paid", "the order's tickets hold %d net (charge backs in flight taken), %d over the %d paid; named to the platform: %d, on its way from the ledger: %d",
+		w.failOn(-1, "order-over-paid", "the order's tickets hold %d net (charge backs in flight taken), %d over the %d paid; named to the platform: %d, on its way from the ledger: %d",
 			orderNet, ex, w.c.Paid, named, news)
 	}
 	if w.quiescent() {
