@@ -18,6 +18,7 @@ var statusOf = map[string]int{
 	models.ETIMEOUT:      http.StatusRequestTimeout,
 	models.EINVALID:      http.StatusUnprocessableEntity,
 	models.ECONFLICT:     http.StatusConflict,
+	models.EPRECONDITION: http.StatusPreconditionFailed,
 	models.ENOTFOUND:     http.StatusNotFound,
 	models.EFORBIDDEN:    http.StatusForbidden,
 	models.EUNAUTHORIZED: http.StatusUnauthorized,

@@ -82,7 +82,7 @@ func (s *Server) createTicket(c echo.Context) error {
 		if !claim.New {
 			id, status = claim.TicketID, http.StatusOK
 			if t, err := s.store.GetTicket(ctx, id); err == nil && t.State.Terminal() {
-				return c.JSON(status, ticketFor(p, t))
+				return writeTicket(c, status, p, t)
 			}
 		}
 	}
@@ -93,7 +93,7 @@ func (s *Server) createTicket(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(status, ticketFor(p, t))
+	return writeTicket(c, status, p, t)
 }
 
 // refuseEmpty refuses a currency or an external_id sent empty or null: left
@@ -210,7 +210,7 @@ func (s *Server) getTicket(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, ticketFor(p, t))
+	return writeTicket(c, http.StatusOK, p, t)
 }
 
 // ticketAction sends one agent action to the ticket as a Temporal Update. The update
@@ -228,8 +228,12 @@ func (s *Server) ticketAction(c echo.Context) error {
 	if err := s.decode(c, &body); err != nil {
 		return err
 	}
+	ifMatch, err := ifMatchSeq(c.Request().Header.Get("If-Match"))
+	if err != nil {
+		return err
+	}
 	rid := c.Response().Header().Get(echo.HeaderXRequestID)
-	req := models.ActionRequest{Action: action, Actor: p.Subject, Role: p.Role, RequestID: rid, Body: body}
+	req := models.ActionRequest{Action: action, Actor: p.Subject, Role: p.Role, RequestID: rid, Body: body, IfMatch: ifMatch}
 	ctx, cancel := context.WithTimeout(c.Request().Context(), updateWait)
 	defer cancel()
 	// Without an Idempotency-Key the SDK picks a fresh update id; with one, the
@@ -253,9 +257,9 @@ func (s *Server) ticketAction(c echo.Context) error {
 		// Applied all the same: answer with the update's ticket (its timeline is
 		// in the read model) rather than an error a client would retry.
 		s.log.Warn("action applied, read model not read", "ticket", t.ID, "error", err)
-		return c.JSON(http.StatusOK, ticketFor(p, res.Ticket))
+		return writeTicket(c, http.StatusOK, p, res.Ticket)
 	}
-	return c.JSON(http.StatusOK, ticketFor(p, after))
+	return writeTicket(c, http.StatusOK, p, after)
 }
 
 // actionError explains an action on a ticket whose workflow has finished: it ended

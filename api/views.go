@@ -1,6 +1,13 @@
 package api
 
-import "github.com/aftersales/aftersales/models"
+import (
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/aftersales/aftersales/models"
+)
 
 // buyerTicket is a ticket as its buyer sees it: without buyer_credit and
 // buyer_flagged, the platform's risk record of the buyer (DESIGN §2 Trust: a
@@ -21,4 +28,37 @@ func ticketFor(p Principal, t models.Ticket) any {
 		return buyerTicket{Ticket: t}
 	}
 	return t
+}
+
+// writeTicket answers with t as p may see it, and its seq as the ETag (DESIGN
+// §4, optimistic concurrency): an action sent with that ETag in If-Match is
+// refused with 412 once the ticket has moved on.
+func writeTicket(c echo.Context, status int, p Principal, t models.Ticket) error {
+	c.Response().Header().Set("ETag", strconv.Quote(strconv.FormatInt(t.Seq, 10)))
+	return c.JSON(status, ticketFor(p, t))
+}
+
+// ifMatchSeq reads an action's If-Match header: the ETag of a ticket answer,
+// "<seq>". Absent or "*" asks for no check (0). A weak tag, a list or anything
+// that is not a ticket's ETag is refused with 400, since a check the client
+// asked for must not be skipped silently.
+func ifMatchSeq(h string) (int64, error) {
+	h = strings.TrimSpace(h)
+	if h == "" || h == "*" {
+		return 0, nil
+	}
+	bad := models.Errorf(models.EMALFORMED,
+		"If-Match must be one ETag of this ticket as an answer gave it, such as \"12\" (its seq), not %q", h)
+	if len(h) > 24 {
+		return 0, bad
+	}
+	unquoted := h
+	if len(h) >= 2 && h[0] == '"' && h[len(h)-1] == '"' {
+		unquoted = h[1 : len(h)-1]
+	}
+	seq, err := strconv.ParseInt(unquoted, 10, 64)
+	if err != nil || seq <= 0 || strconv.FormatInt(seq, 10) != unquoted {
+		return 0, bad
+	}
+	return seq, nil
 }

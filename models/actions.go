@@ -44,6 +44,10 @@ type ActionRequest struct {
 	Role      Role       `json:"role"`
 	RequestID string     `json:"request_id"`
 	Body      ActionBody `json:"body"`
+	// IfMatch, when above 0, is the ticket's seq as the caller last saw it (the
+	// If-Match header): the action is refused with EPRECONDITION when the ticket
+	// has moved on since, so an agent never acts on a screen that is out of date.
+	IfMatch int64 `json:"if_match,omitempty"`
 }
 
 // ActionBody holds the parameters of every action; each action reads its own.
@@ -98,6 +102,10 @@ func CheckAction(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 	}
 	if !IsParty(t, req.Role, req.Actor) {
 		return Errorf(EFORBIDDEN, "ticket %s is not yours", t.ID)
+	}
+	if req.IfMatch > 0 && req.IfMatch != t.Seq {
+		return Errorf(EPRECONDITION, "ticket %s has moved on since you read it (seq %d, now %d): read it again and decide on what it shows now",
+			t.ID, req.IfMatch, t.Seq)
 	}
 	if !oneOf(req.Role, rule.roles) {
 		return Errorf(EFORBIDDEN, "a %s may not %s", req.Role, req.Action)

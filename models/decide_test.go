@@ -546,3 +546,24 @@ func TestNextMoneyStatus(t *testing.T) {
 		}
 	}
 }
+
+// If-Match (ActionRequest.IfMatch): an action names the seq its sender saw; a
+// ticket that moved on refuses it with EPRECONDITION before anything else but
+// who may see it, and takes it when the seq is current or not given.
+func TestActionIfMatch(t *testing.T) {
+	s := newStory(t, CreateTicket{Kind: KindRefundOnly}, nil)
+	seen := s.tk.Seq
+	s.act(RoleSeller, ActReply, ActionBody{Message: "looking into it"})
+	stale := ActionRequest{Action: ActApprove, Actor: "shop-1", Role: RoleSeller, IfMatch: seen}
+	if err := s.try(Input{Action: &stale}); ErrorCode(err) != EPRECONDITION {
+		t.Fatalf("an approve from seq %d on a ticket at %d: %v, want %s", seen, s.tk.Seq, err, EPRECONDITION)
+	}
+	other := ActionRequest{Action: ActApprove, Actor: "shop-2", Role: RoleSeller, IfMatch: seen}
+	if err := s.try(Input{Action: &other}); ErrorCode(err) != EFORBIDDEN {
+		t.Fatalf("another shop's approve: %v, want %s (it learns nothing of the seq)", err, EFORBIDDEN)
+	}
+	current := stale
+	current.IfMatch = s.tk.Seq
+	s.must(Input{Action: &current})
+	s.want(StateRefunding, "")
+}

@@ -7,16 +7,17 @@ import (
 
 // Error codes. Each maps to exactly one HTTP status in the api package.
 const (
-	EMALFORMED    = "malformed"    // a body that is not JSON: 400
-	EINVALID      = "invalid"      // bad parameters: 422
-	ECONFLICT     = "conflict"     // not allowed in the current state, or a duplicate with another body: 409
-	ENOTFOUND     = "not_found"    // 404
-	EFORBIDDEN    = "forbidden"    // the caller is not a party allowed to do this: 403
-	EUNAUTHORIZED = "unauthorized" // missing or bad credentials or signature: 401
-	ETOOLARGE     = "too_large"    // body over the size limit: 413
-	EUNAVAILABLE  = "unavailable"  // a dependency (Temporal, the database) is down: 503
-	ETOOMANY      = "rate_limited" // over a rate limit, ours or Temporal's: 429
-	EINTERNAL     = "internal"     // 500
+	EMALFORMED    = "malformed"           // a body that is not JSON: 400
+	EINVALID      = "invalid"             // bad parameters: 422
+	ECONFLICT     = "conflict"            // not allowed in the current state, or a duplicate with another body: 409
+	EPRECONDITION = "precondition_failed" // the ticket moved on since the caller read it (If-Match): 412
+	ENOTFOUND     = "not_found"           // 404
+	EFORBIDDEN    = "forbidden"           // the caller is not a party allowed to do this: 403
+	EUNAUTHORIZED = "unauthorized"        // missing or bad credentials or signature: 401
+	ETOOLARGE     = "too_large"           // body over the size limit: 413
+	EUNAVAILABLE  = "unavailable"         // a dependency (Temporal, the database) is down: 503
+	ETOOMANY      = "rate_limited"        // over a rate limit, ours or Temporal's: 429
+	EINTERNAL     = "internal"            // 500
 )
 
 // Error is the one error type of the domain. Message is written for a person and
