@@ -46,8 +46,11 @@ type Store interface {
 	GetRefund(ctx context.Context, key string) (store.RefundRow, error)
 	// ReceiveWebhookEvent and MarkWebhookDelivered deduplicate webhooks by
 	// provider and event id in the database, before the ticket hears of them.
-	ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string) (store.WebhookEvent, error)
+	ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string, body []byte) (store.WebhookEvent, error)
 	MarkWebhookDelivered(ctx context.Context, provider, eventID string) error
+	// PendingWebhookEvents lists events recorded and not delivered (the relay's
+	// work, store.DB.PendingWebhookEvents).
+	PendingWebhookEvents(ctx context.Context, before time.Time, limit int) ([]store.PendingWebhookEvent, error)
 	// ParcelWorkflow names the workflow that subscribed a self-shipped parcel
 	// (store.DB.ParcelWorkflow); ENOTFOUND when none did.
 	ParcelWorkflow(ctx context.Context, carrier, trackingNo string) (string, error)
@@ -195,6 +198,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	go s.purgeIdempotency(ctx)
+	go s.RunWebhookRelay(ctx, relayEvery)
 	select {
 	case err := <-errc:
 		return err

@@ -59,7 +59,10 @@ func webhookJSON(c echo.Context, raw []byte, v webhookEvent) error {
 // event id with another body is refused: a provider's retry repeats its body.
 func (s *Server) firstDelivery(c echo.Context, provider, eventID string, raw []byte) (repeat bool, err error) {
 	sum := sha256.Sum256(raw)
-	got, err := s.store.ReceiveWebhookEvent(c.Request().Context(), provider, eventID, hex.EncodeToString(sum[:]))
+	// A signed, complete event is recorded even if its caller hangs up now.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), signalTimeout)
+	defer cancel()
+	got, err := s.store.ReceiveWebhookEvent(ctx, provider, eventID, hex.EncodeToString(sum[:]), raw)
 	switch {
 	case err != nil:
 		return false, err
@@ -122,19 +125,7 @@ func (s *Server) courierWebhook(c echo.Context) error {
 	if done, err := s.receive(c, providerCourier, s.courierKeys, &ev, func() string { return ev.Type }); done {
 		return err
 	}
-	if ev.TicketID == "" {
-		// A carrier's event about a parcel it never booked for us (a self-shipped
-		// return): the ticket that subscribed its tracking number hears of it.
-		id, err := s.store.ParcelWorkflow(c.Request().Context(), ev.Carrier, ev.TrackingNo)
-		if models.ErrorCode(err) == models.ENOTFOUND {
-			s.log.Warn("courier event for a parcel no ticket follows", "carrier", ev.Carrier, "tracking_no", ev.TrackingNo, "event", ev.EventID)
-			return s.counted(providerCourier, ev.Type, s.delivered(c, providerCourier, ev.EventID))
-		} else if err != nil {
-			return s.counted(providerCourier, ev.Type, err)
-		}
-		return s.counted(providerCourier, ev.Type, s.signalWorkflow(c, providerCourier, id, workflows.SignalCourier, ev, ev.EventID))
-	}
-	return s.counted(providerCourier, ev.Type, s.signalTicket(c, providerCourier, ev.TicketID, workflows.SignalCourier, ev, ev.EventID))
+	return s.forward(c, providerCourier, ev.Type, ev.EventID, func(ctx context.Context) (*delivery, error) { return s.routeCourier(ctx, ev) })
 }
 
 // paymentWebhook forwards a payment result to the ticket whose key it is.
@@ -143,60 +134,92 @@ func (s *Server) paymentWebhook(c echo.Context) error {
 	if done, err := s.receive(c, providerPayment, s.paymentKeys, &ev, func() string { return string(ev.Status) }); done {
 		return err
 	}
-	// The ledger records the answer before the ticket hears of it, so the money
-	// is right even while the ticket's worker is down; the ledger, not the body,
-	// says whose key it is.
-	row, err := s.store.MarkRefund(c.Request().Context(), ev.RefundKey, ev.Status, ev.ProviderRef)
-	if models.ErrorCode(err) == models.ENOTFOUND {
-		return s.counted(providerPayment, string(ev.Status), models.Errorf(models.EINVALID, "refund_key %q is not a key this ledger issued", ev.RefundKey))
-	} else if err != nil {
-		return s.counted(providerPayment, string(ev.Status), err)
-	}
-	ev.OrderOverCents = 0 // the ledger's figure, below; never the provider's
-	if row.Purpose == models.PurposeCompensate {
-		// A delayed-shipment compensation: the ledger's ticket id is its watch's
-		// workflow id; the watch waits for this answer (a watch that ended is
-		// only logged, the ledger has the answer).
-		return s.counted(providerPayment, string(ev.Status), s.signalWorkflow(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
-	}
-	// The ledger's word on how far this payment took the order over goes with
-	// the event; a body's own figure is never believed.
-	ev.TicketID, ev.OrderOverCents = row.TicketID, row.OrderOverCents
-	return s.counted(providerPayment, string(ev.Status), s.signalTicket(c, providerPayment, row.TicketID, workflows.SignalPayment, ev, ev.EventID))
+	return s.forward(c, providerPayment, string(ev.Status), ev.EventID, func(ctx context.Context) (*delivery, error) { return s.routePayment(ctx, ev) })
 }
 
-// signalTicket answers 202 whether or not the ticket exists, so a webhook caller
-// cannot probe for ticket ids; unknown ones are only logged.
-func (s *Server) signalTicket(c echo.Context, provider, ticketID, signal string, payload any, eventID string) error {
-	return s.signalWorkflow(c, provider, workflows.TicketWorkflowID(ticketID), signal, payload, eventID)
-}
-
-// signalWorkflow signals the workflow id and marks the event delivered. The
-// signal does not depend on the caller staying connected: the event is recorded
-// already, and a caller that hangs up must not leave it undelivered.
-func (s *Server) signalWorkflow(c echo.Context, provider, workflowID, signal string, payload any, eventID string) error {
+// forward routes a recorded event and delivers it, then answers 202. The event
+// is in the database already, so the work goes on if the caller hangs up; what
+// does not finish (this process stops, Temporal is down) the relay delivers
+// later (RelayWebhooks).
+func (s *Server) forward(c echo.Context, provider, typ, eventID string, route func(context.Context) (*delivery, error)) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), signalTimeout)
 	defer cancel()
-	err := s.temporal.SignalWorkflow(ctx, workflowID, "", signal, payload)
-	var notFound *serviceerror.NotFound
-	if errors.As(err, &notFound) {
-		s.log.Warn("webhook for an unknown or ended workflow", "workflow", workflowID, "event", eventID)
-	} else if err != nil {
-		s.log.Error("webhook not delivered", "workflow", workflowID, "event", eventID, "error", err)
-		return models.Errorf(models.EUNAVAILABLE, "the event could not be recorded now; send it again")
+	d, err := route(ctx)
+	if err == nil {
+		err = s.deliver(ctx, provider, eventID, d)
 	}
-	return s.delivered(c, provider, eventID)
+	if err := s.counted(provider, typ, err); err != nil {
+		return err
+	}
+	return accepted(c, eventID, false)
+}
+
+// delivery is where a webhook event goes: a signal to a workflow. A nil
+// delivery goes nowhere (logged), and the event is done.
+type delivery struct {
+	workflowID, signal string
+	payload            any
+}
+
+// routeCourier: a courier event goes to the ticket it names, or, for a
+// self-shipped parcel the carrier knows only by its tracking number, to the
+// ticket that subscribed it.
+func (s *Server) routeCourier(ctx context.Context, ev models.CourierEvent) (*delivery, error) {
+	if ev.TicketID != "" {
+		return &delivery{workflows.TicketWorkflowID(ev.TicketID), workflows.SignalCourier, ev}, nil
+	}
+	id, err := s.store.ParcelWorkflow(ctx, ev.Carrier, ev.TrackingNo)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		s.log.Warn("courier event for a parcel no ticket follows", "carrier", ev.Carrier, "tracking_no", ev.TrackingNo, "event", ev.EventID)
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	return &delivery{id, workflows.SignalCourier, ev}, nil
+}
+
+// routePayment records the provider's answer in the ledger before the ticket
+// hears of it, so the money is right even while the ticket's worker is down; the
+// ledger, not the body, says whose key it is, and its word on how far the
+// payment took the order over goes with the event (never the body's figure).
+func (s *Server) routePayment(ctx context.Context, ev models.PaymentEvent) (*delivery, error) {
+	row, err := s.store.MarkRefund(ctx, ev.RefundKey, ev.Status, ev.ProviderRef)
+	if models.ErrorCode(err) == models.ENOTFOUND {
+		return nil, models.Errorf(models.EINVALID, "refund_key %q is not a key this ledger issued", ev.RefundKey)
+	} else if err != nil {
+		return nil, err
+	}
+	ev.OrderOverCents = 0
+	if row.Purpose == models.PurposeCompensate {
+		// A delayed-shipment compensation: the ledger's ticket id is its watch's
+		// workflow id; the watch waits for this answer.
+		return &delivery{row.TicketID, workflows.SignalPayment, ev}, nil
+	}
+	ev.TicketID, ev.OrderOverCents = row.TicketID, row.OrderOverCents
+	return &delivery{workflows.TicketWorkflowID(row.TicketID), workflows.SignalPayment, ev}, nil
+}
+
+// deliver signals d's workflow and marks the event delivered. A workflow that is
+// gone (the ticket ended and its window closed) is only logged: the ledger has
+// the answer. The signal does not depend on the caller staying connected.
+func (s *Server) deliver(ctx context.Context, provider, eventID string, d *delivery) error {
+	if d != nil {
+		err := s.temporal.SignalWorkflow(ctx, d.workflowID, "", d.signal, d.payload)
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			s.log.Warn("webhook for an unknown or ended workflow", "workflow", d.workflowID, "event", eventID)
+		} else if err != nil {
+			s.log.Error("webhook not delivered", "workflow", d.workflowID, "event", eventID, "error", err)
+			return models.Errorf(models.EUNAVAILABLE, "the event could not be recorded now; send it again")
+		}
+	}
+	// If the mark fails the event was still delivered: a repeat then reaches the
+	// ticket, which drops it by its event id.
+	if err := s.store.MarkWebhookDelivered(ctx, provider, eventID); err != nil {
+		s.log.Warn("webhook delivered, not marked", "event", eventID, "error", err)
+	}
+	return nil
 }
 
 // signalTimeout bounds a webhook's signal once the caller is no longer waited on.
 const signalTimeout = 10 * time.Second
-
-// delivered marks the event done, so a repeat is dropped, and answers 202. If the
-// mark fails the event was still delivered: a repeat then reaches the ticket,
-// which drops it by its event id.
-func (s *Server) delivered(c echo.Context, provider, eventID string) error {
-	if err := s.store.MarkWebhookDelivered(context.WithoutCancel(c.Request().Context()), provider, eventID); err != nil {
-		s.log.Warn("webhook delivered, not marked", "event", eventID, "error", err)
-	}
-	return accepted(c, eventID, false)
-}

@@ -96,26 +96,53 @@ func TestIdempotentRequestTakeover(t *testing.T) {
 func TestWebhookEvents(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
-		got, err := db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1")
+		got, err := db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1", []byte(`{"event_id":"e1"}`))
 		if err != nil || got != (WebhookEvent{SameBody: true}) {
 			t.Fatalf("first = %+v, %v", got, err)
 		}
 		// Not delivered yet (the signal failed): the retry goes through.
-		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1"); err != nil || got != (WebhookEvent{SameBody: true}) {
+		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1", []byte(`{"event_id":"e1"}`)); err != nil || got != (WebhookEvent{SameBody: true}) {
 			t.Fatalf("retry before delivery = %+v, %v", got, err)
 		}
 		if err := db.MarkWebhookDelivered(ctx, "courier", "e1"); err != nil {
 			t.Fatal(err)
 		}
-		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1"); err != nil || got != (WebhookEvent{Delivered: true, SameBody: true}) {
+		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1", []byte(`{"event_id":"e1"}`)); err != nil || got != (WebhookEvent{Delivered: true, SameBody: true}) {
 			t.Fatalf("repeat = %+v, %v", got, err)
 		}
-		if got, _ = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h2"); got.SameBody {
+		if got, _ = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h2", []byte(`{"event_id":"e1"}`)); got.SameBody {
 			t.Fatalf("another body under the same id = %+v", got)
 		}
 		// Providers have their own ids.
-		if got, _ = db.ReceiveWebhookEvent(ctx, "payment", "e1", "h2"); got.Delivered || !got.SameBody {
+		if got, _ = db.ReceiveWebhookEvent(ctx, "payment", "e1", "h2", []byte(`{"event_id":"e1"}`)); got.Delivered || !got.SameBody {
 			t.Fatalf("the payment provider's e1 = %+v", got)
+		}
+	})
+}
+
+// The relay's work: events recorded and not delivered, older than the cutoff,
+// oldest first, with the body their provider signed; delivered ones and newer
+// ones are left out.
+func TestPendingWebhookEvents(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		for _, id := range []string{"p1", "p2", "p3"} {
+			if _, err := db.ReceiveWebhookEvent(ctx, "payment", id, "h-"+id, []byte(`{"event_id":"`+id+`"}`)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := db.MarkWebhookDelivered(ctx, "payment", "p2"); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.PendingWebhookEvents(ctx, time.Now().Add(-time.Hour), 10); err != nil || len(got) != 0 {
+			t.Fatalf("events received before an hour ago: %+v, %v", got, err)
+		}
+		got, err := db.PendingWebhookEvents(ctx, time.Now().Add(time.Second), 10)
+		if err != nil || len(got) != 2 || got[0].EventID != "p1" || got[1].EventID != "p3" || string(got[1].Body) != `{"event_id":"p3"}` {
+			t.Fatalf("pending = %+v, %v; want p1 and p3 with their bodies", got, err)
+		}
+		if got, _ := db.PendingWebhookEvents(ctx, time.Now().Add(time.Second), 1); len(got) != 1 {
+			t.Fatalf("limit 1 gave %d", len(got))
 		}
 	})
 }

@@ -192,6 +192,13 @@ var migrations = []migration{
 			created_at {time} NOT NULL,
 			PRIMARY KEY (carrier, tracking_no)`},
 	),
+	// The verified body of each webhook event, kept so an event recorded and not
+	// delivered (the API stopped between the record and the signal) is delivered
+	// later by the relay; NULL for events received before.
+	{version: 6, name: "webhook_events.body",
+		sqlite: []string{"ALTER TABLE webhook_events ADD COLUMN body TEXT",
+			"CREATE INDEX idx_webhook_events_pending ON webhook_events (delivered, received_at)"},
+		mysql: []string{"ALTER TABLE webhook_events ADD COLUMN body LONGTEXT NULL, ADD INDEX idx_webhook_events_pending (delivered, received_at)"}},
 }
 
 // LatestSchemaVersion is the schema version this binary creates and understands.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -13,6 +14,7 @@ type webhookEventRow struct {
 	BodyHash   string
 	Delivered  bool
 	ReceivedAt dbTime `gorm:"autoCreateTime:false"`
+	Body       *string
 }
 
 func (webhookEventRow) TableName() string { return "webhook_events" }
@@ -26,11 +28,14 @@ type WebhookEvent struct {
 	SameBody bool
 }
 
-// ReceiveWebhookEvent records (provider, eventID) the first time it is seen and
-// returns what is known of it. An event recorded but not yet delivered (its signal
-// failed) reads Delivered false, so the provider's retry goes through.
-func (db *DB) ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string) (WebhookEvent, error) {
-	row := webhookEventRow{Provider: provider, EventID: eventID, BodyHash: bodyHash, ReceivedAt: dbNow()}
+// ReceiveWebhookEvent records (provider, eventID) with its verified body the
+// first time it is seen and returns what is known of it. An event recorded but
+// not yet delivered (its signal failed, or the API stopped first) reads
+// Delivered false, so the provider's retry goes through, and the relay delivers
+// it from the body it keeps (PendingWebhookEvents).
+func (db *DB) ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string, body []byte) (WebhookEvent, error) {
+	text := string(body)
+	row := webhookEventRow{Provider: provider, EventID: eventID, BodyHash: bodyHash, ReceivedAt: dbNow(), Body: &text}
 	var got WebhookEvent
 	err := db.inTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
@@ -56,4 +61,29 @@ func (db *DB) MarkWebhookDelivered(ctx context.Context, provider, eventID string
 	err := db.gdb.WithContext(ctx).Model(&webhookEventRow{}).
 		Where("provider = ? AND event_id = ?", provider, eventID).Update("delivered", true).Error
 	return dbError(err, "mark webhook event %q delivered", eventID)
+}
+
+// PendingWebhookEvent is an event recorded and not delivered, with the body
+// its provider signed.
+type PendingWebhookEvent struct {
+	Provider, EventID string
+	Body              []byte
+	ReceivedAt        time.Time
+}
+
+// PendingWebhookEvents returns up to limit events received before before and not
+// delivered, oldest first: the relay's work. Events received before bodies were
+// kept (schema 6) cannot be delivered again and are left out.
+func (db *DB) PendingWebhookEvents(ctx context.Context, before time.Time, limit int) ([]PendingWebhookEvent, error) {
+	var rows []webhookEventRow
+	err := db.gdb.WithContext(ctx).Where("delivered = ? AND received_at < ? AND body IS NOT NULL", false, ts(before)).
+		Order("received_at, provider, event_id").Limit(limit).Find(&rows).Error
+	if err != nil {
+		return nil, dbError(err, "list undelivered webhook events")
+	}
+	out := make([]PendingWebhookEvent, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, PendingWebhookEvent{Provider: r.Provider, EventID: r.EventID, Body: []byte(*r.Body), ReceivedAt: r.ReceivedAt.Time})
+	}
+	return out, nil
 }
