@@ -128,7 +128,7 @@ func runWithHarness(m *testing.M) (int, error) {
 	policy.Version = "it-1"
 	// The package's tests open hundreds of tickets for buyer-it: counted as
 	// recent returns they would end fast review for every later test. The
-	// counting itself is TestRecentReturnsAreCounted's, with a buyer of its own.
+	// counting itself is TestBuyerRiskDecidesFastReview's, with buyers of its own.
 	policy.FastReview.MaxRecentReturns = 1000
 	h.cfg = api.Config{Temporal: tc, Namespace: srv.Namespace(), Store: db, Keys: keys, Policy: policy,
 		CourierWebhookKeys: courierKeys, PaymentWebhookKeys: paymentKeys, Logger: logger,

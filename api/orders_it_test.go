@@ -2,8 +2,10 @@ package api_test
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -90,18 +92,32 @@ func TestOrderRecords(t *testing.T) {
 }
 
 // shopAPI is the API with its own policy, for rules a policy switches.
-func shopAPI(t *testing.T, edit func(*models.Policy)) endpoint {
+func shopAPI(t *testing.T, edit func(*models.Policy), buyers ...string) endpoint {
 	t.Helper()
 	cfg := h.cfg
 	edit(&cfg.Policy)
+	// Each buyer named gets a key of its own, "buyer:<id>", on this server.
+	e := endpoint{keys: maps.Clone(h.keys)}
+	list := slices.Clone(h.keyList)
+	for _, b := range buyers {
+		e.keys["buyer:"+b] = "buyer-key-" + b + "-0123456789"
+		list = append(list, api.Key{Key: e.keys["buyer:"+b], Role: models.RoleBuyer, Subject: b})
+	}
+	keys, err := api.NewKeys(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Keys = keys
 	hs := httptest.NewServer(api.New(cfg).Handler())
 	t.Cleanup(hs.Close)
-	return endpoint{url: hs.URL, keys: h.keys}
+	e.url = hs.URL
+	return e
 }
 
-// createFor opens a refund-only ticket of 100 CNY for a buyer, as the shop's seller
-// (who names the buyer) after the shop registered the order.
-func createFor(t *testing.T, e endpoint, buyer string) models.Ticket {
+// createFor opens a refund-only ticket of 100 CNY for a buyer after the shop
+// registered the order: as the buyer (its key on e, see shopAPI), or, with
+// bySeller, as the shop's seller, who names the buyer.
+func createFor(t *testing.T, e endpoint, buyer string, bySeller ...bool) models.Ticket {
 	t.Helper()
 	id := fmt.Sprintf("o-risk-%d", orderSeq.Add(1))
 	if code := e.call(t, http.MethodPut, "/v1/orders/"+id, "seller", orderFacts("shop-it", buyer, 10000), nil); code != http.StatusCreated {
@@ -109,8 +125,12 @@ func createFor(t *testing.T, e endpoint, buyer string) models.Ticket {
 	}
 	c := models.CreateTicket{OrderID: id, ShopID: "shop-it", BuyerID: buyer, Kind: models.KindRefundOnly,
 		ReasonCode: models.ReasonNotReceived, RequestedCents: 10000}
+	key := "buyer:" + buyer
+	if len(bySeller) > 0 && bySeller[0] {
+		key = "seller"
+	}
 	var tk models.Ticket
-	if code := e.call(t, http.MethodPost, "/v1/tickets", "seller", c, &tk); code != http.StatusCreated {
+	if code := e.call(t, http.MethodPost, "/v1/tickets", key, c, &tk); code != http.StatusCreated {
 		t.Fatalf("create: %d", code)
 	}
 	return tk
@@ -127,7 +147,7 @@ func TestBuyerRiskDecidesFastReview(t *testing.T) {
 	if code := call(t, http.MethodPut, "/v1/buyers/"+buyer, "platform", map[string]any{"credit": 6}, nil); code != http.StatusUnprocessableEntity {
 		t.Errorf("credit 6: %d, want 422", code)
 	}
-	e := shopAPI(t, func(p *models.Policy) { p.FastReview.MaxRecentReturns = 1 })
+	e := shopAPI(t, func(p *models.Policy) { p.FastReview.MaxRecentReturns = 1 }, buyer)
 	if tk := createFor(t, e, buyer); tk.Flags.FastReviewed {
 		t.Errorf("a buyer the platform never rated (credit 0) was fast-reviewed")
 	}
@@ -141,17 +161,29 @@ func TestBuyerRiskDecidesFastReview(t *testing.T) {
 		t.Errorf("two earlier tickets (limit 1): fast-reviewed all the same; recent returns are not counted")
 	}
 
+	// Tickets a seller opened for a buyer do not count against the buyer: one
+	// shop cannot lower a buyer's standing at another.
+	opened := fmt.Sprintf("buyer-opened-%d", orderSeq.Add(1))
+	call(t, http.MethodPut, "/v1/buyers/"+opened, "platform", map[string]any{"credit": 5}, nil)
+	o := shopAPI(t, func(p *models.Policy) { p.FastReview.MaxRecentReturns = 1 }, opened)
+	for range 3 {
+		createFor(t, o, opened, true)
+	}
+	if tk := createFor(t, o, opened); !tk.Flags.FastReviewed {
+		t.Errorf("three tickets a seller opened for the buyer counted as the buyer's returns: not fast-reviewed")
+	}
+
 	flagged := fmt.Sprintf("buyer-flagged-%d", orderSeq.Add(1))
 	if code := call(t, http.MethodPut, "/v1/buyers/"+flagged, "platform", map[string]any{"credit": 5, "flagged": true, "note": "chargebacks"}, nil); code != http.StatusOK {
 		t.Fatalf("flag the buyer: %d", code)
 	}
-	if tk := createFor(t, h.endpoint, flagged); tk.Flags.FastReviewed {
+	if tk := createFor(t, shopAPI(t, func(*models.Policy) {}, flagged), flagged); tk.Flags.FastReviewed {
 		t.Errorf("a flagged buyer was fast-reviewed")
 	}
 
 	off := false
-	closed := shopAPI(t, func(p *models.Policy) { p.Shops = map[string]models.ShopRule{"shop-it": {FastReview: &off}} })
 	rated := fmt.Sprintf("buyer-rated-%d", orderSeq.Add(1))
+	closed := shopAPI(t, func(p *models.Policy) { p.Shops = map[string]models.ShopRule{"shop-it": {FastReview: &off}} }, rated)
 	call(t, http.MethodPut, "/v1/buyers/"+rated, "platform", map[string]any{"credit": 5}, nil)
 	if tk := createFor(t, closed, rated); tk.Flags.FastReviewed {
 		t.Errorf("fast review switched off for shop-it, ticket fast-reviewed")

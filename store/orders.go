@@ -176,11 +176,17 @@ func (db *DB) GetBuyer(ctx context.Context, id string) (b models.Buyer, known bo
 	return models.Buyer{BuyerID: row.BuyerID, Credit: row.Credit, Flagged: row.Flagged, Note: row.Note, UpdatedAt: row.UpdatedAt.Time}, true, nil
 }
 
-// RecentReturns counts the buyer's after-sales tickets created since since, from
-// our own read model (DESIGN §2 Trust: never from the buyer's word).
+// RecentReturns counts the after-sales tickets the buyer asked for since since,
+// from our own read model (DESIGN §2 Trust: never from the buyer's word, and
+// never a ticket a seller opened for the buyer).
 func (db *DB) RecentReturns(ctx context.Context, buyerID string, since time.Time) (int, error) {
 	var n int64
+	// Only the tickets the buyer asked for: the first entry of the timeline is
+	// the creation, by whoever created the ticket (DESIGN §2 Trust: a ticket a
+	// seller opened does not count against the buyer).
 	err := db.gdb.WithContext(ctx).Model(&ticketRow{}).
-		Where("buyer_id = ? AND created_at >= ?", buyerID, dbTime{since.UTC()}).Count(&n).Error
+		Where("buyer_id = ? AND created_at >= ?", buyerID, dbTime{since.UTC()}).
+		Where("EXISTS (SELECT 1 FROM ticket_events e WHERE e.ticket_id = tickets.id AND e.seq = 1 AND e.role = ?)", string(models.RoleBuyer)).
+		Count(&n).Error
 	return int(n), dbError(err, "count recent tickets of buyer %s", buyerID)
 }

@@ -64,12 +64,20 @@ func TestBuyersAndRecentReturns(t *testing.T) {
 		old := ticket("T-old", "shop-1", models.StateCompleted, base.Add(-100*24*time.Hour), 1)
 		recent := ticket("T-new", "shop-1", models.StatePendingReview, base, 1)
 		other := ticket("T-other", "shop-1", models.StatePendingReview, base, 1)
-		old.BuyerID, recent.BuyerID, other.BuyerID = "b1", "b1", "b2"
-		for _, tk := range []models.Ticket{old, recent, other} {
+		bySeller := ticket("T-seller", "shop-2", models.StatePendingReview, base, 1)
+		old.BuyerID, recent.BuyerID, other.BuyerID, bySeller.BuyerID = "b1", "b1", "b2", "b1"
+		for _, tk := range []*models.Ticket{&old, &recent, &other, &bySeller} {
+			created := event(1, tk.CreatedAt, "", models.StatePendingReview, "")
+			created.Action = "create"
+			tk.Timeline = []models.Event{created}
+		}
+		// Shop-2's seller opened a ticket for b1: it must not count against b1.
+		bySeller.Timeline[0].Actor, bySeller.Timeline[0].Role = "shop-2", models.RoleSeller
+		for _, tk := range []models.Ticket{old, recent, other, bySeller} {
 			mustSave(t, db, tk)
 		}
 		if n, err := db.RecentReturns(ctx, "b1", base.Add(-90*24*time.Hour)); err != nil || n != 1 {
-			t.Errorf("recent returns of b1 = %d, %v; want 1 (the 100-day-old one is out of the window)", n, err)
+			t.Errorf("recent returns of b1 = %d, %v; want 1 (the 100-day-old one is out of the window, the seller's does not count)", n, err)
 		}
 	})
 }
