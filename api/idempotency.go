@@ -111,6 +111,9 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 			return models.Errorf(models.ECONFLICT, "a request with Idempotency-Key %q is still running; retry it in a moment", key)
 		case !claim.New:
 			c.Response().Header().Set("Idempotent-Replayed", "true")
+			if etag := ticketETag(claim.Response); etag != "" {
+				c.Response().Header().Set("ETag", etag) // a ticket answer, replayed: its seq as it was
+			}
 			return c.Blob(replayStatus(c, claim.Status), claim.ContentType, claim.Response)
 		}
 		c.Set(idempotencyClaim, claim)

@@ -44,9 +44,9 @@ func TestIdempotencyReplaysTheFirstAnswer(t *testing.T) {
 	body.OrderID = fmt.Sprintf("o-replay-%d", time.Now().UnixNano())
 	key := "replay-" + body.OrderID
 	body = asBuyer(t, body)
-	code, first, _ := rawCall(t, http.MethodPost, "/v1/tickets", "buyer", body, "Idempotency-Key", key)
-	if code != http.StatusCreated {
-		t.Fatalf("create: %d %s", code, first)
+	code, first, firstHdr := rawCall(t, http.MethodPost, "/v1/tickets", "buyer", body, "Idempotency-Key", key)
+	if code != http.StatusCreated || firstHdr.Get("ETag") == "" {
+		t.Fatalf("create: %d ETag %q %s", code, firstHdr.Get("ETag"), first)
 	}
 	var tk models.Ticket
 	_ = json.Unmarshal(first, &tk)
@@ -57,6 +57,9 @@ func TestIdempotencyReplaysTheFirstAnswer(t *testing.T) {
 	code, again, hdr := rawCall(t, http.MethodPost, "/v1/tickets", "buyer", body, "Idempotency-Key", key)
 	if code != http.StatusOK || !bytes.Equal(again, first) || hdr.Get("Idempotent-Replayed") != "true" {
 		t.Fatalf("replay: %d replayed=%q same body=%v", code, hdr.Get("Idempotent-Replayed"), bytes.Equal(again, first))
+	}
+	if hdr.Get("ETag") != firstHdr.Get("ETag") {
+		t.Fatalf("the replayed ticket answer carries ETag %q, the first %q", hdr.Get("ETag"), firstHdr.Get("ETag"))
 	}
 
 	other := createBody("buyer-other")

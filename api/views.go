@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,19 @@ func ticketFor(p Principal, t models.Ticket) any {
 		return buyerTicket{Ticket: t}
 	}
 	return t
+}
+
+// ticketETag is the ETag of a ticket answer's body (its id and seq), "" for any
+// other body: a replayed answer carries the ETag it was first given.
+func ticketETag(body []byte) string {
+	var t struct {
+		ID  string `json:"id"`
+		Seq *int64 `json:"seq"`
+	}
+	if err := json.Unmarshal(body, &t); err != nil || t.ID == "" || t.Seq == nil {
+		return ""
+	}
+	return strconv.Quote(strconv.FormatInt(*t.Seq, 10))
 }
 
 // writeTicket answers with t as p may see it, and its seq as the ETag (DESIGN
