@@ -19,6 +19,7 @@ var commands = map[string]func(ctx context.Context, args []string) error{
 	"worker":         runWorker,
 	"migrate":        runMigrate,
 	"temporal-setup": runTemporalSetup,
+	"providers":      runProviders,
 	"bench":          runBench,
 }
 
@@ -33,6 +34,8 @@ commands:
   migrate  create or upgrade the database schema
   temporal-setup
            register the Temporal namespace (if missing) and the search attributes
+  providers
+           the simulated payment provider as a process of its own, over its HTTP protocol
   bench    drive full ticket lifecycles against the floor of the same server and report
 
 Run 'aftersales <command> -h' for its flags. Every flag also reads AFTERSALES_<FLAG>

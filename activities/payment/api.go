@@ -1,0 +1,86 @@
+package payment
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/providerapi"
+	"github.com/aftersales/aftersales/models"
+)
+
+// API serves the simulator over the payment provider protocol of the package
+// comment, so a process of its own (`aftersales providers`) plays the provider
+// and workers reach it through HTTP exactly as they would a real one. Callers
+// send `Authorization: Bearer <apiKey>`; every pay call names its key in
+// Idempotency-Key and in the body, and the simulator pays a key at most once.
+func (s *Simulator) API(apiKey string) http.Handler {
+	pay := map[string]func(context.Context, activities.MoneyRequest) (activities.Receipt, error){
+		"/refunds": s.Refund, "/compensations": s.Compensate, "/recoveries": s.ChargeRecovery, "/freight-claims": s.ClaimFreightInsurance,
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+apiKey)) != 1 {
+			answer(w, http.StatusUnauthorized, map[string]string{"error": "send Authorization: Bearer <the provider's API key>"})
+			return
+		}
+		if key, ok := strings.CutPrefix(r.URL.Path, "/payments/"); ok && r.Method == http.MethodGet {
+			rec, found, err := s.Lookup(r.Context(), key)
+			switch {
+			case err != nil:
+				answer(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			case !found:
+				answer(w, http.StatusNotFound, map[string]string{"error": "no payment with key " + key})
+			default:
+				answer(w, http.StatusOK, rec)
+			}
+			return
+		}
+		fn, ok := pay[r.URL.Path]
+		if !ok || r.Method != http.MethodPost {
+			answer(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: POST /refunds, /compensations, /recoveries, /freight-claims; GET /payments/{key}"})
+			return
+		}
+		var body payBody
+		raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		if err == nil {
+			err = json.Unmarshal(raw, &body)
+		}
+		switch {
+		case err != nil:
+			answer(w, http.StatusBadRequest, map[string]string{"error": "the body is not the JSON of a payment: " + err.Error()})
+			return
+		case body.Key == "" || r.Header.Get("Idempotency-Key") != body.Key:
+			answer(w, http.StatusBadRequest, map[string]string{"error": "send the payment's key as Idempotency-Key and as the body's key"})
+			return
+		}
+		rec, err := fn(r.Context(), activities.MoneyRequest{Key: body.Key, TicketID: body.TicketID, OrderID: body.OrderID,
+			AmountCents: body.AmountCents, Currency: body.Currency})
+		var refused *providerapi.Error
+		switch {
+		case err == nil:
+			answer(w, http.StatusOK, rec)
+		case errors.As(err, &refused):
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(refused.Status)
+			_, _ = io.WriteString(w, refused.Body)
+		case models.ErrorCode(err) == models.ECONFLICT:
+			answer(w, http.StatusConflict, map[string]string{"error": models.ErrorMessage(err)})
+		case errors.Is(err, ErrInjected), errors.Is(err, ErrAnswerLost), errors.Is(err, ErrClosed):
+			// Transient, as a real provider's 503: the caller retries under the same key.
+			answer(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		default:
+			answer(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
+		}
+	})
+}
+
+func answer(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
