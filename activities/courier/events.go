@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/aftersales/aftersales/activities/webhook"
@@ -22,6 +23,7 @@ func (s *Simulator) schedule(b *booking, events []string) {
 	if s.Mode == ModeManual || s.Sender == nil || len(events) == 0 {
 		return
 	}
+	b.pending = append([]string(nil), events...)
 	plan := make([]step, len(events))
 	for i, typ := range events {
 		plan[i] = step{typ: typ, copies: 1}
@@ -34,6 +36,18 @@ func (s *Simulator) schedule(b *booking, events []string) {
 	}
 	info := b.info // copied under s.mu: b.info changes later (Cancelled)
 	b.stop = s.jobs.Go(func(ctx context.Context) { s.run(ctx, info, plan) })
+}
+
+// sent records that the booking's event typ went out: it is no longer pending.
+func (s *Simulator) sent(bookingID, typ string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b := s.byID[bookingID]; b != nil {
+		if i := slices.Index(b.pending, typ); i >= 0 {
+			b.pending = slices.Delete(b.pending, i, i+1)
+			s.save()
+		}
+	}
 }
 
 // run sends the plan, one step per Delay, until done or ctx ends (cancellation or Close).
@@ -57,6 +71,7 @@ func (s *Simulator) run(ctx context.Context, info BookingInfo, plan []step) {
 					"booking", info.BookingID, "event", ev.EventID, "error", err)
 			}
 		}
+		s.sent(info.BookingID, st.typ)
 	}
 }
 

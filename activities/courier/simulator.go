@@ -53,6 +53,10 @@ type Simulator struct {
 	Faults Faults           // injected misbehaviour, all off by default
 	Log    *slog.Logger     // slog.Default() when nil
 	Now    func() time.Time // time.Now when nil; stamps the events' "at"
+	// LedgerFile, when set, keeps the bookings and the events each still has to
+	// send across restarts (a provider of its own keeps its state): on the first
+	// call the file is read and what was pending is sent again.
+	LedgerFile string
 
 	jobs providersim.Jobs // the goroutines sending pending events
 
@@ -74,12 +78,17 @@ type BookingInfo struct {
 }
 
 type booking struct {
-	info BookingInfo
-	stop func() // stops its pending events and waits for their goroutine; nil when none are scheduled
+	info    BookingInfo
+	key     string   // the idempotency key it was booked under
+	pending []string // the events still to send, in order
+	stop    func()   // stops its pending events and waits for their goroutine; nil when none are scheduled
 }
 
 func (s *Simulator) init() {
-	s.once.Do(func() { s.byKey, s.byID = map[string]*booking{}, map[string]*booking{} })
+	s.once.Do(func() {
+		s.byKey, s.byID = map[string]*booking{}, map[string]*booking{}
+		s.load()
+	})
 }
 
 // BookPickup books a pickup; picked_up and delivered follow.
@@ -117,8 +126,9 @@ func (s *Simulator) CancelPickup(ctx context.Context, ticketID, bookingID string
 	}
 	var stop func()
 	if b := s.byID[bookingID]; b != nil && b.info.TicketID == ticketID && !b.info.Cancelled {
-		b.info.Cancelled = true
+		b.info.Cancelled, b.pending = true, nil
 		stop = b.stop
+		s.save()
 	}
 	s.mu.Unlock()
 	if stop != nil {
@@ -145,10 +155,11 @@ func (s *Simulator) SubscribeTracking(ctx context.Context, carrier, trackingNo s
 		return ErrClosed
 	}
 	if s.byKey[key] == nil {
-		b := &booking{info: BookingInfo{BookingID: "TRK-" + providersim.RandomHex(6), TrackingNo: trackingNo,
+		b := &booking{key: key, info: BookingInfo{BookingID: "TRK-" + providersim.RandomHex(6), TrackingNo: trackingNo,
 			Carrier: carrier, Kind: "tracking"}}
 		s.byKey[key], s.byID[b.info.BookingID] = b, b
 		s.schedule(b, []string{models.CourierDelivered})
+		s.save()
 	}
 	return nil
 }
@@ -210,10 +221,11 @@ func (s *Simulator) book(ctx context.Context, ticketID, kind string, attempt int
 	}
 	b := s.byKey[key]
 	if b == nil {
-		b = &booking{info: BookingInfo{BookingID: prefix + "-" + providersim.RandomHex(6),
+		b = &booking{key: key, info: BookingInfo{BookingID: prefix + "-" + providersim.RandomHex(6),
 			TrackingNo: "SIM" + providersim.RandomDigits(12), TicketID: ticketID, Kind: kind, Attempt: attempt}}
 		s.byKey[key], s.byID[b.info.BookingID] = b, b
 		s.schedule(b, events)
+		s.save()
 	}
 	answer := activities.Booking{BookingID: b.info.BookingID, TrackingNo: b.info.TrackingNo}
 	s.mu.Unlock()

@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/aftersales/aftersales/activities"
 	"github.com/aftersales/aftersales/activities/providerapi"
+	"github.com/aftersales/aftersales/activities/providersim"
 	"github.com/aftersales/aftersales/models"
 )
 
@@ -24,25 +24,25 @@ func (s *Simulator) API(apiKey string) http.Handler {
 		"/refunds": s.Refund, "/compensations": s.Compensate, "/recoveries": s.ChargeRecovery, "/freight-claims": s.ClaimFreightInsurance,
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte("Bearer "+apiKey)) != 1 {
-			answer(w, http.StatusUnauthorized, map[string]string{"error": "send Authorization: Bearer <the provider's API key>"})
+		if !providersim.Authorized(r, apiKey) {
+			providersim.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "send Authorization: Bearer <the provider's API key>"})
 			return
 		}
 		if key, ok := strings.CutPrefix(r.URL.Path, "/payments/"); ok && r.Method == http.MethodGet {
 			rec, found, err := s.Lookup(r.Context(), key)
 			switch {
 			case err != nil:
-				answer(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+				providersim.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 			case !found:
-				answer(w, http.StatusNotFound, map[string]string{"error": "no payment with key " + key})
+				providersim.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no payment with key " + key})
 			default:
-				answer(w, http.StatusOK, rec)
+				providersim.WriteJSON(w, http.StatusOK, rec)
 			}
 			return
 		}
 		fn, ok := pay[r.URL.Path]
 		if !ok || r.Method != http.MethodPost {
-			answer(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: POST /refunds, /compensations, /recoveries, /freight-claims; GET /payments/{key}"})
+			providersim.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such endpoint: POST /refunds, /compensations, /recoveries, /freight-claims; GET /payments/{key}"})
 			return
 		}
 		var body payBody
@@ -52,10 +52,10 @@ func (s *Simulator) API(apiKey string) http.Handler {
 		}
 		switch {
 		case err != nil:
-			answer(w, http.StatusBadRequest, map[string]string{"error": "the body is not the JSON of a payment: " + err.Error()})
+			providersim.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "the body is not the JSON of a payment: " + err.Error()})
 			return
 		case body.Key == "" || r.Header.Get("Idempotency-Key") != body.Key:
-			answer(w, http.StatusBadRequest, map[string]string{"error": "send the payment's key as Idempotency-Key and as the body's key"})
+			providersim.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "send the payment's key as Idempotency-Key and as the body's key"})
 			return
 		}
 		rec, err := fn(r.Context(), activities.MoneyRequest{Key: body.Key, TicketID: body.TicketID, OrderID: body.OrderID,
@@ -63,24 +63,18 @@ func (s *Simulator) API(apiKey string) http.Handler {
 		var refused *providerapi.Error
 		switch {
 		case err == nil:
-			answer(w, http.StatusOK, rec)
+			providersim.WriteJSON(w, http.StatusOK, rec)
 		case errors.As(err, &refused):
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(refused.Status)
 			_, _ = io.WriteString(w, refused.Body)
 		case models.ErrorCode(err) == models.ECONFLICT:
-			answer(w, http.StatusConflict, map[string]string{"error": models.ErrorMessage(err)})
+			providersim.WriteJSON(w, http.StatusConflict, map[string]string{"error": models.ErrorMessage(err)})
 		case errors.Is(err, ErrInjected), errors.Is(err, ErrAnswerLost), errors.Is(err, ErrClosed):
 			// Transient, as a real provider's 503: the caller retries under the same key.
-			answer(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+			providersim.WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
 		default:
-			answer(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
+			providersim.WriteJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": err.Error()})
 		}
 	})
-}
-
-func answer(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }

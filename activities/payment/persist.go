@@ -1,14 +1,10 @@
 package payment
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
 	"slices"
 	"strings"
 
+	"github.com/aftersales/aftersales/activities/providersim"
 	"github.com/aftersales/aftersales/models"
 )
 
@@ -19,15 +15,8 @@ func (s *Simulator) load() {
 	if s.LedgerFile == "" {
 		return
 	}
-	raw, err := os.ReadFile(s.LedgerFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return
-	} else if err != nil {
-		s.logger().Error("payment simulator: ledger not read", "file", s.LedgerFile, "error", err)
-		return
-	}
 	var list []Record
-	if err := json.Unmarshal(raw, &list); err != nil {
+	if err := providersim.LoadJSON(s.LedgerFile, &list); err != nil {
 		s.logger().Error("payment simulator: ledger not read", "file", s.LedgerFile, "error", err)
 		return
 	}
@@ -54,13 +43,7 @@ func (s *Simulator) save() {
 		list = append(list, *r)
 	}
 	slices.SortFunc(list, func(a, b Record) int { return strings.Compare(a.Key, b.Key) })
-	raw, _ := json.MarshalIndent(list, "", " ")
-	tmp := s.LedgerFile + ".tmp"
-	err := os.WriteFile(tmp, raw, 0o600)
-	if err == nil {
-		err = os.Rename(tmp, s.LedgerFile)
-	}
-	if err != nil {
-		s.logger().Error("payment simulator: ledger not saved", "file", s.LedgerFile, "error", fmt.Errorf("%w", err))
+	if err := providersim.SaveJSON(s.LedgerFile, list); err != nil {
+		s.logger().Error("payment simulator: ledger not saved", "file", s.LedgerFile, "error", err)
 	}
 }

@@ -35,7 +35,7 @@ commands:
   temporal-setup
            register the Temporal namespace (if missing) and the search attributes
   providers
-           the simulated payment provider as a process of its own, over its HTTP protocol
+           the simulated courier and payment provider as a process of their own, over HTTP
   bench    drive full ticket lifecycles against the floor of the same server and report
 
 Run 'aftersales <command> -h' for its flags. Every flag also reads AFTERSALES_<FLAG>

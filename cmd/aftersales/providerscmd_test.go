@@ -13,39 +13,55 @@ import (
 	"time"
 
 	"github.com/aftersales/aftersales/activities"
+	"github.com/aftersales/aftersales/activities/courier"
 	"github.com/aftersales/aftersales/activities/payment"
 	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/models"
 )
 
-// `aftersales providers` is the payment provider as a process of its own: a
-// worker's HTTP adapter pays through it, its result reaches the API's payment
-// webhook signed with the provider's secret, and its ledger outlives a restart.
+// `aftersales providers` is the courier and the payment provider as a process of
+// their own: a worker's HTTP adapters book and pay through it, their events reach
+// the API's webhooks signed with each provider's secret, and their ledgers
+// outlive a restart.
 func TestProvidersProcess(t *testing.T) {
 	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "webhook-payment.secret")
-	if err := os.WriteFile(secretFile, []byte(webhook.NewSecret()+"\n"), 0o600); err != nil {
-		t.Fatal(err)
+	secret := func(name string) (string, webhook.Keys) {
+		file := filepath.Join(dir, name)
+		if err := os.WriteFile(file, []byte(webhook.NewSecret()+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		keys, err := webhook.LoadKeys(file, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return file, keys
 	}
-	keys, err := webhook.LoadKeys(secretFile, false)
-	if err != nil {
-		t.Fatal(err)
-	}
+	courierFile, courierKeys := secret("webhook-courier.secret")
+	paymentFile, paymentKeys := secret("webhook-payment.secret")
 	events := make(chan models.PaymentEvent, 4)
+	visits := make(chan models.CourierEvent, 8)
 	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		raw, _ := io.ReadAll(r.Body)
-		if r.URL.Path != payment.WebhookPath || keys.Verify(r.Header, raw, time.Now()) != nil {
+		switch {
+		case r.URL.Path == payment.WebhookPath && paymentKeys.Verify(r.Header, raw, time.Now()) == nil:
+			var ev models.PaymentEvent
+			_ = json.Unmarshal(raw, &ev)
+			events <- ev
+		case r.URL.Path == courier.WebhookPath && courierKeys.Verify(r.Header, raw, time.Now()) == nil:
+			var ev models.CourierEvent
+			_ = json.Unmarshal(raw, &ev)
+			visits <- ev
+		default:
 			http.Error(w, "bad signature", http.StatusUnauthorized)
 			return
 		}
-		var ev models.PaymentEvent
-		_ = json.Unmarshal(raw, &ev)
-		events <- ev
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	t.Cleanup(api.Close)
-	args := []string{"--http", "127.0.0.1:0", "--payment-key", "pk-test", "--ledger-file", filepath.Join(dir, "ledger.json"),
-		"--webhook-url", api.URL, "--payment-webhook-secret-file", secretFile, "--sim-delay", "10ms"}
+	args := []string{"--http", "127.0.0.1:0", "--payment-key", "pk-test", "--courier-key", "ck-test",
+		"--payment-ledger-file", filepath.Join(dir, "payments.json"), "--courier-ledger-file", filepath.Join(dir, "visits.json"),
+		"--webhook-url", api.URL, "--payment-webhook-secret-file", paymentFile, "--courier-webhook-secret-file", courierFile,
+		"--sim-delay", "10ms"}
 	start := func() (string, context.CancelFunc, chan error) {
 		ctx, cancel := context.WithCancel(context.Background())
 		addrs, done := make(chan net.Addr, 1), make(chan error, 1)
@@ -61,7 +77,17 @@ func TestProvidersProcess(t *testing.T) {
 	}
 
 	url, stop, done := start()
-	pay := &payment.HTTP{BaseURL: url, APIKey: "pk-test"}
+	visit := &courier.HTTP{BaseURL: url + "/courier", APIKey: "ck-test"}
+	b, err := visit.BookPickup(context.Background(), activities.PickupRequest{TicketID: "T1", Address: "1 Road", Attempt: 1})
+	if err != nil || b.BookingID == "" {
+		t.Fatalf("pickup through the providers process: %+v, %v", b, err)
+	}
+	for _, want := range []string{models.CourierPickedUp, models.CourierDelivered} {
+		if ev := <-visits; ev.Type != want || ev.TicketID != "T1" || ev.TrackingNo != b.TrackingNo {
+			t.Fatalf("courier webhook %+v, want %s", ev, want)
+		}
+	}
+	pay := &payment.HTTP{BaseURL: url + "/payment", APIKey: "pk-test"}
 	req := activities.MoneyRequest{Key: "T1:refund:1", TicketID: "T1", OrderID: "O1", AmountCents: 1200, Currency: "CNY"}
 	if r, err := pay.Refund(context.Background(), req); err != nil || r.Status != models.RefundSent {
 		t.Fatalf("refund through the providers process: %+v, %v", r, err)
@@ -77,7 +103,10 @@ func TestProvidersProcess(t *testing.T) {
 
 	url, stop, done = start()
 	defer func() { stop(); <-done }()
-	pay.BaseURL = url
+	pay.BaseURL, visit.BaseURL = url+"/payment", url+"/courier"
+	if again, err := visit.BookPickup(context.Background(), activities.PickupRequest{TicketID: "T1", Address: "1 Road", Attempt: 1}); err != nil || again != b {
+		t.Fatalf("the courier after a restart: %+v, %v; want the first booking %+v", again, err, b)
+	}
 	if r, found, err := pay.Lookup(context.Background(), req.Key); err != nil || !found || r.Status != models.RefundSucceeded {
 		t.Fatalf("after a restart the provider's ledger says %+v %v %v", r, found, err)
 	}
