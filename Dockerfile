@@ -32,7 +32,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 aftersales \
     && useradd --system --uid 10001 --gid aftersales --home-dir /nonexistent \
-       --no-create-home --shell /usr/sbin/nologin aftersales
+       --no-create-home --shell /usr/sbin/nologin aftersales \
+    && install -d -o 10001 -g 10001 /var/lib/aftersales
+# /var/lib/aftersales: the providers' ledgers (a volume in the compose file).
 COPY --from=build /out/aftersales /usr/local/bin/aftersales
 USER 10001:10001
 EXPOSE 8080

@@ -311,17 +311,18 @@ const (
 	svcMigrate        = "migrate" // one-shot: the read model's schema
 	svcAPI            = "api"
 	svcWorker         = "worker"
+	svcProviders      = "providers" // the simulated courier and payment provider
 )
 
 // appCommands are the services that run our binary, and the subcommand each runs.
-var appCommands = map[string]string{svcAPI: "api", svcWorker: "worker", svcMigrate: "migrate"}
+var appCommands = map[string]string{svcAPI: "api", svcWorker: "worker", svcMigrate: "migrate", svcProviders: "providers"}
 
 // ---------------------------------------------------------------------------
 // Topology.
 
 func TestComposeServices(t *testing.T) {
 	c := loadCompose(t)
-	for _, name := range []string{svcMySQL, svcTemporalSchema, svcTemporal, svcTemporalSetup, svcTemporalUI, svcMigrate, svcAPI, svcWorker} {
+	for _, name := range []string{svcMySQL, svcTemporalSchema, svcTemporal, svcTemporalSetup, svcTemporalUI, svcMigrate, svcAPI, svcWorker, svcProviders} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("docker-compose.yml: service %q is missing", name)
 		}
@@ -440,6 +441,9 @@ func TestComposeEnvironmentIsReadByBinary(t *testing.T) {
 		svcAPI:     {"AFTERSALES_DATABASE_URL", "TEMPORAL_ADDRESS", "AFTERSALES_KEYS", "AFTERSALES_COURIER_WEBHOOK_SECRET_FILE", "AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE"},
 		svcWorker:  {"AFTERSALES_DATABASE_URL", "TEMPORAL_ADDRESS"},
 		svcMigrate: {"AFTERSALES_DATABASE_URL"},
+		svcProviders: {"AFTERSALES_COURIER_KEY", "AFTERSALES_PAYMENT_KEY", "AFTERSALES_WEBHOOK_URL",
+			"AFTERSALES_COURIER_WEBHOOK_SECRET_FILE", "AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE",
+			"AFTERSALES_COURIER_LEDGER_FILE", "AFTERSALES_PAYMENT_LEDGER_FILE"},
 	}
 	for name, sub := range appCommands {
 		t.Run(name, func(t *testing.T) {
@@ -468,6 +472,9 @@ func TestComposeDatabaseURL(t *testing.T) {
 	// mysql://user:pass@tcp(host:3306)/db?parseTime=true
 	re := regexp.MustCompile(`^mysql://([^:@]+):([^@]+)@tcp\(([^:)]+):(\d+)\)/([^?]+)\?(.*)$`)
 	for name := range appCommands {
+		if name == svcProviders {
+			continue // the providers keep their own ledgers, not ours
+		}
 		url := mustService(t, c, name).Environment["AFTERSALES_DATABASE_URL"]
 		m := re.FindStringSubmatch(url)
 		if m == nil {
@@ -512,20 +519,38 @@ func namespaceOf(env envMap) string {
 	return "default"
 }
 
+// The worker reaches the providers over HTTP (it holds no provider's state):
+// the providers service's courier and payment APIs, with the keys that service
+// checks; the providers sign their webhooks with the api's secrets and post them
+// to the api, and keep their ledgers in a volume.
 func TestComposeWorkerProviders(t *testing.T) {
-	env := mustService(t, loadCompose(t), svcWorker).Environment
+	c := loadCompose(t)
+	worker, providers := mustService(t, c, svcWorker).Environment, mustService(t, c, svcProviders).Environment
 	for k, want := range map[string]string{
-		"AFTERSALES_COURIER":     "sim",
-		"AFTERSALES_PAYMENT":     "sim",
-		"AFTERSALES_WEBHOOK_URL": "http://" + svcAPI + ":8080",
+		"AFTERSALES_COURIER":     "http",
+		"AFTERSALES_COURIER_URL": "http://" + svcProviders + ":8090/courier",
+		"AFTERSALES_COURIER_KEY": providers["AFTERSALES_COURIER_KEY"],
+		"AFTERSALES_PAYMENT":     "http",
+		"AFTERSALES_PAYMENT_URL": "http://" + svcProviders + ":8090/payment",
+		"AFTERSALES_PAYMENT_KEY": providers["AFTERSALES_PAYMENT_KEY"],
 	} {
-		if env[k] != want {
-			t.Errorf("worker %s=%q, want %q", k, env[k], want)
+		if worker[k] != want || want == "" {
+			t.Errorf("worker %s=%q, want %q", k, worker[k], want)
 		}
 	}
-	// The simulators sign their webhooks: the worker needs the api's secret.
-	if env["AFTERSALES_COURIER_WEBHOOK_SECRET_FILE"] == "" || env["AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE"] == "" {
-		t.Error("worker: AFTERSALES_COURIER_WEBHOOK_SECRET_FILE and AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE must be set; the simulators' webhooks would not verify")
+	if providers["AFTERSALES_HTTP"] != "0.0.0.0:8090" || providers["AFTERSALES_WEBHOOK_URL"] != "http://"+svcAPI+":8080" {
+		t.Errorf("providers listen on %q and post to %q; want 0.0.0.0:8090 and the api", providers["AFTERSALES_HTTP"], providers["AFTERSALES_WEBHOOK_URL"])
+	}
+	api := mustService(t, c, svcAPI).Environment
+	for _, k := range []string{"AFTERSALES_COURIER_WEBHOOK_SECRET_FILE", "AFTERSALES_PAYMENT_WEBHOOK_SECRET_FILE"} {
+		if providers[k] == "" || providers[k] != api[k] {
+			t.Errorf("providers %s=%q, the api checks %q: the webhooks would not verify", k, providers[k], api[k])
+		}
+	}
+	for _, k := range []string{"AFTERSALES_COURIER_LEDGER_FILE", "AFTERSALES_PAYMENT_LEDGER_FILE"} {
+		if !strings.HasPrefix(providers[k], "/var/lib/aftersales/") {
+			t.Errorf("providers %s=%q: the ledgers belong in the providers-data volume at /var/lib/aftersales", k, providers[k])
+		}
 	}
 }
 
@@ -639,7 +664,7 @@ func TestComposeDependsOn(t *testing.T) {
 		svcTemporalUI:     {svcTemporal: healthy},
 		svcMigrate:        {svcMySQL: healthy},
 		svcAPI:            {svcMySQL: healthy, svcTemporal: healthy, svcTemporalSetup: completed, svcMigrate: completed},
-		svcWorker:         {svcMySQL: healthy, svcTemporal: healthy, svcTemporalSetup: completed, svcMigrate: completed},
+		svcWorker:         {svcMySQL: healthy, svcTemporal: healthy, svcTemporalSetup: completed, svcMigrate: completed, svcProviders: healthy},
 	}
 	for _, name := range sortedKeys(want) {
 		t.Run(name, func(t *testing.T) {
