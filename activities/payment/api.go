@@ -19,6 +19,8 @@ import (
 // and workers reach it through HTTP exactly as they would a real one. Callers
 // send `Authorization: Bearer <apiKey>`; every pay call names its key in
 // Idempotency-Key and in the body, and the simulator pays a key at most once.
+// GET /payments?ticket_id= lists the provider's own records (ServeHTTP), for a
+// bench to count what it paid.
 func (s *Simulator) API(apiKey string) http.Handler {
 	pay := map[string]func(context.Context, activities.MoneyRequest) (activities.Receipt, error){
 		"/refunds": s.Refund, "/compensations": s.Compensate, "/recoveries": s.ChargeRecovery, "/freight-claims": s.ClaimFreightInsurance,
@@ -26,6 +28,10 @@ func (s *Simulator) API(apiKey string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !providersim.Authorized(r, apiKey) {
 			providersim.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "send Authorization: Bearer <the provider's API key>"})
+			return
+		}
+		if r.URL.Path == "/payments" && r.Method == http.MethodGet {
+			s.ServeHTTP(w, r) // the provider's ledger, ?ticket_id=: what a bench checks against
 			return
 		}
 		if key, ok := strings.CutPrefix(r.URL.Path, "/payments/"); ok && r.Method == http.MethodGet {

@@ -6,9 +6,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -34,8 +37,10 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	conc := fs.Int("concurrency", 16, "lifecycles in flight")
 	mix := fs.String("mix", "pickup_return_refund", "the path every ticket takes (pickup_return_refund)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object on the last line")
-	target := fs.String("target", "", "drive a running stack at this base URL instead of starting one (no floor, cost or provider ledger)")
+	target := fs.String("target", "", "drive a running stack at this base URL instead of starting one (no floor or cost; the provider ledger with --providers-url)")
 	keysFile := fs.String("keys", "", "with --target: its keys file (a seller of shop-1 and a buyer)")
+	providersURL := fs.String("providers-url", "", "with --target: the payment provider API of `aftersales providers` (http://host:8090/payment), whose own ledger counts duplicate refunds")
+	paymentKey := fs.String("payment-key", "", "with --providers-url: its API key")
 	simDelay := fs.Duration("sim-delay", 10*time.Millisecond, "how soon the simulated providers answer")
 	latency := fs.Duration("provider-latency", 0, "how long each call to a simulated provider (book a pickup, pay a refund) takes before it answers")
 	timeout := fs.Duration("ticket-timeout", 2*time.Minute, "a ticket not at its end by then counts as lost")
@@ -86,7 +91,14 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		cfg.API, cfg.Parties = *target, parties(keys)
-		report = bench.Run(ctx, cfg, false, nil, nil)
+		if *providersURL != "" {
+			p := providerPayments{base: strings.TrimRight(*providersURL, "/"), key: *paymentKey}
+			if _, err := p.records(ctx, ""); err != nil {
+				return fmt.Errorf("--providers-url %s: %w", *providersURL, err)
+			}
+			pay = p
+		}
+		report = bench.Run(ctx, cfg, false, nil, pay)
 	} else {
 		dir, err := os.MkdirTemp("", "aftersales-bench-")
 		if err != nil {
@@ -202,17 +214,57 @@ func (h temporalHistories) History(ctx context.Context, id string) (*historypb.H
 	return hist, nil
 }
 
-// simPayments counts the simulated provider's successful refunds of a ticket.
-type simPayments struct{ s *payment.Simulator }
+// providerPayments counts a ticket's successful refunds in the ledger of the
+// payment provider that `aftersales providers` serves (GET /payments?ticket_id=).
+type providerPayments struct{ base, key string }
 
-func (p simPayments) PaidRefunds(ticketID string) (n int, cents int64) {
-	for _, r := range p.s.Ledger(ticketID) {
+func (p providerPayments) records(ctx context.Context, ticketID string) ([]payment.Record, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+"/payments?ticket_id="+url.QueryEscape(ticketID), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+p.key)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("the provider's ledger answered %s", res.Status)
+	}
+	var body struct{ Refunds []payment.Record }
+	if err := json.NewDecoder(res.Body).Decode(&body); err != nil {
+		return nil, fmt.Errorf("the provider's ledger: %w", err)
+	}
+	return body.Refunds, nil
+}
+
+// PaidRefunds counts from the provider's ledger; a ledger that cannot be read
+// counts as -1 refunds (never a duplicate), and the run's preflight read it once.
+func (p providerPayments) PaidRefunds(ticketID string) (n int, cents int64) {
+	recs, err := p.records(context.Background(), ticketID)
+	if err != nil {
+		return -1, 0
+	}
+	return paidRefunds(recs)
+}
+
+// paidRefunds counts the successful refunds among a ticket's provider records.
+func paidRefunds(recs []payment.Record) (n int, cents int64) {
+	for _, r := range recs {
 		if r.Purpose == models.PurposeRefund && r.Status == models.RefundSucceeded {
 			n++
 			cents += r.AmountCents
 		}
 	}
 	return n, cents
+}
+
+// simPayments counts the simulated provider's successful refunds of a ticket.
+type simPayments struct{ s *payment.Simulator }
+
+func (p simPayments) PaidRefunds(ticketID string) (n int, cents int64) {
+	return paidRefunds(p.s.Ledger(ticketID))
 }
 
 func printReport(out io.Writer, r bench.Report) {

@@ -114,3 +114,37 @@ func TestProvidersProcess(t *testing.T) {
 		t.Fatalf("the key sent again after the restart: %+v, %v; want the record, paid once", r, err)
 	}
 }
+
+// bench --target --providers-url counts duplicate refunds from the payment
+// provider's own ledger, read over its API (GET /payments?ticket_id=): two
+// succeeded refunds of one ticket are two, a failed one none; a wrong key is an
+// error at once, never a silent zero.
+func TestBenchReadsTheProvidersLedger(t *testing.T) {
+	sim := &payment.Simulator{Mode: payment.ModeManual}
+	t.Cleanup(func() { _ = sim.Close() })
+	srv := httptest.NewServer(sim.API("pk-bench"))
+	t.Cleanup(srv.Close)
+	ctx := context.Background()
+	for _, k := range []struct {
+		key, ticket string
+		cents       int64
+		status      models.MoneyStatus
+	}{{"T1:refund:1", "T1", 500, models.RefundSucceeded}, {"T1:refund:2", "T1", 700, models.RefundSucceeded}, {"T2:refund:1", "T2", 900, models.RefundFailed}} {
+		if _, err := sim.Refund(ctx, activities.MoneyRequest{Key: k.key, TicketID: k.ticket, OrderID: "O", AmountCents: k.cents, Currency: "CNY"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sim.Settle(k.key, k.status, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := providerPayments{base: srv.URL, key: "pk-bench"}
+	if n, cents := p.PaidRefunds("T1"); n != 2 || cents != 1200 {
+		t.Errorf("T1: %d refunds, %d cents; want 2 and 1200", n, cents)
+	}
+	if n, cents := p.PaidRefunds("T2"); n != 0 || cents != 0 {
+		t.Errorf("T2: %d refunds, %d cents; want none (it failed)", n, cents)
+	}
+	if _, err := (providerPayments{base: srv.URL, key: "wrong"}).records(ctx, ""); err == nil {
+		t.Error("a wrong key read the ledger")
+	}
+}
