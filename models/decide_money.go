@@ -221,19 +221,15 @@ func (d *decision) moneyStatus(key string, status MoneyStatus, providerRef, reas
 // decline), or a recovery is reversed, the platform is told what the buyer
 // holds, since the outcome stands.
 func (d *decision) moneyReversed(m Refund) {
-	tell := func(why string) {
-		d.system("reversal_unsettled", why)
-		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
-	}
 	switch {
 	case m.Purpose == PurposeRefund && d.t.State.Terminal() && paysMoney(d.t.Outcome):
 		d.refundAfterEnd(m, "reversed")
 	case m.Purpose == PurposeRefund && d.t.State.Terminal():
 		if short := min(d.t.Refunds.Owed(0), m.AmountCents); short > 0 {
-			tell(fmt.Sprintf("%d cents to pay back to the buyer: %s reversed after the ticket ended %s", short, m.Key, d.t.Outcome))
+			d.tellPlatform("reversal_unsettled", fmt.Sprintf("%d cents to pay back to the buyer: %s reversed after the ticket ended %s", short, m.Key, d.t.Outcome))
 		}
 	case m.Purpose == PurposeRecovery && d.t.State.Terminal():
-		tell(fmt.Sprintf("overpaid by %d cents: recovery %s reversed after the ticket ended %s", m.AmountCents, m.Key, d.t.Outcome))
+		d.tellPlatform("reversal_unsettled", fmt.Sprintf("overpaid by %d cents: recovery %s reversed after the ticket ended %s", m.AmountCents, m.Key, d.t.Outcome))
 	default:
 		d.moneyVoid(m)
 	}
@@ -249,8 +245,7 @@ func (d *decision) refundAfterEnd(m Refund, what string) {
 	case owed <= 0:
 	case d.t.Refunds.Voided() > d.p.RefundAttempts:
 		why := fmt.Sprintf("%d cents to pay back to the buyer, %d refunds void or reversed", owed, d.t.Refunds.Voided())
-		d.system("refund_unpaid", why)
-		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+		d.tellPlatform("refund_unpaid", why)
 	default:
 		d.system("refund_again", fmt.Sprintf("%s %s: %d cents under a new key", m.Key, what, owed))
 		d.sendMoney(PurposeRefund, owed)
@@ -356,8 +351,7 @@ func (d *decision) repayAgain(m Refund) {
 	voided := d.t.Refunds.GivenUp(PurposeRepayment)
 	if voided >= d.p.RefundAttempts {
 		why := fmt.Sprintf("%d cents to pay back to the buyer, %d repayments refused", m.AmountCents, voided)
-		d.system("repayment_unpaid", why)
-		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+		d.tellPlatform("repayment_unpaid", why)
 		d.settle()
 		return
 	}
@@ -419,8 +413,7 @@ func (d *decision) chargeOverpayment() {
 			// An ended ticket does not change state, and one decided by the
 			// automatic verdict would get the same verdict again and again: the
 			// platform is told instead.
-			d.system("overpayment_unrecovered", why)
-			d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+			d.tellPlatform("overpayment_unrecovered", why)
 		} else {
 			d.escalate(system, RoleSystem, why, "")
 		}
@@ -688,4 +681,12 @@ func (d *decision) result(r EffectResult) error {
 		return Errorf(EINVALID, "unknown effect %q", e.Kind)
 	}
 	return nil
+}
+
+// tellPlatform records why in the timeline under action and tells the platform,
+// naming the ticket: what the ticket cannot settle by itself (money it could not
+// pay or take back) is never left silent.
+func (d *decision) tellPlatform(action, why string) {
+	d.system(action, why)
+	d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
 }

@@ -135,19 +135,16 @@ func (d *decision) ledgerRefused(i int, r EffectResult) {
 	ref.Status = next
 	d.system(string(ref.Purpose)+"_void", ref.Key+": refused by the ledger: "+r.Reason)
 	switch {
-	case ref.Purpose == PurposeRepayment:
-		// The order's room went to another ticket meanwhile: the buyer's money
+	case ref.Purpose == PurposeRepayment, ref.Purpose == PurposeRefund && d.t.State.Terminal():
+		// Money owed back to the buyer (a repayment, or a refund paid again after
+		// the end) whose room in the order went to another ticket meanwhile: it
 		// cannot come back through this order, and the platform is told.
-		why := fmt.Sprintf("%d cents to pay back to the buyer, refused by the ledger: %s", ref.AmountCents, r.Reason)
-		d.system("repayment_unpaid", why)
-		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
-		d.settle()
-	case ref.Purpose == PurposeRefund && d.t.State.Terminal():
-		// Paying again after the end (a refund reversed or refused): the order's
-		// room went to another ticket meanwhile; the platform is told.
-		why := fmt.Sprintf("%d cents to pay back to the buyer, refused by the ledger: %s", ref.AmountCents, r.Reason)
-		d.system("refund_unpaid", why)
-		d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+		action := "refund_unpaid"
+		if ref.Purpose == PurposeRepayment {
+			action = "repayment_unpaid"
+		}
+		d.tellPlatform(action, fmt.Sprintf("%d cents to pay back to the buyer, refused by the ledger: %s", ref.AmountCents, r.Reason))
+		d.settle() // a refunding ticket waiting on the repayment ends; an ended one stays
 	case ref.Purpose == PurposeRefund && d.t.State == StateInTransit && d.t.Flags.LightningRefund:
 		d.moneyVoid(*ref)
 	case ref.Purpose == PurposeRefund && d.anchored() && d.t.State == StateRefunding && d.t.Escalation != nil && d.t.Escalation.Automatic:
@@ -173,8 +170,7 @@ func (d *decision) awaitRoom(reason string) {
 	held, owedInFlight := d.t.Refunds.HeldRightly(d.t.RefundCapCents)
 	unpaid := d.t.Refunds.Owed(d.t.RefundCapCents)
 	why := fmt.Sprintf("%d cents of the award unpaid: the order's refunds leave no room (%s)", unpaid, reason)
-	d.system("award_unpaid", why)
-	d.do(Effect{Kind: EffectNotify, To: RolePlatform, Message: "ticket " + d.t.ID + ": " + why})
+	d.tellPlatform("award_unpaid", why)
 	// The ceiling stays the award: a key given up on that pays after all is
 	// the buyer's, not an overpayment.
 	outcome := OutcomePartiallyRefunded
