@@ -30,13 +30,16 @@ type RefundLedger interface {
 
 // MoneyRequest is one money movement.
 type MoneyRequest struct {
-	Key         string         `json:"key"`
-	Purpose     models.Purpose `json:"purpose"`
-	TicketID    string         `json:"ticket_id"`
-	OrderID     string         `json:"order_id"`
-	AmountCents int64          `json:"amount_cents"`
-	Currency    string         `json:"currency"`
-	PaidCents   int64          `json:"paid_cents"`
+	Key      string         `json:"key"`
+	Purpose  models.Purpose `json:"purpose"`
+	TicketID string         `json:"ticket_id"`
+	// ShopID and OrderID name the order (DESIGN §2 Trust); a request from before
+	// orders were keyed by shop has no ShopID, and the ledger finds it.
+	ShopID      string `json:"shop_id,omitempty"`
+	OrderID     string `json:"order_id"`
+	AmountCents int64  `json:"amount_cents"`
+	Currency    string `json:"currency"`
+	PaidCents   int64  `json:"paid_cents"`
 	// Retry: an attempt before this one (the workflow's local first attempt) may
 	// have reached the provider, as a retried attempt may.
 	Retry bool `json:"retry,omitempty"`
@@ -61,7 +64,7 @@ type Receipt struct {
 // lost after the provider acted is reconciled instead of paid twice.
 func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, error) {
 	row, err := a.Ledger.ReserveRefund(ctx, store.RefundReservation{
-		Key: req.Key, TicketID: req.TicketID, OrderID: req.OrderID, AmountCents: req.AmountCents,
+		Key: req.Key, TicketID: req.TicketID, ShopID: req.ShopID, OrderID: req.OrderID, AmountCents: req.AmountCents,
 		Currency: req.Currency, Purpose: req.Purpose, PaidCents: req.PaidCents,
 	})
 	if models.ErrorCode(err) == models.ECONFLICT || models.ErrorCode(err) == models.EINVALID {

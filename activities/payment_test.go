@@ -47,7 +47,7 @@ func TestMoveMoneyRefusedVoidsTheKey(t *testing.T) {
 	env := suite.NewTestActivityEnvironment()
 	acts := &Activities{Ledger: db, Payment: pay}
 	env.RegisterActivity(acts)
-	req := MoneyRequest{Key: "T1:refund:1", Purpose: models.PurposeRefund, TicketID: "T1", OrderID: "O1",
+	req := MoneyRequest{Key: "T1:refund:1", Purpose: models.PurposeRefund, TicketID: "T1", ShopID: "shop-1", OrderID: "O1",
 		AmountCents: 5000, Currency: "CNY", PaidCents: 5000}
 
 	for range 2 {
@@ -64,7 +64,7 @@ func TestMoveMoneyRefusedVoidsTheKey(t *testing.T) {
 	if err != nil || row.Status != models.RefundVoid {
 		t.Fatalf("ledger row %+v, %v; want void", row, err)
 	}
-	if reserved, _, err := db.OrderRefundTotal(context.Background(), "O1"); err != nil || reserved != 0 {
+	if reserved, _, err := db.OrderRefundTotal(context.Background(), "shop-1", "O1"); err != nil || reserved != 0 {
 		t.Fatalf("the order still holds %d for a refused key (%v)", reserved, err)
 	}
 }

@@ -79,7 +79,7 @@ func TestIncompleteBodiesAre400(t *testing.T) {
 			})
 		}
 	}
-	if code := call(t, http.MethodGet, routes[3].path, "platform", nil, nil); code != http.StatusNotFound {
+	if code := call(t, http.MethodGet, routes[3].path+"?shop_id=shop-it", "platform", nil, nil); code != http.StatusNotFound {
 		t.Errorf("an order after its incomplete PUT: %d, want 404", code)
 	}
 }

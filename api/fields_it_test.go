@@ -77,11 +77,11 @@ func TestFieldNamesMatchExactly(t *testing.T) {
 		})
 	}
 	var o models.Order
-	if code := call(t, http.MethodGet, "/v1/orders/"+create.OrderID, "platform", nil, &o); code != http.StatusOK || len(o.TicketIDs) != 0 {
+	if code := call(t, http.MethodGet, "/v1/orders/"+create.OrderID+"?shop_id=shop-it", "platform", nil, &o); code != http.StatusOK || len(o.TicketIDs) != 0 {
 		t.Errorf("refused creates opened tickets: %d %v", code, o.TicketIDs)
 	}
 	for _, id := range []string{putOrder, watchOrder} {
-		if code := call(t, http.MethodGet, "/v1/orders/"+id, "platform", nil, nil); code != http.StatusNotFound {
+		if code := call(t, http.MethodGet, "/v1/orders/"+id+"?shop_id=shop-it", "platform", nil, nil); code != http.StatusNotFound {
 			t.Errorf("order %s after a refused body: %d, want 404", id, code)
 		}
 	}

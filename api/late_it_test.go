@@ -59,7 +59,7 @@ func TestVoidKeyPaysAfterTheEnd(t *testing.T) {
 	if provider != 8000 || tk.RefundedCents != provider {
 		t.Fatalf("the provider moved %d net to the buyer, the ticket shows %d; want 8000", provider, tk.RefundedCents)
 	}
-	if reserved, _, err := h.db.OrderRefundTotal(t.Context(), tk.OrderID); err != nil || reserved != 8000 {
+	if reserved, _, err := h.db.OrderRefundTotal(t.Context(), tk.ShopID, tk.OrderID); err != nil || reserved != 8000 {
 		t.Fatalf("the ledger holds %d refunded on the order (%v), want 8000", reserved, err)
 	}
 }
@@ -86,7 +86,7 @@ func TestLateSuccessAcrossTicketsOfOneOrder(t *testing.T) {
 	if net := h.payments.Net(a1, back.Key, b1); net != 10000 {
 		t.Fatalf("the provider moved %d net on an order paid 10000", net)
 	}
-	if reserved, paid, err := h.db.OrderRefundTotal(t.Context(), order); err != nil || reserved != 10000 || paid != 10000 {
+	if reserved, paid, err := h.db.OrderRefundTotal(t.Context(), "shop-it", order); err != nil || reserved != 10000 || paid != 10000 {
 		t.Fatalf("the ledger holds %d of %d refunded (%v)", reserved, paid, err)
 	}
 }
@@ -145,7 +145,7 @@ func TestReversedRefundPaidAgain(t *testing.T) {
 	if row, err := h.db.GetRefund(t.Context(), k1); err != nil || row.Status != models.RefundReversed {
 		t.Fatalf("the ledger holds %s as %+v (%v), want reversed", k1, row, err)
 	}
-	if reserved, paid, err := h.db.OrderRefundTotal(t.Context(), order); err != nil || reserved != 10000 || paid != 10000 {
+	if reserved, paid, err := h.db.OrderRefundTotal(t.Context(), "shop-it", order); err != nil || reserved != 10000 || paid != 10000 {
 		t.Fatalf("the ledger holds %d of %d refunded (%v)", reserved, paid, err)
 	}
 }

@@ -11,14 +11,17 @@ import (
 func TestAccessMatrix(t *testing.T) {
 	tk := newTicket(t, nil)
 	order := "/v1/orders/" + tk.OrderID
+	// The platform and buyers name the order's shop (DESIGN §2 Trust: an order
+	// is (shop, order id)); a seller's is its own.
+	ofShop := order + "?shop_id=" + tk.ShopID
 	var before struct {
 		PaidCents int64  `json:"paid_cents"`
 		ShopID    string `json:"shop_id"`
 	}
-	call(t, http.MethodGet, order, "platform", nil, &before)
+	call(t, http.MethodGet, ofShop, "platform", nil, &before)
 	ticket := "/v1/tickets/" + tk.ID
 	body := map[string]any{"reason": "r", "message": "m", "verdict": "support_buyer", "score": 5}
-	facts := orderFacts("shop-other", "buyer-it", 1)
+	facts := orderFacts(tk.ShopID, "buyer-it", 1)
 	cases := []struct {
 		method, path, key string
 		want              int
@@ -41,14 +44,18 @@ func TestAccessMatrix(t *testing.T) {
 		{http.MethodGet, "/v1/reports/sla", "buyer", 403},
 		{http.MethodGet, "/v1/reports/warnings", "buyer", 403},
 		{http.MethodGet, "/v1/reports/sla?shop_id=shop-it", "other-seller", 403},
-		{http.MethodGet, order, "other-buyer", 404},
+		{http.MethodGet, ofShop, "other-buyer", 404},
 		{http.MethodGet, order, "other-seller", 404},
+		{http.MethodGet, ofShop, "other-seller", 404},
+		{http.MethodGet, order, "platform", 422}, // which shop's?
 		{http.MethodGet, order, "", 401},
 		{http.MethodPut, order, "buyer", 403},
-		{http.MethodPut, order, "other-seller", 404},
+		{http.MethodPut, order, "other-seller", 403}, // a body naming another shop
 		{http.MethodPut, "/v1/buyers/buyer-it", "seller", 403},
 		{http.MethodPut, "/v1/buyers/buyer-it", "buyer", 403},
-		{http.MethodPost, order + "/shipping-watch", "other-seller", 404},
+		{http.MethodPost, order + "/shipping-watch?shop_id=" + tk.ShopID, "other-seller", 404},
+		// The other shop has no such order, and an empty body registers none.
+		{http.MethodPost, order + "/shipping-watch", "other-seller", 422},
 		{http.MethodPost, order + "/shipping-watch", "buyer", 403},
 		{http.MethodPost, order + "/shipped", "other-seller", 404},
 		{http.MethodPost, order + "/shipped", "buyer", 403},
@@ -77,7 +84,7 @@ func TestAccessMatrix(t *testing.T) {
 		PaidCents int64  `json:"paid_cents"`
 		ShopID    string `json:"shop_id"`
 	}
-	call(t, http.MethodGet, order, "platform", nil, &now)
+	call(t, http.MethodGet, ofShop, "platform", nil, &now)
 	if now != before {
 		t.Errorf("refused requests changed the order: %+v → %+v", before, now)
 	}

@@ -46,7 +46,7 @@ func TestOrderRefundCapAcrossTickets(t *testing.T) {
 	}
 	paymentEvent(t, paying.ID, refundKey(t, paying, 1), models.RefundSucceeded)
 	waitState(t, paying.ID, models.StateCompleted)
-	reserved, paid, err := h.db.OrderRefundTotal(t.Context(), order)
+	reserved, paid, err := h.db.OrderRefundTotal(t.Context(), "shop-it", order)
 	if err != nil || reserved != 8000 || paid != 10000 {
 		t.Errorf("order total: reserved %d paid %d %v", reserved, paid, err)
 	}
@@ -155,7 +155,7 @@ func TestProviderRefusalEscalatesAndReconciles(t *testing.T) {
 		t.Fatalf("the ledger after the reconcile: %+v %v", row, err)
 	}
 	tk = waitState(t, tk.ID, models.StateCompleted)
-	if reserved, _, err := h.db.OrderRefundTotal(t.Context(), tk.OrderID); err != nil || reserved != 8000 {
+	if reserved, _, err := h.db.OrderRefundTotal(t.Context(), tk.ShopID, tk.OrderID); err != nil || reserved != 8000 {
 		t.Fatalf("the order holds %d refunded (%v), want 8000", reserved, err)
 	}
 	reconciled := false

@@ -13,22 +13,22 @@ import (
 // order system (activities/ordersource.HTTP). ENOTFOUND when the shop does not
 // know the order either.
 type OrderSource interface {
-	Order(ctx context.Context, orderID string) (models.Order, error)
+	Order(ctx context.Context, shopID, orderID string) (models.Order, error)
 }
 
-// findOrder returns the order record (without its tickets): the store's, or else the order source's,
-// which is then kept in the store so that the order's cap and its tickets' facts
-// stay the ones read first.
-func (s *Server) findOrder(ctx context.Context, orderID string) (models.Order, error) {
-	o, err := s.store.Order(ctx, orderID)
+// findOrder returns the shop's order record (without its tickets): the store's,
+// or else the order source's, which is then kept in the store so that the
+// order's cap and its tickets' facts stay the ones read first.
+func (s *Server) findOrder(ctx context.Context, shopID, orderID string) (models.Order, error) {
+	o, err := s.store.Order(ctx, shopID, orderID)
 	if models.ErrorCode(err) != models.ENOTFOUND || s.orders == nil {
 		return o, err
 	}
-	fetched, ferr := s.orders.Order(ctx, orderID)
-	if ferr != nil {
-		if models.ErrorCode(ferr) == models.ENOTFOUND {
-			return o, err
-		}
+	fetched, ferr := s.orders.Order(ctx, shopID, orderID)
+	switch {
+	case models.ErrorCode(ferr) == models.ENOTFOUND:
+		return o, err
+	case ferr != nil:
 		return o, ferr
 	}
 	fetched.OrderID = orderID
@@ -36,8 +36,33 @@ func (s *Server) findOrder(ctx context.Context, orderID string) (models.Order, e
 	if err := fetched.ValidateAt(s.now()); err != nil {
 		return o, models.Errorf(models.EUNAVAILABLE, "the shop's order system answered an order record that breaks a rule (%s)", models.ErrorMessage(err))
 	}
-	saved, _, err := s.store.PutOrder(ctx, fetched, "")
+	saved, _, err := s.store.PutOrder(ctx, fetched)
 	return saved, err
+}
+
+// orderShop is the shop whose order an order route names (DESIGN §2 Trust: an
+// order is identified by (shop, order id)): a seller's own shop; the
+// platform's and a buyer's from the shop_id query parameter, or else sent,
+// the shop_id of the body. A seller naming another shop learns nothing of it:
+// its answer is the one for an unknown order.
+func orderShop(c echo.Context, p Principal, sent string) (string, error) {
+	query := c.QueryParam("shop_id")
+	if query != "" && sent != "" && query != sent {
+		return "", models.Errorf(models.EINVALID, "shop_id is %s in the query and %s in the body; send one", query, sent)
+	}
+	if query == "" {
+		query = sent
+	}
+	if p.Role == models.RoleSeller {
+		if query != "" && query != p.Subject {
+			return "", models.UnknownOrder(query, c.Param("order_id"))
+		}
+		return p.Subject, nil
+	}
+	if query == "" {
+		return "", models.Errorf(models.EINVALID, "shop_id is required: an order is identified by its shop and its id (add ?shop_id=<shop> to /v1/orders/%s)", c.Param("order_id"))
+	}
+	return query, models.CheckID("shop_id", query)
 }
 
 // putOrder registers or updates an order record (DESIGN §4): the shop's seller for
@@ -64,13 +89,12 @@ func (s *Server) putOrder(c echo.Context) error {
 	if _, err := shopScope(p, o.ShopID); err != nil {
 		return err
 	}
-	// Another shop's record is not found: checked by the store under the row's lock.
 	ctx := c.Request().Context()
-	_, created, err := s.store.PutOrder(ctx, o, sellerShop(p))
+	_, created, err := s.store.PutOrder(ctx, o)
 	if err != nil {
 		return err
 	}
-	saved, err := s.store.GetOrder(ctx, o.OrderID)
+	saved, err := s.store.GetOrder(ctx, o.ShopID, o.OrderID)
 	if err != nil {
 		return err
 	}
@@ -81,29 +105,22 @@ func (s *Server) putOrder(c echo.Context) error {
 	return c.JSON(status, saved)
 }
 
-// getOrder answers the order record to its parties and the platform.
+// getOrder answers the order record to its parties and the platform: the
+// order of the caller's shop (a seller), or of the shop_id asked for.
 func (s *Server) getOrder(c echo.Context) error {
 	p := principal(c)
-	o, err := s.store.GetOrder(c.Request().Context(), c.Param("order_id"))
+	orderID := c.Param("order_id")
+	shop, err := orderShop(c, p, "")
 	if err != nil {
 		return err
 	}
-	switch {
-	case p.Role == models.RolePlatform || p.Role == models.RoleAdmin,
-		p.Role == models.RoleSeller && p.Subject == o.ShopID,
-		p.Role == models.RoleBuyer && p.Subject == o.BuyerID:
-		return c.JSON(http.StatusOK, o)
+	o, err := s.store.GetOrder(c.Request().Context(), shop, orderID)
+	if models.ErrorCode(err) == models.ENOTFOUND || err == nil && p.Role == models.RoleBuyer && p.Subject != o.BuyerID {
+		return models.UnknownOrder(shop, orderID)
+	} else if err != nil {
+		return err
 	}
-	return models.Errorf(models.ENOTFOUND, "order %s not found", o.OrderID)
-}
-
-// sellerShop is the only shop whose order records a principal may update: a
-// seller's own; "" (any) for the platform.
-func sellerShop(p Principal) string {
-	if p.Role == models.RoleSeller {
-		return p.Subject
-	}
-	return ""
+	return c.JSON(http.StatusOK, o)
 }
 
 // putBuyer sets a buyer's risk record: the platform only.

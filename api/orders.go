@@ -46,8 +46,8 @@ func (r ShippingWatchRequest) validate() error {
 
 // startShippingWatch starts the delayed-shipment watch of an order from its order
 // record; starting it again returns the running watch. The watch belongs to the
-// order's shop: another shop's seller gets 404. For an order not registered yet
-// the body registers it, as PUT /v1/orders/{order_id} would.
+// order's shop (orderShop): another shop's seller gets 404. For an order not
+// registered yet the body registers it, as PUT /v1/orders/{order_id} would.
 func (s *Server) startShippingWatch(c echo.Context) error {
 	p, err := allow(c, models.RoleSeller, models.RolePlatform, models.RoleAdmin)
 	if err != nil {
@@ -65,21 +65,20 @@ func (s *Server) startShippingWatch(c echo.Context) error {
 	if err := models.CheckID("order_id", orderID); err != nil {
 		return err
 	}
-	rec, err := s.findOrder(ctx, orderID)
+	shop, err := orderShop(c, p, req.ShopID)
+	if err != nil {
+		return err
+	}
+	rec, err := s.findOrder(ctx, shop, orderID)
 	switch {
 	case err == nil:
-		if _, err := shopScope(p, rec.ShopID); err != nil {
-			return models.Errorf(models.ENOTFOUND, "order %s not found", orderID)
-		}
 	case models.ErrorCode(err) == models.ENOTFOUND:
+		req.ShopID = shop
 		if req.Currency == "" {
 			req.Currency = "CNY"
 		}
 		if err := req.validate(); err != nil {
 			return models.Errorf(models.EINVALID, "order %s is not registered and the body cannot register it: %s", orderID, models.ErrorMessage(err))
-		}
-		if _, err := shopScope(p, req.ShopID); err != nil {
-			return err
 		}
 		o := models.Order{OrderID: orderID, OrderFacts: models.OrderFacts{ShopID: req.ShopID, BuyerID: req.BuyerID,
 			PaidCents: req.PaidCents, Currency: req.Currency, PaidAt: req.PaidAt, SelfOperated: req.SelfOperated}}
@@ -87,68 +86,124 @@ func (s *Server) startShippingWatch(c echo.Context) error {
 		if err := o.ValidateAt(s.now()); err != nil {
 			return err
 		}
-		if _, _, err := s.store.PutOrder(ctx, o, sellerShop(p)); err != nil {
+		if _, _, err := s.store.PutOrder(ctx, o); err != nil {
 			return err
 		}
 		rec = o
 	default:
 		return err
 	}
-	in := workflows.ShippingWatchInput{OrderID: orderID, ShopID: rec.ShopID, BuyerID: rec.BuyerID,
-		PaidCents: rec.PaidCents, Currency: rec.Currency, PaidAt: rec.PaidAt, SelfOperated: rec.SelfOperated,
-		ShipDeadline: s.policy.ShipDeadline, Rule: s.policy.ShippingCompensation}
-	opts := client.StartWorkflowOptions{ID: workflows.ShippingWatchWorkflowID(orderID), TaskQueue: workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		Memo:                     map[string]any{watchShopMemo: rec.ShopID}}
-	if _, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.ShippingWatchWorkflow, in); err != nil {
-		return domainError(err)
-	}
-	return s.respondWatch(c, http.StatusCreated)
-}
-
-func (s *Server) getShippingWatch(c echo.Context) error {
-	if _, err := allow(c, models.RoleSeller, models.RolePlatform, models.RoleAdmin); err != nil {
-		return err
-	}
-	return s.respondWatch(c, http.StatusOK)
-}
-
-// respondWatch answers with the watch: queried while it runs, its result once ended.
-func (s *Server) respondWatch(c echo.Context, status int) error {
-	w, _, err := s.loadWatch(c)
+	id, err := s.watchID(ctx, shop, orderID)
 	if err != nil {
 		return err
 	}
-	return c.JSON(status, w)
+	if id == workflows.ShippingWatchWorkflowID(shop, orderID) {
+		in := workflows.ShippingWatchInput{OrderID: orderID, ShopID: rec.ShopID, BuyerID: rec.BuyerID,
+			PaidCents: rec.PaidCents, Currency: rec.Currency, PaidAt: rec.PaidAt, SelfOperated: rec.SelfOperated,
+			ShipDeadline: s.policy.ShipDeadline, Rule: s.policy.ShippingCompensation, NamedByShop: true}
+		opts := client.StartWorkflowOptions{ID: in.WorkflowID(), TaskQueue: workflows.TaskQueue,
+			WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			Memo:                     map[string]any{watchShopMemo: rec.ShopID}}
+		if _, err := s.temporal.ExecuteWorkflow(ctx, opts, workflows.ShippingWatchWorkflow, in); err != nil {
+			return domainError(err)
+		}
+	}
+	w, err := s.loadWatch(ctx, id, orderID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, w)
 }
 
-// loadWatch reads the order's watch, if the caller may see it, and whether it runs.
-func (s *Server) loadWatch(c echo.Context) (workflows.ShippingWatch, bool, error) {
-	ctx, p, orderID := c.Request().Context(), principal(c), c.Param("order_id")
-	id := workflows.ShippingWatchWorkflowID(orderID)
+// watchID is the workflow id of the shop's watch of an order: the one that
+// names the shop, unless a watch started before orders were keyed by shop
+// (its id names the order alone) belongs to this shop.
+func (s *Server) watchID(ctx context.Context, shop, orderID string) (string, error) {
+	id := workflows.ShippingWatchWorkflowID(shop, orderID)
+	_, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
+	var nf *serviceerror.NotFound
+	if err == nil {
+		return id, nil
+	} else if !errors.As(err, &nf) {
+		return id, domainError(err)
+	}
+	legacy := workflows.LegacyShippingWatchWorkflowID(orderID)
+	desc, err := s.temporal.DescribeWorkflowExecution(ctx, legacy, "")
+	if errors.As(err, &nf) {
+		return id, nil
+	} else if err != nil {
+		return id, domainError(err)
+	}
+	var owner string
+	if f := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[watchShopMemo]; f != nil {
+		if err := converter.GetDefaultDataConverter().FromPayload(f, &owner); err != nil {
+			return id, err
+		}
+	} else if w, err := s.loadWatch(ctx, legacy, orderID); err == nil {
+		owner = w.ShopID
+	} else if models.ErrorCode(err) != models.ENOTFOUND {
+		return id, err
+	}
+	if owner == shop {
+		return legacy, nil
+	}
+	return id, nil
+}
+
+func (s *Server) getShippingWatch(c echo.Context) error {
+	w, err := s.shopWatch(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, w)
+}
+
+// shopWatch finds the watch of the order a request names (orderShop);
+// ENOTFOUND when the shop has none. The watch's id names its shop (watchID),
+// so another shop's watch is never found.
+func (s *Server) shopWatch(c echo.Context) (workflows.ShippingWatch, error) {
+	p, err := allow(c, models.RoleSeller, models.RolePlatform, models.RoleAdmin)
+	if err != nil {
+		return workflows.ShippingWatch{}, err
+	}
+	shop, err := orderShop(c, p, "")
+	if err != nil {
+		return workflows.ShippingWatch{}, err
+	}
+	ctx, orderID := c.Request().Context(), c.Param("order_id")
+	id, err := s.watchID(ctx, shop, orderID)
+	if err != nil {
+		return workflows.ShippingWatch{}, err
+	}
+	return s.loadWatch(ctx, id, orderID)
+}
+
+func noWatch(orderID string) error {
+	return models.Errorf(models.ENOTFOUND, "no shipping watch for order %s; start one with POST", orderID)
+}
+
+// loadWatch reads the watch of workflow id: queried while it runs, its result
+// once ended.
+func (s *Server) loadWatch(ctx context.Context, id, orderID string) (workflows.ShippingWatch, error) {
 	var w workflows.ShippingWatch
 	desc, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return w, false, models.Errorf(models.ENOTFOUND, "no shipping watch for order %s; start one with POST", orderID)
+		return w, noWatch(orderID)
 	} else if err != nil {
-		return w, false, domainError(err)
+		return w, domainError(err)
 	}
-	running := desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
-	if running {
+	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
 		v, err := s.temporal.QueryWorkflow(ctx, id, "", workflows.QueryWatch)
 		if err == nil {
 			err = v.Get(&w)
 		}
 		if err != nil {
-			return w, running, domainError(err)
+			return w, domainError(err)
 		}
 	} else if err := s.temporal.GetWorkflow(ctx, id, "").Get(ctx, &w); err != nil {
-		return w, running, domainError(err)
-	}
-	if _, err := shopScope(p, w.ShopID); err != nil {
-		return w, running, models.Errorf(models.ENOTFOUND, "no shipping watch for order %s; start one with POST", orderID)
+		return w, domainError(err)
 	}
 	// The watch ends once the compensation is handed to the provider; what the
 	// provider answered later is in the ledger, which the payment webhook updates.
@@ -157,52 +212,51 @@ func (s *Server) loadWatch(c echo.Context) (workflows.ShippingWatch, bool, error
 			w.PaymentStatus = row.Status
 		}
 	}
-	return w, running, nil
+	return w, nil
 }
 
-// watchShopMemo is the memo key holding a watch's shop, so the shop can be checked
-// from the server's own record of the run: that needs no worker, where a query does.
+// watchShopMemo is the memo key holding a watch's shop, so the shop of a watch
+// started before orders were keyed by shop can be checked from the server's own
+// record of the run: that needs no worker, where a query does.
 const watchShopMemo = "shop_id"
 
 // orderShipped tells the watch the order shipped and answers with the watch as the
-// signal left it. The caller's shop is checked before the signal, against the
-// watch's memo (a query, for a watch started without one), and the signal is
-// durable once sent, even with no worker running. A watch still waiting for the
-// shipment ends on the signal, so the answer is its result: the handler waits for
-// the run to end rather than a fixed time a loaded server can miss and then answer
-// "watching". A watch that is paying compensation (its deadline passed) records the
-// late shipment when it ends; its end can wait on the payment provider, so the wait
-// is bounded by shippedWait and then the watch is answered as it stands.
+// signal left it. The signal is durable once sent, even with no worker running.
+// A watch still waiting for the shipment ends on the signal, so the answer is
+// its result: the handler waits for the run to end rather than a fixed time a
+// loaded server can miss and then answer "watching". A watch that is paying
+// compensation (its deadline passed) records the late shipment when it ends;
+// its end can wait on the payment provider, so the wait is bounded by
+// shippedWait and then the watch is answered as it stands.
 func (s *Server) orderShipped(c echo.Context) error {
 	p, err := allow(c, models.RoleSeller, models.RolePlatform, models.RoleAdmin)
 	if err != nil {
 		return err
 	}
+	shop, err := orderShop(c, p, "")
+	if err != nil {
+		return err
+	}
 	ctx, orderID := c.Request().Context(), c.Param("order_id")
-	id := workflows.ShippingWatchWorkflowID(orderID)
+	id, err := s.watchID(ctx, shop, orderID)
+	if err != nil {
+		return err
+	}
+	// The id names the shop (or watchID found the shop in an older watch's
+	// memo), so the signal needs no worker to check whose watch it is.
 	desc, err := s.temporal.DescribeWorkflowExecution(ctx, id, "")
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
-		return models.Errorf(models.ENOTFOUND, "no shipping watch for order %s; start one with POST", orderID)
+		return noWatch(orderID)
 	} else if err != nil {
 		return domainError(err)
 	}
-	info := desc.GetWorkflowExecutionInfo()
-	var shop string
-	if f := info.GetMemo().GetFields()[watchShopMemo]; f != nil {
-		if err := converter.GetDefaultDataConverter().FromPayload(f, &shop); err != nil {
+	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		w, err := s.loadWatch(ctx, id, orderID) // an ended watch just shows its result
+		if err != nil {
 			return err
 		}
-	} else if w, _, err := s.loadWatch(c); err != nil {
-		return err
-	} else {
-		shop = w.ShopID
-	}
-	if _, err := shopScope(p, shop); err != nil {
-		return models.Errorf(models.ENOTFOUND, "no shipping watch for order %s; start one with POST", orderID)
-	}
-	if info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return s.respondWatch(c, http.StatusOK) // an ended watch just shows its result
+		return c.JSON(http.StatusOK, w)
 	}
 	err = s.temporal.SignalWorkflow(ctx, id, "", workflows.SignalShipped, nil)
 	if err != nil && !errors.As(err, &nf) { // NotFound: it ended meanwhile; its result follows
@@ -213,7 +267,11 @@ func (s *Server) orderShipped(c echo.Context) error {
 	var w workflows.ShippingWatch
 	if err := s.temporal.GetWorkflow(wctx, id, "").Get(wctx, &w); err != nil {
 		if wctx.Err() != nil && ctx.Err() == nil {
-			return s.respondWatch(c, http.StatusOK) // still paying: answer it as it stands
+			w, err = s.loadWatch(ctx, id, orderID) // still paying: answer it as it stands
+			if err != nil {
+				return err
+			}
+			return c.JSON(http.StatusOK, w)
 		}
 		return domainError(err)
 	}

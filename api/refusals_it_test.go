@@ -85,11 +85,11 @@ func TestContractRefusals(t *testing.T) {
 		})
 	}
 	var o models.Order
-	if code := call(t, http.MethodGet, "/v1/orders/"+create.OrderID, "platform", nil, &o); code != http.StatusOK || len(o.TicketIDs) != 0 {
+	if code := call(t, http.MethodGet, "/v1/orders/"+create.OrderID+"?shop_id=shop-it", "platform", nil, &o); code != http.StatusOK || len(o.TicketIDs) != 0 {
 		t.Errorf("refused creates opened tickets: %d %v", code, o.TicketIDs)
 	}
 	for _, path := range fresh {
-		if code := call(t, http.MethodGet, path, "platform", nil, nil); code != http.StatusNotFound {
+		if code := call(t, http.MethodGet, path+"?shop_id=shop-it", "platform", nil, nil); code != http.StatusNotFound {
 			t.Errorf("%s after a refused request: %d, want 404", path, code)
 		}
 	}

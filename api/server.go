@@ -56,9 +56,11 @@ type Store interface {
 	ParcelWorkflow(ctx context.Context, carrier, trackingNo string) (string, error)
 	IdempotencyStore
 	// Order records and buyer risk (DESIGN §2 Trust).
-	PutOrder(ctx context.Context, o models.Order, owner string) (models.Order, bool, error)
-	GetOrder(ctx context.Context, id string) (models.Order, error)
-	Order(ctx context.Context, id string) (models.Order, error) // the record alone
+	// An order is (shop, order id): another shop's order of the same id is
+	// another record.
+	PutOrder(ctx context.Context, o models.Order) (models.Order, bool, error)
+	GetOrder(ctx context.Context, shopID, orderID string) (models.Order, error)
+	Order(ctx context.Context, shopID, orderID string) (models.Order, error) // the record alone
 	PutBuyer(ctx context.Context, b models.Buyer) (models.Buyer, error)
 	GetBuyer(ctx context.Context, id string) (models.Buyer, bool, error)
 	StatsSource

@@ -28,16 +28,16 @@ func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.Creat
 		return false, models.Errorf(models.EINVALID, "buyer_credit is set by the platform (PUT /v1/buyers/{buyer_id}), not by a %s: leave it out", p.Role)
 	}
 
-	rec, err := s.findOrder(ctx, req.OrderID)
-	notTheirs := err == nil && (rec.ShopID != req.ShopID || rec.BuyerID != req.BuyerID)
+	rec, err := s.findOrder(ctx, req.ShopID, req.OrderID)
+	notTheirs := err == nil && rec.BuyerID != req.BuyerID
 	switch {
 	case notTheirs:
 		// The same words as an unknown order: a caller learns nothing of others' orders.
 		return false, unknownOrder(*req)
 	case err == nil && statesOrder:
-		rec, err = s.registerOrder(ctx, p, rec, *req)
+		rec, err = s.registerOrder(ctx, rec, *req)
 	case models.ErrorCode(err) == models.ENOTFOUND && statesOrder:
-		rec, err = s.registerOrder(ctx, p, models.Order{}, *req)
+		rec, err = s.registerOrder(ctx, models.Order{}, *req)
 	case models.ErrorCode(err) == models.ENOTFOUND:
 		return false, unknownOrder(*req)
 	}
@@ -100,7 +100,7 @@ func unknownOrder(req models.CreateTicket) error {
 // registerOrder records the order facts a seller's or the platform's create
 // states (models.CreateTicket.StatedFacts) on top of the record rec, as the PUT
 // would (DESIGN §4, with its 409); shipment times already recorded are kept.
-func (s *Server) registerOrder(ctx context.Context, p Principal, rec models.Order, req models.CreateTicket) (models.Order, error) {
+func (s *Server) registerOrder(ctx context.Context, rec models.Order, req models.CreateTicket) (models.Order, error) {
 	o := models.Order{OrderID: req.OrderID, OrderFacts: req.StatedFacts()}
 	if rec.ShippedAt != nil {
 		o.ShippedAt = rec.ShippedAt
@@ -115,6 +115,6 @@ func (s *Server) registerOrder(ctx context.Context, p Principal, rec models.Orde
 	if err := o.ValidateAt(s.now()); err != nil {
 		return o, models.Errorf(models.EINVALID, "order: %s", models.ErrorMessage(err))
 	}
-	saved, _, err := s.store.PutOrder(ctx, o, sellerShop(p))
+	saved, _, err := s.store.PutOrder(ctx, o)
 	return saved, err
 }

@@ -78,11 +78,11 @@ func (e PaymentEvent) Validate() error {
 	switch {
 	case CheckID("event_id", e.EventID) != nil:
 		return CheckID("event_id", e.EventID)
-	case e.TicketID != "" && CheckID("ticket_id", e.TicketID) != nil:
+	case e.TicketID != "" && CheckLedgerTicket("ticket_id", e.TicketID) != nil:
 		// Optional: the ledger, not the body, says whose key it is.
-		return CheckID("ticket_id", e.TicketID)
-	case e.RefundKey == "" || len(e.RefundKey) > 128:
-		return Errorf(EINVALID, "refund_key is required, at most 128 characters")
+		return CheckLedgerTicket("ticket_id", e.TicketID)
+	case e.RefundKey == "" || len(e.RefundKey) > MaxMoneyKeyChars:
+		return Errorf(EINVALID, "refund_key is required, at most %d characters", MaxMoneyKeyChars)
 	case len(e.ProviderRef) > 255:
 		return Errorf(EINVALID, "provider_ref is %d characters; the limit is 255", len(e.ProviderRef))
 	case utf8.RuneCountInString(e.Reason) > MaxTextChars:

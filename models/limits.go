@@ -2,6 +2,7 @@ package models
 
 import (
 	"net/url"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -21,6 +22,12 @@ const (
 	MaxIDChars          = 64                   // order_id, shop_id, buyer_id, sku, external_id, event_id
 	MaxItems            = 100                  // items of one create or order record
 	MaxDuration         = 366 * 24 * time.Hour // extend, within
+	// MaxMoneyKeyChars bounds a money movement's key, the ledger's and the
+	// provider's idempotency key: a compensation's names its order (OrderName).
+	MaxMoneyKeyChars = 255
+	// MaxLedgerTicketChars bounds whose a ledger entry is: a ticket id, or a
+	// shipping watch's workflow id, which names its order (OrderName).
+	MaxLedgerTicketChars = 160
 )
 
 // EarliestOrderTime is the earliest time an order fact (paid_at, shipped_at,
@@ -45,12 +52,31 @@ func CheckFactTime(field string, at, now time.Time) error {
 	return nil
 }
 
+// CheckLedgerTicket refuses what cannot be a ledger entry's ticket_id: a ticket
+// id, or a shipping watch's workflow id (the id characters, and the @ of an
+// OrderName), at most MaxLedgerTicketChars.
+func CheckLedgerTicket(field, v string) error {
+	if v == "" || len(v) > MaxLedgerTicketChars {
+		return Errorf(EINVALID, "%s must be 1 to %d characters, not %d", field, MaxLedgerTicketChars, len(v))
+	}
+	before, after, named := strings.Cut(v, "@")
+	if named && (before == "" || after == "" || strings.Contains(after, "@")) {
+		return Errorf(EINVALID, "%s %q is neither a ticket id nor a shipping watch's id", field, v)
+	}
+	return checkIDChars(field, before+after)
+}
+
 // CheckID refuses an id that is empty, longer than MaxIDChars or has a character
 // outside [A-Za-z0-9._:-] (DESIGN §4), naming the field.
 func CheckID(field, v string) error {
 	if v == "" || len(v) > MaxIDChars {
 		return Errorf(EINVALID, "%s must be 1 to %d characters, not %d", field, MaxIDChars, len(v))
 	}
+	return checkIDChars(field, v)
+}
+
+// checkIDChars refuses a character outside [A-Za-z0-9._:-], naming the field.
+func checkIDChars(field, v string) error {
 	for i := 0; i < len(v); i++ {
 		c := v[i]
 		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == ':' || c == '-') {

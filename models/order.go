@@ -34,6 +34,19 @@ type Order struct {
 	RefundedCents int64     `json:"refunded_cents"`
 }
 
+// OrderName names an order where one string must: the workflow id of its
+// shipping watch and the keys of its compensation. An order is identified by
+// (shop, order id) (DESIGN §2 Trust); '@' is in no id, so two orders never
+// share a name.
+func OrderName(shopID, orderID string) string { return orderID + "@" + shopID }
+
+// UnknownOrder is the one answer (ENOTFOUND) for an order the caller may not
+// see and for one no one registered: the same words for both, so order ids
+// cannot be probed (DESIGN §2 Trust).
+func UnknownOrder(shopID, orderID string) error {
+	return Errorf(ENOTFOUND, "order %s of shop %s is not registered: the shop's seller or the platform registers it with PUT /v1/orders/%s", orderID, shopID, orderID)
+}
+
 // Normalize fills the currency's default and derives shipped and delivered.
 func (o *Order) Normalize() {
 	if o.Currency == "" {

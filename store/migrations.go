@@ -199,6 +199,76 @@ var migrations = []migration{
 		sqlite: []string{"ALTER TABLE webhook_events ADD COLUMN body TEXT",
 			"CREATE INDEX idx_webhook_events_pending ON webhook_events (delivered, received_at)"},
 		mysql: []string{"ALTER TABLE webhook_events ADD COLUMN body LONGTEXT NULL, ADD INDEX idx_webhook_events_pending (delivered, received_at)"}},
+	// Versions 7 to 10 key orders by (shop, order id), so two shops may number
+	// their orders alike (DESIGN §2 Trust): the record, the refund cap and every
+	// ledger entry name the shop. On MySQL, where DDL commits by itself, each
+	// version is one statement (or, for 10, statements that can run again), so an
+	// interrupted migration is completed by the next run.
+	{version: 7, name: "orders keyed by (shop_id, order_id)",
+		sqlite: append(table{name: "orders_by_shop", columns: `
+			shop_id VARCHAR(64) NOT NULL,
+			order_id VARCHAR(64) NOT NULL,
+			buyer_id VARCHAR(64) NOT NULL,
+			paid_cents BIGINT NOT NULL,
+			currency VARCHAR(8) NOT NULL,
+			paid_at {time} NOT NULL,
+			shipped_at {time} NULL,
+			delivered_at {time} NULL,
+			freight_insurance BOOLEAN NOT NULL DEFAULT {false},
+			self_operated BOOLEAN NOT NULL DEFAULT {false},
+			items {text} NOT NULL,
+			created_at {time} NOT NULL,
+			updated_at {time} NOT NULL,
+			PRIMARY KEY (shop_id, order_id)`}.sqliteDDL(),
+			"INSERT INTO orders_by_shop ("+orderColumns+") SELECT "+orderColumns+" FROM orders",
+			"DROP TABLE orders",
+			"ALTER TABLE orders_by_shop RENAME TO orders",
+			"CREATE INDEX idx_orders_buyer_id ON orders (buyer_id)"),
+		mysql: []string{"ALTER TABLE orders DROP PRIMARY KEY, ADD PRIMARY KEY (shop_id, order_id)"}},
+	// A ledger entry's ticket is a ticket id or a shipping watch's workflow id,
+	// which names the shop and the order (up to 144 characters); its key names
+	// them too for a compensation (up to 255).
+	{version: 8, name: "refunds.shop_id",
+		sqlite: []string{"ALTER TABLE refunds ADD COLUMN shop_id VARCHAR(64) NOT NULL DEFAULT ''",
+			"CREATE INDEX idx_refunds_shop_order ON refunds (shop_id, order_id)"},
+		mysql: []string{"ALTER TABLE refunds ADD COLUMN shop_id VARCHAR(64) NOT NULL DEFAULT '', " +
+			"MODIFY COLUMN refund_key VARCHAR(255) NOT NULL, MODIFY COLUMN ticket_id VARCHAR(160) NOT NULL DEFAULT '', " +
+			"ADD INDEX idx_refunds_shop_order (shop_id, order_id)"}},
+	{version: 9, name: "order_refund_totals keyed by (shop_id, order_id)",
+		sqlite: append(table{name: "order_totals_by_shop", columns: `
+			shop_id VARCHAR(64) NOT NULL DEFAULT '',
+			order_id VARCHAR(128) NOT NULL,
+			paid_cents BIGINT NOT NULL,
+			reserved_cents BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (shop_id, order_id)`}.sqliteDDL(),
+			"INSERT INTO order_totals_by_shop (order_id, paid_cents, reserved_cents) SELECT order_id, paid_cents, reserved_cents FROM order_refund_totals",
+			"DROP TABLE order_refund_totals",
+			"ALTER TABLE order_totals_by_shop RENAME TO order_refund_totals"),
+		mysql: []string{"ALTER TABLE order_refund_totals ADD COLUMN shop_id VARCHAR(64) NOT NULL DEFAULT '' FIRST, " +
+			"DROP PRIMARY KEY, ADD PRIMARY KEY (shop_id, order_id)"}},
+	// Entries and caps written before version 8 get their shop: an order id was
+	// then one shop's, so its tickets (or its record, for a watch's compensation)
+	// name it.
+	{version: 10, name: "refunds and order_refund_totals name their shop",
+		sqlite: shopBackfill, mysql: shopBackfill},
+}
+
+// orderColumns are the columns of the orders table, as versions 3 and 7 create them.
+const orderColumns = "shop_id, order_id, buyer_id, paid_cents, currency, paid_at, shipped_at, delivered_at, " +
+	"freight_insurance, self_operated, items, created_at, updated_at"
+
+// shopBackfill names the shop of the ledger's entries and caps written before
+// orders were keyed by shop. Both statements only fill empty shops, so they can
+// run again.
+var shopBackfill = []string{
+	`UPDATE refunds SET shop_id = COALESCE(
+		(SELECT MIN(t.shop_id) FROM tickets t WHERE t.id = refunds.ticket_id),
+		(SELECT MIN(o.shop_id) FROM orders o WHERE o.order_id = refunds.order_id), '')
+	WHERE shop_id = ''`,
+	`UPDATE order_refund_totals SET shop_id = COALESCE(
+		(SELECT MIN(t.shop_id) FROM tickets t WHERE t.order_id = order_refund_totals.order_id),
+		(SELECT MIN(o.shop_id) FROM orders o WHERE o.order_id = order_refund_totals.order_id), '')
+	WHERE shop_id = ''`,
 }
 
 // LatestSchemaVersion is the schema version this binary creates and understands.
@@ -230,6 +300,12 @@ type sqlRunner interface {
 // lock, taken at BEGIN (the store opens SQLite with _txlock=immediate) before the
 // schema version is read, and held until every pending migration has committed.
 func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
+	return db.migrateThrough(ctx, LatestSchemaVersion())
+}
+
+// migrateThrough is Migrate that stops after version last: an older binary's
+// schema, for the tests of an upgrade.
+func (db *DB) migrateThrough(ctx context.Context, last int) (applied []string, err error) {
 	conn, err := db.sqlDB.Conn(ctx)
 	if err != nil {
 		return nil, dbError(err, "migrate: connect")
@@ -242,7 +318,7 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 			return nil, dbError(err, "migrate: take the database write lock")
 		}
 		defer tx.Rollback()
-		applied, err := db.migrate(ctx, tx)
+		applied, err := db.migrate(ctx, tx, last)
 		if err != nil {
 			return nil, err
 		}
@@ -260,12 +336,12 @@ func (db *DB) Migrate(ctx context.Context) (applied []string, err error) {
 		return nil, models.Errorf(models.EUNAVAILABLE, "another process has been migrating the schema for over 60s; try again when it is done")
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT RELEASE_LOCK("+migrateLock+")")
-	return db.migrate(ctx, conn)
+	return db.migrate(ctx, conn, last)
 }
 
-// migrate reads the applied versions and applies the rest, on a runner that holds
-// the migration lock.
-func (db *DB) migrate(ctx context.Context, r sqlRunner) (applied []string, err error) {
+// migrate reads the applied versions and applies the rest through version last,
+// on a runner that holds the migration lock.
+func (db *DB) migrate(ctx context.Context, r sqlRunner, last int) (applied []string, err error) {
 	if _, err := r.ExecContext(ctx, db.schemaMigrationsDDL()); err != nil {
 		return nil, dbError(err, "migrate: create schema_migrations")
 	}
@@ -277,7 +353,7 @@ func (db *DB) migrate(ctx context.Context, r sqlRunner) (applied []string, err e
 		return nil, err
 	}
 	for _, m := range migrations {
-		if done[m.version] {
+		if done[m.version] || m.version > last {
 			continue
 		}
 		if err := db.apply(ctx, r, m); err != nil {

@@ -14,8 +14,8 @@ import (
 )
 
 type orderRow struct {
+	ShopID           string `gorm:"primaryKey"`
 	OrderID          string `gorm:"primaryKey"`
-	ShopID           string
 	BuyerID          string
 	PaidCents        int64
 	Currency         string
@@ -50,28 +50,28 @@ func orderRowOf(o models.Order, created, now dbTime) orderRow {
 }
 
 // PutOrder registers or updates an order record and says whether it was new.
-// owner, when not empty, is the only shop whose record it may update (a seller's
-// request): another shop's record is ENOTFOUND, checked under the row's lock.
-// Once a ticket exists for the order, its shop, buyer, paid amount and currency
-// may not change (ECONFLICT naming them): the order's refund cap and every
-// ticket's trust inputs were read from them. The cap follows the record.
-func (db *DB) PutOrder(ctx context.Context, o models.Order, owner string) (saved models.Order, created bool, err error) {
+// An order is identified by (o.ShopID, o.OrderID): another shop's order of the
+// same id is another record (DESIGN §2 Trust). Once a ticket exists for the
+// order, its buyer, paid amount and currency may not change (ECONFLICT naming
+// them): the order's refund cap and every ticket's trust inputs were read from
+// them. The cap follows the record.
+func (db *DB) PutOrder(ctx context.Context, o models.Order) (saved models.Order, created bool, err error) {
 	for range 3 { // two first registrations at once: the loser updates the winner's row
-		saved, created, err = db.putOrder(ctx, o, owner)
+		saved, created, err = db.putOrder(ctx, o)
 		if !errors.Is(err, errRaced) {
 			break
 		}
 	}
-	return saved, created, dbError(err, "save order %s", o.OrderID)
+	return saved, created, dbError(err, "save order %s of shop %s", o.OrderID, o.ShopID)
 }
 
 var errRaced = errors.New("registered by another request at the same time")
 
-func (db *DB) putOrder(ctx context.Context, o models.Order, owner string) (saved models.Order, created bool, err error) {
+func (db *DB) putOrder(ctx context.Context, o models.Order) (saved models.Order, created bool, err error) {
 	err = db.inTx(ctx, func(tx *gorm.DB) error {
 		var was orderRow
 		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
-			Where("order_id = ?", o.OrderID).Take(&was).Error
+			Where("shop_id = ? AND order_id = ?", o.ShopID, o.OrderID).Take(&was).Error
 		now := dbNow()
 		switch {
 		case errors.Is(err, gorm.ErrRecordNotFound):
@@ -85,12 +85,10 @@ func (db *DB) putOrder(ctx context.Context, o models.Order, owner string) (saved
 			saved = row.export()
 		case err != nil:
 			return err
-		case owner != "" && was.ShopID != owner:
-			return models.Errorf(models.ENOTFOUND, "order %s not found", o.OrderID)
 		default:
 			if changed := models.FixedFacts(was.export(), o); len(changed) > 0 {
 				var n int64
-				if err := tx.Model(&ticketRow{}).Where("order_id = ?", o.OrderID).Count(&n).Error; err != nil {
+				if err := tx.Model(&ticketRow{}).Where("shop_id = ? AND order_id = ?", o.ShopID, o.OrderID).Count(&n).Error; err != nil {
 					return err
 				}
 				if n > 0 {
@@ -104,28 +102,30 @@ func (db *DB) putOrder(ctx context.Context, o models.Order, owner string) (saved
 			saved = row.export()
 		}
 		// The refund cap of the order is what the record says was paid.
-		return tx.Model(&orderTotalRow{}).Where("order_id = ?", o.OrderID).Update("paid_cents", o.PaidCents).Error
+		return tx.Model(&orderTotalRow{}).Where("shop_id = ? AND order_id = ?", o.ShopID, o.OrderID).Update("paid_cents", o.PaidCents).Error
 	})
 	return saved, created, err
 }
 
 // Order returns the order record alone (no ticket ids, no refunded total): what
-// a create reads to trust it, with one query. ENOTFOUND when no one registered it.
-func (db *DB) Order(ctx context.Context, id string) (models.Order, error) {
+// a create reads to trust it, with one query. ENOTFOUND when the shop has not
+// registered it, in the same words whether or not another shop has an order of
+// that id (DESIGN §2 Trust: order ids cannot be probed).
+func (db *DB) Order(ctx context.Context, shopID, orderID string) (models.Order, error) {
 	var row orderRow
-	err := db.gdb.WithContext(ctx).Where("order_id = ?", id).Take(&row).Error
+	err := db.gdb.WithContext(ctx).Where("shop_id = ? AND order_id = ?", shopID, orderID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return models.Order{}, models.Errorf(models.ENOTFOUND, "order %s is not registered: the shop's seller or the platform registers it with PUT /v1/orders/%s", id, id)
+		return models.Order{}, models.UnknownOrder(shopID, orderID)
 	} else if err != nil {
-		return models.Order{}, dbError(err, "read order %s", id)
+		return models.Order{}, dbError(err, "read order %s of shop %s", orderID, shopID)
 	}
 	return row.export(), nil
 }
 
 // GetOrder returns the order record with its tickets' ids and the refunded total;
-// ENOTFOUND when no one registered it.
-func (db *DB) GetOrder(ctx context.Context, id string) (models.Order, error) {
-	o, err := db.Order(ctx, id)
+// ENOTFOUND as Order.
+func (db *DB) GetOrder(ctx context.Context, shopID, orderID string) (models.Order, error) {
+	o, err := db.Order(ctx, shopID, orderID)
 	if err != nil {
 		return o, err
 	}
@@ -134,8 +134,8 @@ func (db *DB) GetOrder(ctx context.Context, id string) (models.Order, error) {
 		RefundedCents int64
 	}
 	if err := db.gdb.WithContext(ctx).Model(&ticketRow{}).Select("id, refunded_cents").
-		Where("order_id = ?", id).Order("created_at, id").Find(&tickets).Error; err != nil {
-		return o, dbError(err, "read the tickets of order %s", id)
+		Where("shop_id = ? AND order_id = ?", shopID, orderID).Order("created_at, id").Find(&tickets).Error; err != nil {
+		return o, dbError(err, "read the tickets of order %s of shop %s", orderID, shopID)
 	}
 	o.TicketIDs = []string{}
 	for _, t := range tickets {

@@ -15,33 +15,33 @@ func TestOrderRecords(t *testing.T) {
 		o := models.Order{OrderID: "O1", OrderFacts: models.OrderFacts{ShopID: "shop-1", BuyerID: "b1", PaidCents: 5000,
 			Currency: "CNY", PaidAt: base, ShippedAt: &shipped, Items: []models.Item{{SKU: "S1", Qty: 2, UnitPaidCents: 2500}}}}
 		o.Normalize()
-		saved, created, err := db.PutOrder(ctx, o, "")
+		saved, created, err := db.PutOrder(ctx, o)
 		if err != nil || !created || !saved.Shipped || saved.Delivered || len(saved.Items) != 1 {
 			t.Fatalf("first put = %+v, %v, %v", saved, created, err)
 		}
 		// The same record again: updated, not created; nothing changed is fine on MySQL too.
-		if _, created, err = db.PutOrder(ctx, o, ""); err != nil || created {
+		if _, created, err = db.PutOrder(ctx, o); err != nil || created {
 			t.Fatalf("second put: created %v, %v", created, err)
 		}
-		if _, err := db.GetOrder(ctx, "O2"); models.ErrorCode(err) != models.ENOTFOUND {
+		if _, err := db.GetOrder(ctx, "shop-1", "O2"); models.ErrorCode(err) != models.ENOTFOUND {
 			t.Errorf("unknown order: %v", err)
 		}
 		tk := ticket("T1", "shop-1", models.StatePendingReview, base, 1)
 		tk.OrderID = "O1"
 		mustSave(t, db, tk)
-		got, err := db.GetOrder(ctx, "O1")
+		got, err := db.GetOrder(ctx, "shop-1", "O1")
 		if err != nil || len(got.TicketIDs) != 1 || got.TicketIDs[0] != "T1" || !got.PaidAt.Equal(base) || got.ShippedAt == nil || !got.ShippedAt.Equal(shipped) {
 			t.Fatalf("get = %+v, %v", got, err)
 		}
 		// With a ticket the fixed facts may not change; the others may.
 		changed := o
 		changed.PaidCents = 9000
-		if _, _, err := db.PutOrder(ctx, changed, ""); models.ErrorCode(err) != models.ECONFLICT {
+		if _, _, err := db.PutOrder(ctx, changed); models.ErrorCode(err) != models.ECONFLICT {
 			t.Errorf("changing paid_cents with a ticket: %v, want conflict", err)
 		}
 		changed = o
 		changed.FreightInsurance = true
-		if saved, _, err := db.PutOrder(ctx, changed, ""); err != nil || !saved.FreightInsurance {
+		if saved, _, err := db.PutOrder(ctx, changed); err != nil || !saved.FreightInsurance {
 			t.Errorf("adding freight insurance: %+v, %v", saved, err)
 		}
 	})

@@ -20,6 +20,7 @@ import (
 type refundRow struct {
 	RefundKey   string `gorm:"primaryKey"`
 	TicketID    string
+	ShopID      string
 	OrderID     string
 	AmountCents int64
 	Currency    string
@@ -42,13 +43,14 @@ func (r refundRow) entry() models.LedgerEntry {
 
 func (r refundRow) export() RefundRow {
 	return RefundRow{
-		Key: r.RefundKey, TicketID: r.TicketID, OrderID: r.OrderID, AmountCents: r.AmountCents,
+		Key: r.RefundKey, TicketID: r.TicketID, ShopID: r.ShopID, OrderID: r.OrderID, AmountCents: r.AmountCents,
 		Currency: r.Currency, Purpose: models.Purpose(r.Purpose), Status: r.Status, ProviderRef: r.ProviderRef,
 		Attempts: r.Attempts, OrderOverCents: r.OrderOverCents, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
 	}
 }
 
 type orderTotalRow struct {
+	ShopID        string `gorm:"primaryKey"`
 	OrderID       string `gorm:"primaryKey"`
 	PaidCents     int64
 	ReservedCents int64
@@ -59,10 +61,13 @@ func (orderTotalRow) TableName() string { return "order_refund_totals" }
 // RefundReservation asks for a refund ledger entry. Key is the refund's
 // idempotency key (DESIGN §5: "<ticket id>:refund:<n>"), the same one the payment
 // provider receives. PaidCents is what the buyer paid for the order: it sets the
-// order's cap the first time the order is seen and is ignored afterwards.
+// order's cap the first time the order is seen and is ignored afterwards. The
+// order is (ShopID, OrderID); a reservation without ShopID (asked for before
+// orders were keyed by shop) takes the shop of its ticket.
 type RefundReservation struct {
 	Key         string
 	TicketID    string
+	ShopID      string
 	OrderID     string
 	AmountCents int64
 	Currency    string
@@ -74,6 +79,7 @@ type RefundReservation struct {
 type RefundRow struct {
 	Key         string             `json:"key"`
 	TicketID    string             `json:"ticket_id"`
+	ShopID      string             `json:"shop_id"`
 	OrderID     string             `json:"order_id"`
 	AmountCents int64              `json:"amount_cents"`
 	Currency    string             `json:"currency"`
@@ -114,9 +120,16 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 	if err := validateReservation(r); err != nil {
 		return RefundRow{}, err
 	}
+	if r.ShopID == "" {
+		shop, err := db.reservationShop(ctx, r)
+		if err != nil {
+			return RefundRow{}, err
+		}
+		r.ShopID = shop
+	}
 	stamp := dbNow()
 	row := refundRow{
-		RefundKey: r.Key, TicketID: r.TicketID, OrderID: r.OrderID, AmountCents: r.AmountCents,
+		RefundKey: r.Key, TicketID: r.TicketID, ShopID: r.ShopID, OrderID: r.OrderID, AmountCents: r.AmountCents,
 		Currency: r.Currency, Purpose: string(r.Purpose), Status: models.RefundPending, CreatedAt: stamp, UpdatedAt: stamp,
 	}
 	var out refundRow
@@ -138,14 +151,14 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 		// Lock the order first: every reservation of the order waits here, so
 		// the checks below read a ledger nobody else is changing.
 		if r.PaidCents > 0 {
-			seed := orderTotalRow{OrderID: r.OrderID, PaidCents: r.PaidCents}
+			seed := orderTotalRow{ShopID: r.ShopID, OrderID: r.OrderID, PaidCents: r.PaidCents}
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&seed).Error; err != nil {
 				return err
 			}
 		}
 		var total orderTotalRow
 		err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
-			Where("order_id = ?", r.OrderID).Take(&total).Error
+			Where("shop_id = ? AND order_id = ?", r.ShopID, r.OrderID).Take(&total).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) {
 			return models.Errorf(models.EINVALID,
 				"order %s has no refund ledger yet: give paid_cents (what the buyer paid) with its first refund", r.OrderID)
@@ -171,7 +184,7 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 			return err
 		}
 		out, reserved = row, true
-		return tx.Model(&orderTotalRow{}).Where("order_id = ?", r.OrderID).
+		return tx.Model(&orderTotalRow{}).Where("shop_id = ? AND order_id = ?", r.ShopID, r.OrderID).
 			Update("reserved_cents", gorm.Expr("reserved_cents + ?", r.AmountCents)).Error
 	})
 	if errors.Is(err, errKeyTaken) {
@@ -188,8 +201,8 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 
 func validateReservation(r RefundReservation) error {
 	switch {
-	case strings.TrimSpace(r.Key) == "" || len(r.Key) > 128:
-		return models.Errorf(models.EINVALID, "refund key must have 1 to 128 characters, not %d", len(r.Key))
+	case strings.TrimSpace(r.Key) == "" || len(r.Key) > models.MaxMoneyKeyChars:
+		return models.Errorf(models.EINVALID, "refund key must have 1 to %d characters, not %d", models.MaxMoneyKeyChars, len(r.Key))
 	case strings.TrimSpace(r.OrderID) == "":
 		return models.Errorf(models.EINVALID, "refund %s names no order id", r.Key)
 	case r.AmountCents <= 0:
@@ -252,7 +265,7 @@ func (db *DB) MarkRefund(ctx context.Context, key string, status models.MoneySta
 		}
 		if cur.Status != next {
 			if delta := models.OrderCapDelta(models.Purpose(cur.Purpose), cur.Status, next, cur.AmountCents); delta != 0 {
-				if err := tx.Model(&orderTotalRow{}).Where("order_id = ?", cur.OrderID).
+				if err := tx.Model(&orderTotalRow{}).Where("shop_id = ? AND order_id = ?", cur.ShopID, cur.OrderID).
 					Update("reserved_cents", gorm.Expr("reserved_cents + ?", delta)).Error; err != nil {
 					return err
 				}
@@ -282,14 +295,14 @@ func markOrderOver(tx *gorm.DB, cur refundRow) error {
 	}
 	var total orderTotalRow
 	err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
-		Where("order_id = ?", cur.OrderID).Take(&total).Error
+		Where("shop_id = ? AND order_id = ?", cur.ShopID, cur.OrderID).Take(&total).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil // reserved before the order had a ledger row: nothing to measure against
 	} else if err != nil {
 		return err
 	}
 	var rows []refundRow
-	if err := tx.Select("ticket_id", "purpose", "status", "amount_cents").Where("order_id = ?", cur.OrderID).Find(&rows).Error; err != nil {
+	if err := tx.Select("ticket_id", "purpose", "status", "amount_cents").Where("shop_id = ? AND order_id = ?", cur.ShopID, cur.OrderID).Find(&rows).Error; err != nil {
 		return err
 	}
 	entries := make([]models.LedgerEntry, len(rows))
@@ -333,13 +346,32 @@ func (db *DB) ListRefunds(ctx context.Context, ticketID string) ([]RefundRow, er
 // OrderRefundTotal returns what the order's refunds reserve (pending, sent or
 // succeeded, purpose refund) and what was paid. ENOTFOUND when no refund of the
 // order was ever reserved, since the paid amount is then unknown here.
-func (db *DB) OrderRefundTotal(ctx context.Context, orderID string) (reserved, paid int64, err error) {
+func (db *DB) OrderRefundTotal(ctx context.Context, shopID, orderID string) (reserved, paid int64, err error) {
 	var row orderTotalRow
-	err = db.gdb.WithContext(ctx).Where("order_id = ?", orderID).Take(&row).Error
+	err = db.gdb.WithContext(ctx).Where("shop_id = ? AND order_id = ?", shopID, orderID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return 0, 0, models.Errorf(models.ENOTFOUND, "order %s has no refund recorded", orderID)
 	} else if err != nil {
 		return 0, 0, dbError(err, "refund total of order %s", orderID)
 	}
 	return row.ReservedCents, row.PaidCents, nil
+}
+
+// reservationShop is the shop of a ledger reservation asked for before orders
+// were keyed by shop (a workflow's activity retried after the upgrade): its
+// ticket's shop, or, for a shipping watch's compensation, the shop of the order
+// record of that id. EINVALID when neither is recorded.
+func (db *DB) reservationShop(ctx context.Context, r RefundReservation) (string, error) {
+	var shops []string
+	err := db.gdb.WithContext(ctx).Model(&ticketRow{}).Where("id = ?", r.TicketID).Pluck("shop_id", &shops).Error
+	if err == nil && len(shops) == 0 {
+		err = db.gdb.WithContext(ctx).Model(&orderRow{}).Where("order_id = ?", r.OrderID).Order("shop_id").Limit(1).Pluck("shop_id", &shops).Error
+	}
+	if err != nil {
+		return "", dbError(err, "read the shop of refund %s", r.Key)
+	}
+	if len(shops) == 0 || shops[0] == "" {
+		return "", models.Errorf(models.EINVALID, "refund %s names no shop_id, and neither its ticket %s nor its order %s is recorded", r.Key, r.TicketID, r.OrderID)
+	}
+	return shops[0], nil
 }

@@ -10,13 +10,13 @@ import (
 )
 
 func reservation(key, order string, amount, paid int64) RefundReservation {
-	return RefundReservation{Key: key, TicketID: "T1", OrderID: order, AmountCents: amount,
+	return RefundReservation{Key: key, TicketID: "T1", ShopID: "shop-1", OrderID: order, AmountCents: amount,
 		Currency: "CNY", Purpose: models.PurposeRefund, PaidCents: paid}
 }
 
 func wantTotal(t *testing.T, db *DB, order string, reserved, paid int64) {
 	t.Helper()
-	r, p, err := db.OrderRefundTotal(context.Background(), order)
+	r, p, err := db.OrderRefundTotal(context.Background(), "shop-1", order)
 	if err != nil || r != reserved || p != paid {
 		t.Fatalf("OrderRefundTotal(%s) = %d reserved, %d paid, %v; want %d, %d", order, r, p, err, reserved, paid)
 	}
@@ -54,7 +54,7 @@ func TestReserveRefundIdempotent(t *testing.T) {
 
 		_, err = db.GetRefund(ctx, "nope")
 		wantCode(t, err, models.ENOTFOUND, "refund nope not found")
-		_, _, err = db.OrderRefundTotal(ctx, "O-none")
+		_, _, err = db.OrderRefundTotal(ctx, "shop-1", "O-none")
 		wantCode(t, err, models.ENOTFOUND, "order O-none has no refund recorded")
 		if list, err := db.ListRefunds(ctx, "T-none"); err != nil || len(list) != 0 {
 			t.Fatalf("ListRefunds of no ticket = %v, %v", list, err)
@@ -102,7 +102,7 @@ func TestReserveRefundCap(t *testing.T) {
 			r   RefundReservation
 			msg string
 		}{
-			{reservation("", "O1", 1, 1), "refund key must have 1 to 128 characters"},
+			{reservation("", "O1", 1, 1), "refund key must have 1 to 255 characters"},
 			{reservation("k", "", 1, 1), "names no order id"},
 			{reservation("k", "O1", 0, 1), "amount must be more than 0 cents"},
 			{reservation("k", "O9", 1, 0), "order O9 has no refund ledger yet"},

@@ -129,8 +129,8 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 	defer l.mu.Unlock()
 	l.reserves[r.Key]++
 	switch {
-	case strings.TrimSpace(r.Key) == "" || len(r.Key) > 128:
-		return store.RefundRow{}, models.Errorf(models.EINVALID, "refund key must have 1 to 128 characters")
+	case strings.TrimSpace(r.Key) == "" || len(r.Key) > models.MaxMoneyKeyChars:
+		return store.RefundRow{}, models.Errorf(models.EINVALID, "refund key must have 1 to 255 characters")
 	case strings.TrimSpace(r.OrderID) == "":
 		return store.RefundRow{}, models.Errorf(models.EINVALID, "refund %s names no order id", r.Key)
 	case r.AmountCents <= 0:
@@ -146,10 +146,10 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 		return found, nil // idempotent repeat, whatever the other fields say
 	}
 	if r.Purpose == models.PurposeRefund {
-		if _, ok := l.totals[r.OrderID]; !ok && r.PaidCents > 0 {
-			l.totals[r.OrderID] = &[2]int64{r.PaidCents, 0}
+		if _, ok := l.totals[models.OrderName(r.ShopID, r.OrderID)]; !ok && r.PaidCents > 0 {
+			l.totals[models.OrderName(r.ShopID, r.OrderID)] = &[2]int64{r.PaidCents, 0}
 		}
-		tot, ok := l.totals[r.OrderID]
+		tot, ok := l.totals[models.OrderName(r.ShopID, r.OrderID)]
 		if !ok {
 			return store.RefundRow{}, models.Errorf(models.EINVALID, "order %s has no refund ledger yet", r.OrderID)
 		}
@@ -160,7 +160,7 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 		}
 		tot[1] += r.AmountCents
 	}
-	row := &store.RefundRow{Key: r.Key, TicketID: r.TicketID, OrderID: r.OrderID, AmountCents: r.AmountCents,
+	row := &store.RefundRow{Key: r.Key, TicketID: r.TicketID, ShopID: r.ShopID, OrderID: r.OrderID, AmountCents: r.AmountCents,
 		Currency: r.Currency, Purpose: r.Purpose, Status: models.RefundPending}
 	l.rows[r.Key] = row
 	l.order = append(l.order, r.Key)
@@ -194,7 +194,7 @@ func (l *fakeLedger) MarkRefund(_ context.Context, key string, status models.Mon
 	if providerRef != "" {
 		row.ProviderRef = providerRef
 	}
-	if tot := l.totals[cur.OrderID]; tot != nil {
+	if tot := l.totals[models.OrderName(cur.ShopID, cur.OrderID)]; tot != nil {
 		tot[1] += models.OrderCapDelta(cur.Purpose, cur.Status, row.Status, cur.AmountCents)
 	}
 	return *row, nil
@@ -223,11 +223,12 @@ func (l *fakeLedger) keys() []string {
 	return append([]string(nil), l.order...)
 }
 
-// reserved returns what the order's refunds hold against its cap (pending, sent, succeeded).
+// reserved returns what the refunds of the order of shopID hold against its
+// cap (pending, sent, succeeded).
 func (l *fakeLedger) reserved(orderID string) int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if t, ok := l.totals[orderID]; ok {
+	if t, ok := l.totals[models.OrderName(shopID, orderID)]; ok {
 		return t[1]
 	}
 	return 0

@@ -32,8 +32,16 @@ const (
 // TicketWorkflowID is the deterministic workflow ID of a ticket.
 func TicketWorkflowID(ticketID string) string { return "ticket-" + ticketID }
 
-// ShippingWatchWorkflowID is the deterministic workflow ID of an order's watch.
-func ShippingWatchWorkflowID(orderID string) string { return "shipping-watch-" + orderID }
+// ShippingWatchWorkflowID is the deterministic workflow ID of an order's watch:
+// the order is (shop, order id), so it names both (models.OrderName).
+func ShippingWatchWorkflowID(shopID, orderID string) string {
+	return "shipping-watch-" + models.OrderName(shopID, orderID)
+}
+
+// LegacyShippingWatchWorkflowID is the workflow ID of a watch started before
+// orders were keyed by shop: it names the order id alone. Such a watch keeps it,
+// and its compensation keys, to its end.
+func LegacyShippingWatchWorkflowID(orderID string) string { return "shipping-watch-" + orderID }
 
 // Search attributes an operator filters on in the Web UI.
 var (

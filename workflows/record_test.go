@@ -464,7 +464,7 @@ var recordings = []struct {
 		id := l.startWatch("OW1", time.Now().Add(-72*time.Hour))
 		// The provider confirms the compensation by its webhook, as the API
 		// delivers it: the ledger first, then the watch.
-		const k = "order-OW1:compensation:1"
+		const k = "order-OW1@" + shopID + ":compensation:1"
 		deadline := time.Now().Add(20 * time.Second)
 		for l.f.pay.status(k) != models.RefundSent && time.Now().Before(deadline) {
 			time.Sleep(20 * time.Millisecond)
@@ -745,8 +745,8 @@ func (l *live) startWatch(orderID string, paidAt time.Time) string {
 	l.t.Helper()
 	p := models.DefaultPolicy()
 	in := ShippingWatchInput{OrderID: orderID, ShopID: shopID, BuyerID: buyerID, PaidCents: 100_000, Currency: "CNY",
-		PaidAt: paidAt, ShipDeadline: p.ShipDeadline, Rule: p.ShippingCompensation}
-	id := ShippingWatchWorkflowID(orderID)
+		PaidAt: paidAt, ShipDeadline: p.ShipDeadline, Rule: p.ShippingCompensation, NamedByShop: true}
+	id := in.WorkflowID()
 	if _, err := l.c.ExecuteWorkflow(l.ctx, client.StartWorkflowOptions{ID: id, TaskQueue: TaskQueue}, "ShippingWatchWorkflow", in); err != nil {
 		l.t.Fatalf("start %s: %v", id, err)
 	}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -21,6 +22,31 @@ type ShippingWatchInput struct {
 	SelfOperated bool                    `json:"self_operated"`
 	ShipDeadline models.Duration         `json:"ship_deadline"`
 	Rule         models.CompensationRule `json:"rule"`
+	// NamedByShop: the watch's workflow id and its compensation keys name the
+	// order's shop (models.OrderName). False for a watch started before orders
+	// were keyed by shop, which keeps the names it started with.
+	NamedByShop bool `json:"named_by_shop,omitempty"`
+}
+
+// WorkflowID is the workflow id of the watch in names.
+func (in ShippingWatchInput) WorkflowID() string {
+	if in.NamedByShop {
+		return ShippingWatchWorkflowID(in.ShopID, in.OrderID)
+	}
+	return LegacyShippingWatchWorkflowID(in.OrderID)
+}
+
+// compensationKey is the key of the watch's nth compensation payment,
+// "order-<order id>@<shop id>:compensation:<n>": one order's, whichever shops
+// number their orders alike; "order-<order id>:compensation:<n>" for a watch
+// started before orders were keyed by shop. It follows from the input alone,
+// so a replay names the keys the run paid under.
+func (in ShippingWatchInput) compensationKey(n int) string {
+	name := in.OrderID
+	if in.NamedByShop {
+		name = models.OrderName(in.ShopID, in.OrderID)
+	}
+	return fmt.Sprintf("order-%s:compensation:%d", name, n)
 }
 
 // Shipping watch states.
@@ -83,10 +109,10 @@ func ShippingWatchWorkflow(ctx workflow.Context, in ShippingWatchInput) (Shippin
 		}
 		return s, err
 	}
-	s.State, s.CompensationKey = WatchCompensating, "order-"+in.OrderID+":compensation:1"
+	s.State, s.CompensationKey = WatchCompensating, in.compensationKey(1)
 	req := activities.MoneyRequest{Key: s.CompensationKey, Purpose: models.PurposeCompensate,
-		TicketID: ShippingWatchWorkflowID(in.OrderID), OrderID: in.OrderID, AmountCents: s.CompensationCents,
-		Currency: in.Currency, PaidCents: in.PaidCents}
+		TicketID: in.WorkflowID(), ShopID: in.ShopID, OrderID: in.OrderID,
+		AmountCents: s.CompensationCents, Currency: in.Currency, PaidCents: in.PaidCents}
 	var r activities.Receipt
 	actx := workflow.WithActivityOptions(ctx, providerOptions)
 	if err := workflow.ExecuteActivity(actx, acts.MoveMoney, req).Get(actx, &r); err != nil {

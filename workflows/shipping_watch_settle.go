@@ -41,10 +41,10 @@ func settleCompensation(ctx workflow.Context, in ShippingWatchInput, s *Shipping
 	actx := workflow.WithActivityOptions(ctx, providerOptions)
 	payments := workflow.GetSignalChannel(ctx, SignalPayment)
 	for n := 1; n <= compensationKeys; n++ {
-		s.State, s.CompensationKey = WatchCompensating, fmt.Sprintf("order-%s:compensation:%d", in.OrderID, n)
+		s.State, s.CompensationKey = WatchCompensating, in.compensationKey(n)
 		req := activities.MoneyRequest{Key: s.CompensationKey, Purpose: models.PurposeCompensate,
-			TicketID: ShippingWatchWorkflowID(in.OrderID), OrderID: in.OrderID, AmountCents: s.CompensationCents,
-			Currency: in.Currency, PaidCents: in.PaidCents}
+			TicketID: in.WorkflowID(), ShopID: in.ShopID, OrderID: in.OrderID,
+			AmountCents: s.CompensationCents, Currency: in.Currency, PaidCents: in.PaidCents}
 		var r activities.Receipt
 		err := workflow.ExecuteActivity(actx, acts.MoveMoney, req).Get(ctx, &r)
 		var appErr *temporal.ApplicationError
@@ -67,7 +67,7 @@ func settleCompensation(ctx workflow.Context, in ShippingWatchInput, s *Shipping
 			s.CompensationKey, in.OrderID, s.CompensationCents, s.PaymentStatus, compensationLookups))
 	}
 	s.State = WatchCompensationFailed
-	return tellPlatform(actx, ShippingWatchWorkflowID(in.OrderID), fmt.Sprintf("compensation of order %s (%d cents) failed under %d keys; pay it by hand",
+	return tellPlatform(actx, in.WorkflowID(), fmt.Sprintf("compensation of order %s (%d cents) failed under %d keys; pay it by hand",
 		in.OrderID, s.CompensationCents, compensationKeys))
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/aftersales/aftersales/models"
@@ -16,7 +17,7 @@ func watchInput(orderID string, paidCents int64, selfOperated bool, paidAt time.
 	p := models.DefaultPolicy()
 	return ShippingWatchInput{OrderID: orderID, ShopID: shopID, BuyerID: buyerID, PaidCents: paidCents,
 		Currency: "CNY", PaidAt: paidAt, SelfOperated: selfOperated, ShipDeadline: p.ShipDeadline,
-		Rule: p.ShippingCompensation}
+		Rule: p.ShippingCompensation, NamedByShop: true}
 }
 
 // watchHarness gives the scripted callbacks of a watch its environment.
@@ -27,7 +28,7 @@ type watchHarness struct {
 
 // The delayed-shipment watch (延迟发货赔付): shipped in time → nothing paid; not
 // shipped within ship_deadline (48 h) → 30 % of the paid amount capped at 500 CNY
-// (self-operated: 5 CNY), paid exactly once under order-<id>:compensation:1, and
+// (self-operated: 5 CNY), paid exactly once under order-<id>@<shop>:compensation:1, and
 // compensated once the provider confirms it (its webhook, 10 minutes later here).
 func TestShippingWatch(t *testing.T) {
 	shipped := func(h *watchHarness) { h.env.SignalWorkflow(SignalShipped, nil) }
@@ -68,7 +69,7 @@ func TestShippingWatch(t *testing.T) {
 			f := newFakes()
 			in := watchInput("O77", c.paid, c.selfOperated, c.paidAt)
 			var end time.Time
-			const k = "order-O77:compensation:1"
+			const k = "order-O77@" + shopID + ":compensation:1"
 			if c.state == WatchCompensated {
 				c.endsAt += 10 * time.Minute // the provider's webhook confirms it then
 				if c.steps == nil {
@@ -125,7 +126,7 @@ func providerAnswers(f *fakes, key string, status models.MoneyStatus) func(*watc
 // platform's, and it is told; three failed keys end the watch
 // compensation_failed, the platform told.
 func TestShippingWatchSettles(t *testing.T) {
-	k := func(n int) string { return fmt.Sprintf("order-O78:compensation:%d", n) }
+	k := func(n int) string { return fmt.Sprintf("order-O78@%s:compensation:%d", shopID, n) }
 	run := func(t *testing.T, steps map[time.Duration]func(*watchHarness), f *fakes) ShippingWatch {
 		var end time.Time
 		return runWatchAt(t, f, watchInput("O78", 100_000, false, t0), steps, &end)
@@ -170,10 +171,50 @@ func TestShippingWatchSettles(t *testing.T) {
 	})
 }
 
+// Two shops that number their orders alike each have their own watch, paid
+// under keys of their own, each ledger entry naming its shop (DESIGN §2 Trust:
+// an order is (shop, order id)); a watch started before orders were keyed by
+// shop keeps the keys it was paying under.
+func TestShippingWatchKeysNameTheShop(t *testing.T) {
+	f := newFakes()
+	paid := func(key string) map[time.Duration]func(*watchHarness) {
+		return map[time.Duration]func(*watchHarness){48*time.Hour + time.Minute: providerAnswers(f, key, models.RefundSucceeded)}
+	}
+	var end time.Time
+	for _, shop := range []string{"shop-a", "shop-b"} {
+		in := watchInput("1001", 100_000, false, t0)
+		in.ShopID = shop
+		key := "order-1001@" + shop + ":compensation:1"
+		w := runWatchAt(t, f, in, paid(key), &end)
+		eq(t, shop+" key", w.CompensationKey, key)
+		eq(t, shop+" state", w.State, WatchCompensated)
+		row, ok := f.ledger.row(key)
+		if !ok || row.ShopID != shop || row.OrderID != "1001" || row.TicketID != "shipping-watch-1001@"+shop {
+			t.Errorf("%s ledger entry %+v (found %v), want shop %s, order 1001, watch shipping-watch-1001@%s", shop, row, ok, shop, shop)
+		}
+	}
+	eq(t, "provider keys", len(f.pay.keys()), 2)
+
+	legacy := watchInput("1002", 100_000, false, t0)
+	legacy.NamedByShop = false
+	const key = "order-1002:compensation:1"
+	w := runWatchAs(t, LegacyShippingWatchWorkflowID("1002"), f, legacy, paid(key), &end)
+	eq(t, "legacy key", w.CompensationKey, key)
+	eq(t, "legacy state", w.State, WatchCompensated)
+	wantOneCallPerKey(t, f, key)
+}
+
 // runWatchAt is runWatch that also reports when the workflow ended.
 func runWatchAt(t *testing.T, f *fakes, in ShippingWatchInput, steps map[time.Duration]func(*watchHarness), end *time.Time) ShippingWatch {
 	t.Helper()
+	return runWatchAs(t, in.WorkflowID(), f, in, steps, end)
+}
+
+// runWatchAs is runWatchAt under the workflow id id.
+func runWatchAs(t *testing.T, id string, f *fakes, in ShippingWatchInput, steps map[time.Duration]func(*watchHarness), end *time.Time) ShippingWatch {
+	t.Helper()
 	env := newEnv(t, f.activities())
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id})
 	h := &watchHarness{t: t, env: env}
 	for d, fn := range steps {
 		fn := fn

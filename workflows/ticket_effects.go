@@ -146,7 +146,7 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 			activities.ShipmentRequest{TicketID: t.ID, Items: t.Items, Address: t.PickupAddress}), booking
 	case models.EffectMoveMoney:
 		req := activities.MoneyRequest{Key: e.Key, Purpose: e.Purpose,
-			TicketID: t.ID, OrderID: t.OrderID, AmountCents: e.AmountCents, Currency: t.Currency, PaidCents: t.Order.PaidCents}
+			TicketID: t.ID, ShopID: t.ShopID, OrderID: t.OrderID, AmountCents: e.AmountCents, Currency: t.Currency, PaidCents: t.Order.PaidCents}
 		decode = receipt
 		if lean {
 			again := req

@@ -7,10 +7,13 @@
 //
 // Every request carries `Authorization: Bearer <APIKey>`.
 //
-//	GET {base}/orders/{order_id} → 200 models.OrderFacts as JSON:
+//	GET {base}/orders/{order_id}?shop_id={shop_id} → 200 models.OrderFacts as JSON:
 //	    {"shop_id","buyer_id","paid_cents","currency","paid_at","shipped_at",
 //	     "delivered_at","freight_insurance","self_operated","items":[{"sku","qty","unit_paid_cents"}]}
 //	                             → 404 when the shop has no such order
+//
+// An order is (shop, order id): a record whose shop_id is not the one asked for
+// is taken as not found.
 //
 // 5xx, 408, 429, network errors and per-attempt timeouts are retried with backoff
 // (providerapi.Client); a final failure is a 503 to our caller, never a guess. The
@@ -35,17 +38,22 @@ type HTTP struct {
 	Client  *http.Client // http.DefaultClient when nil
 }
 
-// Order fetches one order record; ENOTFOUND when the shop's system answers 404.
-func (h *HTTP) Order(ctx context.Context, orderID string) (models.Order, error) {
+// Order fetches one shop's order record; ENOTFOUND when the order system
+// answers 404.
+func (h *HTTP) Order(ctx context.Context, shopID, orderID string) (models.Order, error) {
 	c := providerapi.Client{Name: "order system", BaseURL: h.BaseURL, APIKey: h.APIKey, HTTPClient: h.Client}
 	var facts models.OrderFacts
-	err := c.Do(ctx, http.MethodGet, "/orders/"+url.PathEscape(orderID), "", nil, &facts)
+	err := c.Do(ctx, http.MethodGet, "/orders/"+url.PathEscape(orderID)+"?shop_id="+url.QueryEscape(shopID), "", nil, &facts)
 	var pe *providerapi.Error
 	switch {
 	case errors.As(err, &pe) && pe.Status == http.StatusNotFound:
 		return models.Order{}, models.Errorf(models.ENOTFOUND, "order %s is not known to the shop's order system", orderID)
 	case err != nil:
 		return models.Order{}, models.Errorf(models.EUNAVAILABLE, "the shop's order system did not answer for order %s; try again shortly", orderID)
+	}
+	if facts.ShopID != shopID {
+		// Another shop's order of that id is not this shop's: not found, in the same words.
+		return models.Order{}, models.Errorf(models.ENOTFOUND, "order %s is not known to the shop's order system", orderID)
 	}
 	return models.Order{OrderID: orderID, OrderFacts: facts}, nil
 }
