@@ -20,10 +20,7 @@ type Key struct {
 }
 
 // Principal is who a request acts as.
-type Principal struct {
-	Role    models.Role
-	Subject string
-}
+type Principal = models.Principal
 
 // Keys looks API keys up by their hash, so lookups take the same time for any key.
 type Keys struct {
@@ -105,15 +102,4 @@ func allow(c echo.Context, roles ...models.Role) (Principal, error) {
 		}
 	}
 	return p, models.Errorf(models.EFORBIDDEN, "a %s key may not call %s %s", p.Role, c.Request().Method, c.Path())
-}
-
-// shopScope returns the shop a seller is limited to, or the requested one for the platform.
-func shopScope(p Principal, requested string) (string, error) {
-	if p.Role != models.RoleSeller {
-		return requested, nil
-	}
-	if requested != "" && requested != p.Subject {
-		return "", models.Errorf(models.EFORBIDDEN, "a seller key sees only its own shop %s", p.Subject)
-	}
-	return p.Subject, nil
 }

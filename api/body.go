@@ -17,6 +17,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 	"github.com/labstack/echo/v4"
 
+	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
 )
 
@@ -63,7 +64,7 @@ var strictJSON = json.RejectUnknownMembers(true)
 
 // sent is the set of names a body's JSON object holds at its top level: what
 // a client stated, even as "", 0, {} or null.
-type sent map[string]bool
+type sent = app.Sent
 
 // decode reads the request's body and decodes it strictly into v (decodeJSON).
 func (s *Server) decode(c echo.Context, v any) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/store"
 )
@@ -27,7 +28,7 @@ const headerIdempotencyKey = "Idempotency-Key"
 const maxIdempotencyKey = 255
 
 // idempotencyStale is how long a claimed key may go without an answer before a
-// retry takes it over: longer than any request runs (updateWait and the
+// retry takes it over: longer than any request runs (app.UpdateWait and the
 // server's write timeout), so a live request is never run twice at once.
 const idempotencyStale = 2 * time.Minute
 
@@ -76,7 +77,7 @@ func printableASCII(v string) bool {
 	return true
 }
 
-func principalScope(p Principal) string { return string(p.Role) + ":" + p.Subject }
+func principalScope(p Principal) string { return p.Scope() }
 
 // idempotent runs a POST under DESIGN §4's Idempotency-Key rules.
 func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
@@ -100,7 +101,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 		hash := hex.EncodeToString(h.Sum(nil))
 
 		scope := principalScope(principal(c))
-		claim, err := s.idem.ClaimIdempotentRequest(req.Context(), scope, key, hash, newTicketID(s.now()), idempotencyStale)
+		claim, err := s.idem.ClaimIdempotentRequest(req.Context(), scope, key, hash, app.NewTicketID(s.now()), idempotencyStale)
 		switch {
 		case err != nil:
 			return err

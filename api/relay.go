@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
 )
 
@@ -36,7 +37,7 @@ func (s *Server) RelayWebhooks(ctx context.Context, grace time.Duration) (int, e
 	}
 	n := 0
 	for _, p := range pending {
-		sctx, cancel := context.WithTimeout(ctx, signalTimeout)
+		sctx, cancel := context.WithTimeout(ctx, app.SignalTimeout)
 		err := s.relay(sctx, p.Provider, p.EventID, p.Body)
 		cancel()
 		if err != nil {
@@ -47,37 +48,28 @@ func (s *Server) RelayWebhooks(ctx context.Context, grace time.Duration) (int, e
 	return n, nil
 }
 
-// relay routes one recorded event as its webhook would have, and delivers it.
+// relay delivers one recorded event as its webhook would have.
 func (s *Server) relay(ctx context.Context, provider, eventID string, body []byte) error {
-	var (
-		d   *delivery
-		typ string
-		err error
-	)
+	var typ string
+	var err error = models.Errorf(models.EINVALID, "unknown provider %q", provider)
 	switch provider {
 	case providerCourier:
 		var ev models.CourierEvent
 		if _, err = decodeJSON("webhook body", body, &ev); err == nil {
-			typ = ev.Type
-			d, err = s.routeCourier(ctx, ev)
+			typ, err = ev.Type, s.app.DeliverCourierEvent(ctx, ev)
 		}
 	case providerPayment:
 		var ev models.PaymentEvent
 		if _, err = decodeJSON("webhook body", body, &ev); err == nil {
-			typ = string(ev.Status)
-			d, err = s.routePayment(ctx, ev)
+			typ, err = string(ev.Status), s.app.DeliverPaymentEvent(ctx, ev)
 		}
-	default:
-		err = models.Errorf(models.EINVALID, "unknown provider %q", provider)
 	}
 	switch code := models.ErrorCode(domainError(err)); {
 	case err == nil:
-		err = s.deliver(ctx, provider, eventID, d)
 	case code == models.EINVALID || code == models.EMALFORMED || code == models.ENOTFOUND:
 		s.log.Warn("recorded webhook event cannot be delivered; dropped", "provider", provider, "event", eventID, "error", err)
 		return s.store.MarkWebhookDelivered(ctx, provider, eventID)
-	}
-	if err != nil {
+	default:
 		return err
 	}
 	s.metrics.webhooks.WithLabelValues(provider, typ, "relayed").Inc()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/store"
 )
@@ -22,7 +23,7 @@ func (s *Server) slaReport(c echo.Context) error {
 	}
 	f := store.SLAFilter{To: s.now().UTC()}
 	f.From = f.To.Add(-30 * 24 * time.Hour)
-	if f.ShopID, err = shopScope(p, c.QueryParam("shop_id")); err != nil {
+	if f.ShopID, err = app.ShopScope(p, c.QueryParam("shop_id")); err != nil {
 		return err
 	}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
@@ -51,7 +52,7 @@ func (s *Server) warningsReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	shop, err := shopScope(p, c.QueryParam("shop_id"))
+	shop, err := app.ShopScope(p, c.QueryParam("shop_id"))
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/aftersales/aftersales/activities/webhook"
+	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/store"
 )
@@ -28,43 +29,19 @@ const bodyLimit = "1M"
 // DefaultReadTimeout is how long Serve waits for a whole request, body included.
 const DefaultReadTimeout = 30 * time.Second
 
-// Store is the read model the API reads from.
+// Store is the read model: what the commands use (app.Store), and the reads,
+// reports and records the API answers from itself.
 type Store interface {
-	GetTicket(ctx context.Context, id string) (models.Ticket, error)
-	GetTicketHead(ctx context.Context, id string) (models.Ticket, error) // without the timeline
-	// SaveTicket writes a ticket's projection (store.DB.SaveTicket: a row with an
-	// older seq never replaces a newer one): the API writes each creation.
-	SaveTicket(ctx context.Context, t models.Ticket) error
+	app.Store
 	ListTickets(ctx context.Context, f store.TicketFilter) (store.TicketPage, error)
-	ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, ticketID string) (store.IdempotencyClaim, error)
 	SLAReport(ctx context.Context, f store.SLAFilter) (store.SLAReport, error)
 	Warnings(ctx context.Context, shopID string, within time.Duration, now time.Time, limit int) (store.Warnings, error)
 	Ping(ctx context.Context) error
-	// MarkRefund records a payment provider's answer for a key in the ledger
-	// (store.DB.MarkRefund: statuses only rise); ENOTFOUND for a key it never held.
-	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (store.RefundRow, error)
-	GetRefund(ctx context.Context, key string) (store.RefundRow, error)
-	// ReceiveWebhookEvent and MarkWebhookDelivered deduplicate webhooks by
-	// provider and event id in the database, before the ticket hears of them.
+	// ReceiveWebhookEvent records a webhook event, deduplicated by provider and
+	// event id, before the ticket hears of it.
 	ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string, body []byte) (store.WebhookEvent, error)
-	MarkWebhookDelivered(ctx context.Context, provider, eventID string) error
-	// PendingWebhookEvents lists events recorded and not delivered (the relay's
-	// work, store.DB.PendingWebhookEvents).
-	PendingWebhookEvents(ctx context.Context, before time.Time, limit int) ([]store.PendingWebhookEvent, error)
-	// ParcelWorkflow names the workflow that subscribed a self-shipped parcel
-	// (store.DB.ParcelWorkflow); ENOTFOUND when none did.
-	ParcelWorkflow(ctx context.Context, carrier, trackingNo string) (string, error)
 	IdempotencyStore
-	// Order records and buyer risk (DESIGN §2 Trust).
-	// An order is (shop, order id): another shop's order of the same id is
-	// another record.
-	PutOrder(ctx context.Context, o models.Order) (models.Order, bool, error)
-	GetOrder(ctx context.Context, shopID, orderID string) (models.Order, error)
-	Order(ctx context.Context, shopID, orderID string) (models.Order, error) // the record alone
-	PutBuyer(ctx context.Context, b models.Buyer) (models.Buyer, error)
-	GetBuyer(ctx context.Context, id string) (models.Buyer, bool, error)
 	StatsSource
-	RecentReturns(ctx context.Context, buyerID string, since time.Time) (int, error)
 }
 
 // Config wires a Server.
@@ -102,12 +79,11 @@ type Config struct {
 // Server is the Echo application.
 type Server struct {
 	echo        *echo.Echo
+	app         *app.App
 	temporal    client.Client
 	store       Store
 	idem        IdempotencyStore
-	orders      OrderSource
 	keys        *Keys
-	policy      models.Policy
 	courierKeys webhook.Keys
 	paymentKeys webhook.Keys
 	log         *slog.Logger
@@ -122,7 +98,7 @@ type Server struct {
 
 // New builds the server and its routes.
 func New(cfg Config) *Server {
-	s := &Server{temporal: cfg.Temporal, store: cfg.Store, idem: cfg.Store, orders: cfg.Orders, keys: cfg.Keys, policy: cfg.Policy,
+	s := &Server{temporal: cfg.Temporal, store: cfg.Store, idem: cfg.Store, keys: cfg.Keys,
 		courierKeys: cfg.CourierWebhookKeys, paymentKeys: cfg.PaymentWebhookKeys, log: cfg.Logger, now: cfg.Now, metrics: newMetrics(cfg.Registry),
 		readTimeout: cfg.ReadTimeout}
 	if s.log == nil {
@@ -137,6 +113,7 @@ func New(cfg Config) *Server {
 	if s.readTimeout <= 0 {
 		s.readTimeout = DefaultReadTimeout
 	}
+	s.app = app.New(app.Config{Temporal: cfg.Temporal, Store: cfg.Store, Orders: cfg.Orders, Policy: cfg.Policy, Logger: s.log, Now: s.now})
 	if err := s.metrics.registry.Register(newBusinessCollector(cfg.Store, s.log)); err != nil {
 		s.log.Warn("metrics: business figures already registered", "error", err)
 	}
@@ -194,9 +171,9 @@ func (s *Server) Echo() *echo.Echo { return s.echo }
 // Serve answers on l until ctx ends, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	// Reads are bounded so a slow client cannot hold a connection; the write
-	// timeout outlasts updateWait, so a waiting action still gets its answer.
+	// timeout outlasts app.UpdateWait, so a waiting action still gets its answer.
 	srv := &http.Server{Handler: s.echo, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: s.readTimeout,
-		WriteTimeout: updateWait + 30*time.Second, IdleTimeout: 2 * time.Minute}
+		WriteTimeout: app.UpdateWait + 30*time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	go s.purgeIdempotency(ctx)

@@ -4,22 +4,19 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
-	"time"
 
 	"github.com/labstack/echo/v4"
-	"go.temporal.io/api/serviceerror"
 
 	"github.com/aftersales/aftersales/activities/webhook"
+	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
-	"github.com/aftersales/aftersales/workflows"
 )
 
 // The providers whose webhooks we take, each with its own whsec_ keys.
 const (
-	providerCourier = "courier"
-	providerPayment = "payment"
+	providerCourier = app.ProviderCourier
+	providerPayment = app.ProviderPayment
 )
 
 // verifiedBody reads the raw body and checks it by the Standard Webhooks rules
@@ -60,7 +57,7 @@ func webhookJSON(c echo.Context, raw []byte, v webhookEvent) error {
 func (s *Server) firstDelivery(c echo.Context, provider, eventID string, raw []byte) (repeat bool, err error) {
 	sum := sha256.Sum256(raw)
 	// A signed, complete event is recorded even if its caller hangs up now.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), signalTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), app.SignalTimeout)
 	defer cancel()
 	got, err := s.store.ReceiveWebhookEvent(ctx, provider, eventID, hex.EncodeToString(sum[:]), raw)
 	switch {
@@ -118,108 +115,35 @@ func (s *Server) receive(c echo.Context, provider string, keys webhook.Keys, ev 
 	return false, nil
 }
 
-// courierWebhook forwards a courier event to its ticket as a Signal (accepted even
-// when no worker runs; the workflow deduplicates by event_id too).
+// courierWebhook takes a courier event to its ticket (app.DeliverCourierEvent;
+// accepted even when no worker runs: the workflow deduplicates by event_id too).
 func (s *Server) courierWebhook(c echo.Context) error {
 	var ev models.CourierEvent
 	if done, err := s.receive(c, providerCourier, s.courierKeys, &ev, func() string { return ev.Type }); done {
 		return err
 	}
-	return s.forward(c, providerCourier, ev.Type, ev.EventID, func(ctx context.Context) (*delivery, error) { return s.routeCourier(ctx, ev) })
+	return s.forward(c, providerCourier, ev.Type, ev.EventID, func(ctx context.Context) error { return s.app.DeliverCourierEvent(ctx, ev) })
 }
 
-// paymentWebhook forwards a payment result to the ticket whose key it is.
+// paymentWebhook takes a payment result to the ledger and to the ticket whose
+// key it is (app.DeliverPaymentEvent).
 func (s *Server) paymentWebhook(c echo.Context) error {
 	var ev models.PaymentEvent
 	if done, err := s.receive(c, providerPayment, s.paymentKeys, &ev, func() string { return string(ev.Status) }); done {
 		return err
 	}
-	return s.forward(c, providerPayment, string(ev.Status), ev.EventID, func(ctx context.Context) (*delivery, error) { return s.routePayment(ctx, ev) })
+	return s.forward(c, providerPayment, string(ev.Status), ev.EventID, func(ctx context.Context) error { return s.app.DeliverPaymentEvent(ctx, ev) })
 }
 
-// forward routes a recorded event and delivers it, then answers 202. The event
-// is in the database already, so the work goes on if the caller hangs up; what
-// does not finish (this process stops, Temporal is down) the relay delivers
-// later (RelayWebhooks).
-func (s *Server) forward(c echo.Context, provider, typ, eventID string, route func(context.Context) (*delivery, error)) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), signalTimeout)
+// forward delivers a recorded event, then answers 202. The event is in the
+// database already, so the work goes on if the caller hangs up; what does not
+// finish (this process stops, Temporal is down) the relay delivers later
+// (RelayWebhooks).
+func (s *Server) forward(c echo.Context, provider, typ, eventID string, deliver func(context.Context) error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.Request().Context()), app.SignalTimeout)
 	defer cancel()
-	d, err := route(ctx)
-	if err == nil {
-		err = s.deliver(ctx, provider, eventID, d)
-	}
-	if err := s.counted(provider, typ, err); err != nil {
+	if err := s.counted(provider, typ, deliver(ctx)); err != nil {
 		return err
 	}
 	return accepted(c, eventID, false)
 }
-
-// delivery is where a webhook event goes: a signal to a workflow. A nil
-// delivery goes nowhere (logged), and the event is done.
-type delivery struct {
-	workflowID, signal string
-	payload            any
-}
-
-// routeCourier: a courier event goes to the ticket it names, or, for a
-// self-shipped parcel the carrier knows only by its tracking number, to the
-// ticket that subscribed it.
-func (s *Server) routeCourier(ctx context.Context, ev models.CourierEvent) (*delivery, error) {
-	if ev.TicketID != "" {
-		return &delivery{workflows.TicketWorkflowID(ev.TicketID), workflows.SignalCourier, ev}, nil
-	}
-	id, err := s.store.ParcelWorkflow(ctx, ev.Carrier, ev.TrackingNo)
-	if models.ErrorCode(err) == models.ENOTFOUND {
-		s.log.Warn("courier event for a parcel no ticket follows", "carrier", ev.Carrier, "tracking_no", ev.TrackingNo, "event", ev.EventID)
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	return &delivery{id, workflows.SignalCourier, ev}, nil
-}
-
-// routePayment records the provider's answer in the ledger before the ticket
-// hears of it, so the money is right even while the ticket's worker is down; the
-// ledger, not the body, says whose key it is, and its word on how far the
-// payment took the order over goes with the event (never the body's figure).
-func (s *Server) routePayment(ctx context.Context, ev models.PaymentEvent) (*delivery, error) {
-	row, err := s.store.MarkRefund(ctx, ev.RefundKey, ev.Status, ev.ProviderRef)
-	if models.ErrorCode(err) == models.ENOTFOUND {
-		return nil, models.Errorf(models.EINVALID, "refund_key %q is not a key this ledger issued", ev.RefundKey)
-	} else if err != nil {
-		return nil, err
-	}
-	ev.OrderOverCents = 0
-	if row.Purpose == models.PurposeCompensate {
-		// A delayed-shipment compensation: the ledger's ticket id is its watch's
-		// workflow id; the watch waits for this answer.
-		return &delivery{row.TicketID, workflows.SignalPayment, ev}, nil
-	}
-	ev.TicketID, ev.OrderOverCents = row.TicketID, row.OrderOverCents
-	return &delivery{workflows.TicketWorkflowID(row.TicketID), workflows.SignalPayment, ev}, nil
-}
-
-// deliver signals d's workflow and marks the event delivered. A workflow that is
-// gone (the ticket ended and its window closed) is only logged: the ledger has
-// the answer. The signal does not depend on the caller staying connected.
-func (s *Server) deliver(ctx context.Context, provider, eventID string, d *delivery) error {
-	if d != nil {
-		err := s.temporal.SignalWorkflow(ctx, d.workflowID, "", d.signal, d.payload)
-		var notFound *serviceerror.NotFound
-		if errors.As(err, &notFound) {
-			s.log.Warn("webhook for an unknown or ended workflow", "workflow", d.workflowID, "event", eventID)
-		} else if err != nil {
-			s.log.Error("webhook not delivered", "workflow", d.workflowID, "event", eventID, "error", err)
-			return models.Errorf(models.EUNAVAILABLE, "the event could not be recorded now; send it again")
-		}
-	}
-	// If the mark fails the event was still delivered: a repeat then reaches the
-	// ticket, which drops it by its event id.
-	if err := s.store.MarkWebhookDelivered(ctx, provider, eventID); err != nil {
-		s.log.Warn("webhook delivered, not marked", "event", eventID, "error", err)
-	}
-	return nil
-}
-
-// signalTimeout bounds a webhook's signal once the caller is no longer waited on.
-const signalTimeout = 10 * time.Second

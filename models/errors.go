@@ -20,6 +20,17 @@ const (
 	EINTERNAL     = "internal"            // 500
 )
 
+// KnownErrorCode says whether code is one of the codes above: an activity's
+// application error of such a type carries a domain error across Temporal.
+func KnownErrorCode(code string) bool {
+	switch code {
+	case EMALFORMED, ETIMEOUT, EINVALID, ECONFLICT, EPRECONDITION, ENOTFOUND, EFORBIDDEN,
+		EUNAUTHORIZED, ETOOLARGE, EUNAVAILABLE, ETOOMANY, EINTERNAL:
+		return true
+	}
+	return false
+}
+
 // Error is the one error type of the domain. Message is written for a person and
 // says what to change.
 type Error struct {

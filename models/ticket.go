@@ -230,3 +230,14 @@ type Event struct {
 	Note      string    `json:"note,omitempty"`
 	RequestID string    `json:"request_id,omitempty"`
 }
+
+// Principal is who a request acts as: a role and its subject (the buyer's id,
+// the seller's shop, the platform agent).
+type Principal struct {
+	Role    Role
+	Subject string
+}
+
+// Scope is the principal as one string, "<role>:<subject>": what its
+// idempotency keys, external ids and rate limit are scoped to.
+func (p Principal) Scope() string { return string(p.Role) + ":" + p.Subject }

@@ -1,4 +1,4 @@
-package api
+package app
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 // who sends them registers the records as PUT /v1/orders/{id} and PUT
 // /v1/buyers/{id} would, and the shop's seller the order. It returns the
 // buyer's flag.
-func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.CreateTicket, got sent) (flagged bool, err error) {
+func (a *App) trustInputs(ctx context.Context, p models.Principal, req *models.CreateTicket, got Sent) (flagged bool, err error) {
 	statesOrder, statesCredit := got["order"], got["buyer_credit"]
 	switch {
 	case got["recent_returns"]:
@@ -28,16 +28,16 @@ func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.Creat
 		return false, models.Errorf(models.EINVALID, "buyer_credit is set by the platform (PUT /v1/buyers/{buyer_id}), not by a %s: leave it out", p.Role)
 	}
 
-	rec, err := s.findOrder(ctx, req.ShopID, req.OrderID)
+	rec, err := a.findOrder(ctx, req.ShopID, req.OrderID)
 	notTheirs := err == nil && rec.BuyerID != req.BuyerID
 	switch {
 	case notTheirs:
 		// The same words as an unknown order: a caller learns nothing of others' orders.
 		return false, unknownOrder(*req)
 	case err == nil && statesOrder:
-		rec, err = s.registerOrder(ctx, rec, *req)
+		rec, err = a.registerOrder(ctx, rec, *req)
 	case models.ErrorCode(err) == models.ENOTFOUND && statesOrder:
-		rec, err = s.registerOrder(ctx, models.Order{}, *req)
+		rec, err = a.registerOrder(ctx, models.Order{}, *req)
 	case models.ErrorCode(err) == models.ENOTFOUND:
 		return false, unknownOrder(*req)
 	}
@@ -52,7 +52,7 @@ func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.Creat
 		return false, err
 	}
 
-	buyer, known, err := s.store.GetBuyer(ctx, req.BuyerID)
+	buyer, known, err := a.store.GetBuyer(ctx, req.BuyerID)
 	if err != nil {
 		return false, err
 	}
@@ -61,12 +61,12 @@ func (s *Server) trustInputs(ctx context.Context, p Principal, req *models.Creat
 		if err := buyer.Validate(); err != nil {
 			return false, models.Errorf(models.EINVALID, "buyer_credit must be 0 to 5 stars")
 		}
-		if buyer, err = s.store.PutBuyer(ctx, buyer); err != nil {
+		if buyer, err = a.store.PutBuyer(ctx, buyer); err != nil {
 			return false, err
 		}
 	}
 	req.BuyerCredit = buyer.Credit
-	if req.RecentReturns, err = s.store.RecentReturns(ctx, req.BuyerID, s.now().Add(-s.policy.FastReview.RecentWindow.D())); err != nil {
+	if req.RecentReturns, err = a.store.RecentReturns(ctx, req.BuyerID, a.now().Add(-a.policy.FastReview.RecentWindow.D())); err != nil {
 		return false, err
 	}
 	return buyer.Flagged, nil
@@ -100,7 +100,7 @@ func unknownOrder(req models.CreateTicket) error {
 // registerOrder records the order facts a seller's or the platform's create
 // states (models.CreateTicket.StatedFacts) on top of the record rec, as the PUT
 // would (DESIGN §4, with its 409); shipment times already recorded are kept.
-func (s *Server) registerOrder(ctx context.Context, rec models.Order, req models.CreateTicket) (models.Order, error) {
+func (a *App) registerOrder(ctx context.Context, rec models.Order, req models.CreateTicket) (models.Order, error) {
 	o := models.Order{OrderID: req.OrderID, OrderFacts: req.StatedFacts()}
 	if rec.ShippedAt != nil {
 		o.ShippedAt = rec.ShippedAt
@@ -112,9 +112,9 @@ func (s *Server) registerOrder(ctx context.Context, rec models.Order, req models
 		o.Items = rec.Items
 	}
 	o.Normalize()
-	if err := o.ValidateAt(s.now()); err != nil {
+	if err := o.ValidateAt(a.now()); err != nil {
 		return o, models.Errorf(models.EINVALID, "order: %s", models.ErrorMessage(err))
 	}
-	saved, _, err := s.store.PutOrder(ctx, o)
+	saved, _, err := a.store.PutOrder(ctx, o)
 	return saved, err
 }
