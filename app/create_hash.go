@@ -31,6 +31,7 @@ type claimBody struct {
 	BuyerCredit    int                 `json:"buyer_credit"`
 	ExchangeSKU    string              `json:"exchange_sku,omitempty"`
 	PickupAddress  string              `json:"pickup_address,omitempty"`
+	OverrideNote   string              `json:"override_note,omitempty"`
 	RecentReturns  int                 `json:"recent_returns"`
 }
 

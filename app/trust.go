@@ -23,6 +23,8 @@ func (a *App) trustInputs(ctx context.Context, p models.Principal, req *models.C
 		return false, models.Errorf(models.EINVALID, "recent_returns is counted from the buyer's tickets here; leave it out")
 	case p.Role == models.RoleBuyer && statesOrder:
 		return false, models.Errorf(models.EINVALID, "order is the shop's record, not the buyer's to state: name the order_id and leave order out")
+	case p.Role != models.RolePlatform && p.Role != models.RoleAdmin && got["override_note"]:
+		return false, models.Errorf(models.EINVALID, "override_note is the platform's, to open what the return windows refuse: leave it out")
 	case p.Role != models.RolePlatform && p.Role != models.RoleAdmin && statesCredit:
 		// Buyer risk is the platform's record, the same for every shop (§2 Trust).
 		return false, models.Errorf(models.EINVALID, "buyer_credit is set by the platform (PUT /v1/buyers/{buyer_id}), not by a %s: leave it out", p.Role)
@@ -51,6 +53,12 @@ func (a *App) trustInputs(ctx context.Context, p models.Principal, req *models.C
 	if req.Items, err = orderedItems(req.Items, rec.Items); err != nil {
 		return false, err
 	}
+	if err := models.CheckEligibility(*req, req.Items, rec.DeliveredAt, a.policy.ReturnWindows, a.now()); err != nil {
+		if req.OverrideNote == "" {
+			return false, err
+		}
+		req.OverrideNote = models.OverrideNote(models.ErrorMessage(err), req.OverrideNote)
+	}
 
 	buyer, known, err := a.store.GetBuyer(ctx, req.BuyerID)
 	if err != nil {
@@ -73,12 +81,14 @@ func (a *App) trustInputs(ctx context.Context, p models.Principal, req *models.C
 }
 
 // orderedItems checks the items a create names against the order's lines: each
-// a SKU of the order, at most its quantity, at its unit price. None named: the
-// ticket covers the whole order.
+// a SKU of the order, at most its quantity. Their price and category are the
+// order record's (a price or category sent must be the record's). None named:
+// the ticket covers the whole order.
 func orderedItems(asked, order []models.Item) ([]models.Item, error) {
 	if len(asked) == 0 {
 		return order, nil
 	}
+	lines := make([]models.Item, len(asked))
 	for i, it := range asked {
 		j := slices.IndexFunc(order, func(o models.Item) bool { return o.SKU == it.SKU })
 		switch {
@@ -86,11 +96,14 @@ func orderedItems(asked, order []models.Item) ([]models.Item, error) {
 			return nil, models.Errorf(models.EINVALID, "items[%d]: sku %s is not a line of the order", i, it.SKU)
 		case it.Qty > order[j].Qty:
 			return nil, models.Errorf(models.EINVALID, "items[%d]: qty %d is more than the %d of the order", i, it.Qty, order[j].Qty)
-		case it.UnitPaidCents != order[j].UnitPaidCents:
-			return nil, models.Errorf(models.EINVALID, "items[%d]: unit_paid_cents %d is not the order's %d", i, it.UnitPaidCents, order[j].UnitPaidCents)
+		case it.UnitPaidCents != 0 && it.UnitPaidCents != order[j].UnitPaidCents:
+			return nil, models.Errorf(models.EINVALID, "items[%d]: unit_paid_cents %d is not the order's %d; leave it out, the order record's is used", i, it.UnitPaidCents, order[j].UnitPaidCents)
+		case it.Category != "" && it.Category != order[j].Category:
+			return nil, models.Errorf(models.EINVALID, "items[%d]: category %s is not the category of line %s; leave it out, the order record's is used", i, it.Category, it.SKU)
 		}
+		lines[i] = models.Item{SKU: it.SKU, Qty: it.Qty, UnitPaidCents: order[j].UnitPaidCents, Category: order[j].Category}
 	}
-	return asked, nil
+	return lines, nil
 }
 
 func unknownOrder(req models.CreateTicket) error {

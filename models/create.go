@@ -29,6 +29,10 @@ type CreateTicket struct {
 	BuyerCredit    int          `json:"buyer_credit,omitempty"`
 	ExchangeSKU    string       `json:"exchange_sku,omitempty"`
 	PickupAddress  string       `json:"pickup_address,omitempty"`
+	// OverrideNote is the platform's reason for opening a ticket its return
+	// window or a line's category refuses (CheckEligibility); recorded in the
+	// timeline. Only the platform may send it.
+	OverrideNote string `json:"override_note,omitempty"`
 	// RecentReturns is how many returns the buyer made within the fast-review
 	// window: counted by the server from our own tickets, never sent by a client.
 	RecentReturns int `json:"recent_returns,omitempty"`
@@ -66,7 +70,7 @@ func (c CreateTicket) Validate() error {
 			}
 		}
 	}
-	for _, r := range []struct{ field, v string }{{"reason", c.Reason}, {"pickup_address", c.PickupAddress}} {
+	for _, r := range []struct{ field, v string }{{"reason", c.Reason}, {"pickup_address", c.PickupAddress}, {"override_note", c.OverrideNote}} {
 		if err := CheckText(r.field, r.v); err != nil {
 			return err
 		}

@@ -221,6 +221,10 @@ func (d *decision) create(c CreateInput) error {
 	d.t.BuyerFlagged = c.BuyerFlagged
 	d.t.State = ""
 	d.transition(StatePendingReview, c.Actor, c.Role, "create", d.t.Reason, c.RequestID)
+	if c.Create.OverrideNote != "" {
+		// The platform opened what the return windows refuse: audited.
+		d.note(c.Actor, c.Role, "override_eligibility", c.Create.OverrideNote, c.RequestID)
+	}
 	// A buyer the platform flagged is never approved without the seller.
 	if ok, rule := FastReviewDecision(c.Create, d.p); ok && !c.BuyerFlagged {
 		d.t.Flags.FastReviewed, d.t.FastReviewRule = true, rule

@@ -163,6 +163,9 @@ func checkItems(items []Item) error {
 		if it.Qty <= 0 || it.Qty > maxQty || it.UnitPaidCents < 0 || it.UnitPaidCents > MaxAmountCents {
 			return Errorf(EINVALID, "items[%d] needs a qty of 1 to %d and unit_paid_cents of 0 to %d", i, maxQty, int64(MaxAmountCents))
 		}
+		if err := checkCategory(fmt.Sprintf("items[%d].category", i), it.Category); err != nil {
+			return err
+		}
 	}
 	return nil
 }

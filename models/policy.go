@@ -49,6 +49,9 @@ type Policy struct {
 	// FreightClaimCents is what a freight-insurance (运费险) claim asks for the buyer's
 	// one-way return freight; 0 turns claims off.
 	FreightClaimCents int64 `yaml:"freight_claim_cents" json:"freight_claim_cents"`
+	// ReturnWindows are the legal return windows a create is checked against
+	// (CheckEligibility).
+	ReturnWindows ReturnWindows `yaml:"return_windows" json:"return_windows"`
 	// Shops turns fast review and lightning refund on or off per shop; a shop not
 	// listed follows fast_review.enabled and lightning_refund.enabled.
 	Shops map[string]ShopRule `yaml:"shops" json:"shops,omitempty"`
@@ -131,6 +134,7 @@ func DefaultPolicy() Policy {
 		ShipDeadline:            Duration(48 * time.Hour),
 		ShippingCompensation:    CompensationRule{Percent: 30, CapCents: 500_00, SelfOperatedCents: 5_00},
 		FreightClaimCents:       12_00,
+		ReturnWindows:           DefaultReturnWindows(),
 	}
 }
 
@@ -206,7 +210,7 @@ func (p Policy) Validate() error {
 			return err
 		}
 	}
-	return nil
+	return p.ReturnWindows.validate()
 }
 
 // StateTimeout returns the deadline name and duration that run in state s, or

@@ -107,6 +107,8 @@ type Item struct {
 	SKU           string `json:"sku"`
 	Qty           int    `json:"qty"`
 	UnitPaidCents int64  `json:"unit_paid_cents"`
+	// Category is the order line's, from the order record (CheckEligibility).
+	Category Category `json:"category,omitempty"`
 }
 
 // Offer is the seller's negotiation proposal.

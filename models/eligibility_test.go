@@ -1,0 +1,84 @@
+package models
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// The return windows (DESIGN §2 Lines and eligibility), counted from the day
+// after delivery in China Standard Time: a no-reason return delivered on
+// 1 December is in time through 8 December and refused from 9 December; a
+// quality exchange has 15 days, a repair 365; lines the law or the shop's
+// terms exclude have no no-reason return at all; before delivery no window
+// has opened.
+func TestCheckEligibility(t *testing.T) {
+	cst := time.FixedZone("UTC+8", 8*3600)
+	// 23:30 on 1 December in China is still 1 December there (15:30 UTC).
+	delivered := time.Date(2026, 12, 1, 23, 30, 0, 0, cst)
+	at := func(day, hour int) time.Time { return time.Date(2026, 12, day, hour, 0, 0, 0, cst) }
+	noReason := CreateTicket{Kind: KindReturnRefund, ReasonCode: ReasonNoReason}
+	exchange := CreateTicket{Kind: KindExchange, ReasonCode: ReasonQuality}
+	repair := CreateTicket{Kind: KindRepair, ReasonCode: ReasonQuality}
+	quality := CreateTicket{Kind: KindReturnRefund, ReasonCode: ReasonQuality}
+	cup := []Item{{SKU: "CUP", Qty: 3, UnitPaidCents: 1000}}
+	w := DefaultReturnWindows()
+	cases := []struct {
+		name      string
+		c         CreateTicket
+		lines     []Item
+		delivered *time.Time
+		now       time.Time
+		refused   string // in the message; "" for eligible
+	}{
+		{"no-reason on the day of delivery", noReason, cup, &delivered, at(1, 23), ""},
+		{"no-reason on day 7 (8 December), its last hour", noReason, cup, &delivered, at(8, 23), ""},
+		{"no-reason on day 8 (9 December), its first hour", noReason, cup, &delivered, at(9, 0),
+			"return_windows.no_reason: the no-reason return (七天无理由) window of 7d from the day after delivery (2026-12-01) closed at the end of 2026-12-08"},
+		{"no-reason before delivery", noReason, cup, nil, at(30, 0), ""},
+		{"a quality return has no window here", quality, cup, &delivered, at(30, 0), ""},
+		{"quality exchange on day 15", exchange, cup, &delivered, at(16, 12), ""},
+		{"quality exchange on day 16", exchange, cup, &delivered, at(17, 0), "return_windows.quality_exchange"},
+		{"repair within the warranty", repair, cup, &delivered, delivered.AddDate(1, 0, 0), ""},
+		{"repair after the warranty", repair, cup, &delivered, delivered.AddDate(1, 0, 1), "closed at the end of 2027-12-01"},
+		{"a perishable line", noReason, []Item{{SKU: "MILK", Qty: 1, Category: CategoryPerishable}}, &delivered, at(2, 9),
+			"sku MILK is perishable, which the law excludes"},
+		{"a final-sale line", noReason, []Item{cup[0], {SKU: "SALE", Qty: 1, Category: CategoryFinalSale}}, &delivered, at(2, 9),
+			"sku SALE was sold final sale under the shop's confirmed terms"},
+		{"a perishable line exchanged for quality", exchange, []Item{{SKU: "MILK", Qty: 1, Category: CategoryPerishable}}, &delivered, at(2, 9), ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := CheckEligibility(c.c, c.lines, c.delivered, w, c.now)
+			switch {
+			case c.refused == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case c.refused != "" && (ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), c.refused)):
+				t.Errorf("got %v, want EINVALID naming %q", err, c.refused)
+			}
+		})
+	}
+}
+
+// WindowCloses counts days in China whatever the zone of the delivery time:
+// 16:30 UTC on 30 November is 00:30 on 1 December in China.
+func TestWindowCloses(t *testing.T) {
+	got := WindowCloses(time.Date(2026, 11, 30, 16, 30, 0, 0, time.UTC), Duration(7*day))
+	want := time.Date(2026, 12, 9, 0, 0, 0, 0, time.FixedZone("", 8*3600))
+	if !got.Equal(want) {
+		t.Errorf("closes %s, want %s", got, want)
+	}
+}
+
+// return_windows is policy: whole days from 1 to 366, named when wrong.
+func TestReturnWindowsPolicy(t *testing.T) {
+	p, err := LoadPolicy(strings.NewReader("version: w\nreturn_windows: {no_reason: 10d}\n"))
+	if err != nil || p.ReturnWindows.NoReason != Duration(10*day) || p.ReturnWindows.Repair != Duration(365*day) {
+		t.Fatalf("load = %+v, %v", p.ReturnWindows, err)
+	}
+	for _, bad := range []string{"{no_reason: 36h}", "{repair: 400d}", "{quality_exchange: 0d}"} {
+		if _, err := LoadPolicy(strings.NewReader("version: w\nreturn_windows: " + bad + "\n")); err == nil || !strings.Contains(ErrorMessage(err), "return_windows.") {
+			t.Errorf("%s: %v, want a refusal naming the key", bad, err)
+		}
+	}
+}
