@@ -188,7 +188,7 @@ func (d *decision) transition(to State, actor string, role Role, action, note, r
 	from := d.t.State
 	d.t.State = to
 	d.t.Deadline = nil
-	if name, dur, ok := d.p.StateTimeout(to); ok {
+	if name, dur, ok := d.p.deadlineOf(d.t, to); ok {
 		d.t.Deadline = &Deadline{Name: name, At: d.now.Add(dur)}
 	}
 	if to.Terminal() {

@@ -82,3 +82,48 @@ func TestReturnWindowsPolicy(t *testing.T) {
 		}
 	}
 }
+
+// A no-reason return must be refunded within 7 days of the goods' receipt
+// (消法 §25): its inspection is bounded by no_reason_inspect_timeout (5 days
+// by default, so with refund_timeout's 48 hours the law is met), a policy that
+// cannot meet it is refused at load, and a quality return keeps
+// inspect_timeout's 10 days. A ticket whose policy predates the key keeps
+// inspect_timeout too.
+func TestNoReasonRefundWithinSevenDays(t *testing.T) {
+	inspectBy := func(reason ReasonCode, edit func(*Policy)) time.Duration {
+		s := newStory(t, CreateTicket{Kind: KindReturnRefund, ReturnMethod: ReturnSelfShip, ReasonCode: reason}, edit)
+		s.act(RoleSeller, ActApprove, ActionBody{})
+		s.act(RoleBuyer, ActShip, ActionBody{Carrier: "SF", TrackingNo: "SF1"})
+		s.courier(CourierDelivered)
+		if s.tk.State != StateAwaitingInspection || s.tk.Deadline == nil || s.tk.Deadline.Name != "inspect_by" {
+			t.Fatalf("after delivery: %s, deadline %+v", s.tk.State, s.tk.Deadline)
+		}
+		return s.tk.Deadline.At.Sub(s.now)
+	}
+	if got := inspectBy(ReasonNoReason, nil); got != 5*day {
+		t.Errorf("a no-reason return's inspection: %s, want 5 days", got)
+	}
+	if d := DefaultPolicy(); d.NoReasonInspectTimeout+d.RefundTimeout > Duration(NoReasonRefundWithin) {
+		t.Errorf("the defaults give a no-reason return %s to its refund", d.NoReasonInspectTimeout+d.RefundTimeout)
+	}
+	if got := inspectBy(ReasonQuality, nil); got != 10*day {
+		t.Errorf("a quality return's inspection: %s, want 10 days", got)
+	}
+	if got := inspectBy(ReasonNoReason, func(p *Policy) { p.InspectTimeout = Duration(2 * day) }); got != 2*day {
+		t.Errorf("inspect_timeout shorter than no_reason_inspect_timeout: %s, want 2 days", got)
+	}
+	if got := inspectBy(ReasonNoReason, func(p *Policy) { p.NoReasonInspectTimeout = 0 }); got != 10*day {
+		t.Errorf("a policy from before no_reason_inspect_timeout: %s, want inspect_timeout's 10 days", got)
+	}
+	for yaml, ok := range map[string]bool{
+		"refund_timeout: 3d":                                 false,
+		"no_reason_inspect_timeout: 6d":                      false,
+		"inspect_timeout: 2d\nrefund_timeout: 5d":            true,
+		"no_reason_inspect_timeout: 4d\nrefund_timeout: 72h": true,
+	} {
+		_, err := LoadPolicy(strings.NewReader("version: law\n" + yaml + "\n"))
+		if ok != (err == nil) || !ok && !strings.Contains(ErrorMessage(err), "消法 §25") {
+			t.Errorf("%q: %v, want accepted %v", yaml, err, ok)
+		}
+	}
+}

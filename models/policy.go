@@ -24,6 +24,11 @@ type Policy struct {
 	BuyerShipTimeout          Duration `yaml:"buyer_ship_timeout" json:"buyer_ship_timeout"`
 	TransitTimeout            Duration `yaml:"transit_timeout" json:"transit_timeout"`
 	InspectTimeout            Duration `yaml:"inspect_timeout" json:"inspect_timeout"`
+	// NoReasonInspectTimeout bounds a no-reason return's inspection (the
+	// shorter of it and inspect_timeout), whose refund the law wants within 7
+	// days of the goods' receipt (消法 §25): with refund_timeout it may not
+	// exceed NoReasonRefundWithin. Zero (a policy from before it): inspect_timeout.
+	NoReasonInspectTimeout Duration `yaml:"no_reason_inspect_timeout" json:"no_reason_inspect_timeout,omitempty"`
 	RefundTimeout             Duration `yaml:"refund_timeout" json:"refund_timeout"`
 	ReplacementConfirmTimeout Duration `yaml:"replacement_confirm_timeout" json:"replacement_confirm_timeout"`
 	RepairTimeout             Duration `yaml:"repair_timeout" json:"repair_timeout"`
@@ -116,6 +121,7 @@ func DefaultPolicy() Policy {
 		BuyerShipTimeout:          Duration(7 * day),
 		TransitTimeout:            Duration(15 * day),
 		InspectTimeout:            Duration(10 * day),
+		NoReasonInspectTimeout:    Duration(5 * day),
 		RefundTimeout:             Duration(48 * time.Hour),
 		ReplacementConfirmTimeout: Duration(7 * day),
 		RepairTimeout:             Duration(15 * day),
@@ -171,6 +177,7 @@ func (p Policy) Validate() error {
 		{"appeal_timeout", p.AppealTimeout}, {"pickup_timeout", p.PickupTimeout},
 		{"buyer_ship_timeout", p.BuyerShipTimeout}, {"transit_timeout", p.TransitTimeout},
 		{"inspect_timeout", p.InspectTimeout}, {"refund_timeout", p.RefundTimeout},
+		{"no_reason_inspect_timeout", p.NoReasonInspectTimeout},
 		{"replacement_confirm_timeout", p.ReplacementConfirmTimeout}, {"repair_timeout", p.RepairTimeout},
 		{"evidence_timeout", p.EvidenceTimeout}, {"arbiter_timeout", p.ArbiterTimeout},
 		{"recover_timeout", p.RecoverTimeout}, {"evaluation_window", p.EvaluationWindow},
@@ -210,7 +217,26 @@ func (p Policy) Validate() error {
 			return err
 		}
 	}
+	if total := min(p.NoReasonInspectTimeout, p.InspectTimeout) + p.RefundTimeout; total.D() > NoReasonRefundWithin {
+		return Errorf(EINVALID, "policy: no_reason_inspect_timeout (%s, or inspect_timeout when shorter) plus refund_timeout (%s) is %s, more than the 7 days within which the law wants a no-reason return refunded from the goods' receipt (消法 §25); shorten one",
+			p.NoReasonInspectTimeout, p.RefundTimeout, total)
+	}
 	return p.ReturnWindows.validate()
+}
+
+// NoReasonRefundWithin is how soon after the goods' receipt the law wants a
+// no-reason return refunded (消法 §25).
+const NoReasonRefundWithin = 7 * day
+
+// deadlineOf is the deadline ticket t starts on entering state s: the state's
+// (StateTimeout), but a no-reason return's inspection is bounded by
+// no_reason_inspect_timeout too.
+func (p Policy) deadlineOf(t Ticket, s State) (name string, d time.Duration, ok bool) {
+	name, d, ok = p.StateTimeout(s)
+	if s == StateAwaitingInspection && t.ReasonCode == ReasonNoReason && p.NoReasonInspectTimeout > 0 {
+		d = min(d, p.NoReasonInspectTimeout.D())
+	}
+	return name, d, ok
 }
 
 // StateTimeout returns the deadline name and duration that run in state s, or

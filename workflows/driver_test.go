@@ -150,11 +150,15 @@ func newEnvWith(t *testing.T, a *activities.Activities, escalation any) *testsui
 }
 
 // harnessPolicy is the built-in policy with late_money_window cut to the
-// evaluation window, so a run ends within the harness's giveUpAfter; the late
-// window itself is TestLateMoneyWindow's.
+// evaluation window, so a run ends within the harness's giveUpAfter (the late
+// window itself is TestLateMoneyWindow's), and without
+// no_reason_inspect_timeout, so the harness's no-reason tickets inspect within
+// inspect_timeout as every other (the no-reason bound is
+// models.TestNoReasonRefundWithinSevenDays').
 func harnessPolicy() models.Policy {
 	p := models.DefaultPolicy()
 	p.LateMoneyWindow = p.EvaluationWindow
+	p.NoReasonInspectTimeout = 0
 	return p
 }
 
