@@ -220,11 +220,11 @@ SQL
 
 # ---------------------------------------------------------------------------
 # aftersales: schema, Temporal setup, then the processes.
-export TEMPORAL_ADDRESS=127.0.0.1:$T_FRONTEND TEMPORAL_NAMESPACE=$NAMESPACE
+temporal=(--temporal-address "127.0.0.1:$T_FRONTEND" --temporal-namespace "$NAMESPACE")
 say "aftersales migrate"
 "$AFTERSALES" migrate --database-url "$DATABASE_URL" 2>&1 | tee -a "$LOGS/migrate.log"
 say "aftersales temporal-setup (namespace $NAMESPACE)"
-"$AFTERSALES" temporal-setup 2>&1 | tee -a "$LOGS/temporal-setup.log"
+"$AFTERSALES" temporal-setup "${temporal[@]}" 2>&1 | tee -a "$LOGS/temporal-setup.log"
 
 # Secrets of this cluster only: API keys, webhook secrets, provider keys.
 rand() { head -c "$1" /dev/urandom | od -An -tx1 | tr -d ' \n'; }
@@ -252,12 +252,12 @@ for i in 1 2; do
 	[ "$i" = 2 ] && port=$API2_PORT
 	# The bench is one principal sending for many: a limit far above the default.
 	register "api-$i" "http http://127.0.0.1:$port/readyz" \
-		"$AFTERSALES" api --http "127.0.0.1:$port" --database-url "$DATABASE_URL" --keys "$RUN/secrets/keys.json" "${secrets[@]}" \
+		"$AFTERSALES" api --http "127.0.0.1:$port" "${temporal[@]}" --database-url "$DATABASE_URL" --keys "$RUN/secrets/keys.json" "${secrets[@]}" \
 		--rate-limit 5000 --rate-burst 5000
 	metrics=$WORKER1_METRICS
 	[ "$i" = 2 ] && metrics=$WORKER2_METRICS
 	register "worker-$i" "http http://127.0.0.1:$metrics/metrics" \
-		"$AFTERSALES" worker --database-url "$DATABASE_URL" --metrics-addr "127.0.0.1:$metrics" \
+		"$AFTERSALES" worker "${temporal[@]}" --database-url "$DATABASE_URL" --metrics-addr "127.0.0.1:$metrics" \
 		--courier http --courier-url "http://127.0.0.1:$PROVIDERS_PORT/courier" --courier-key "$COURIER_KEY" \
 		--payment http --payment-url "http://127.0.0.1:$PROVIDERS_PORT/payment" --payment-key "$PAYMENT_KEY"
 done
