@@ -26,7 +26,7 @@ fi
 rm -f "$PIDS/postgres.pid"
 
 if [ -f "$RUN/started-mariadb" ]; then
-	$SUDO service mariadb stop >/dev/null
+	$SUDO mysqladmin --protocol=socket shutdown
 	rm -f "$RUN/started-mariadb"
 	echo "MariaDB stopped (up.sh had started it)"
 fi

@@ -34,6 +34,12 @@ for p in $T_FRONTEND $T_HISTORY $T_MATCHING $T_WORKER $T_HTTP $((T_MEMBER)) $((T
 	port_free "$p" || die "port $p is taken: choose other ports (AFTERSALES_CLUSTER_TEMPORAL_PORT, AFTERSALES_CLUSTER_PG_PORT, AFTERSALES_CLUSTER_HTTP_PORT)"
 done
 
+if ! command -v curl >/dev/null 2>&1; then
+	say "installing curl (apt-get): readiness is checked over HTTP"
+	$SUDO apt-get update
+	$SUDO apt-get install -y --no-install-recommends curl
+fi
+
 completed=""
 cleanup() {
 	if [ -z "$completed" ]; then
@@ -199,7 +205,12 @@ if ! command -v mariadbd >/dev/null 2>&1 && ! command -v mysqld >/dev/null 2>&1 
 fi
 if ! mariadb_up; then
 	say "starting MariaDB (down.sh stops it again)"
-	$SUDO service mariadb start >/dev/null
+	if ! $SUDO service mariadb start >/dev/null; then
+		say "service mariadb start failed; starting mysqld_safe directly"
+		$SUDO mkdir -p /run/mysqld
+		$SUDO chown mysql:mysql /run/mysqld
+		$SUDO sh -c "nohup mysqld_safe --user=mysql >'$LOGS/mysqld_safe.log' 2>&1 &"
+	fi
 	for _ in $(seq 1 300); do
 		mariadb_up && break
 		sleep 0.2
