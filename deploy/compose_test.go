@@ -303,7 +303,8 @@ func mustService(t *testing.T, c composeFile, name string) service {
 
 // The services of the topology and what each one is.
 const (
-	svcMySQL          = "mysql"
+	svcMySQL          = "mysql"           // the read model
+	svcPostgres       = "postgresql"      // Temporal's store
 	svcTemporalSchema = "temporal-schema" // one-shot: Temporal's databases
 	svcTemporal       = "temporal"
 	svcTemporalSetup  = "temporal-setup" // one-shot: namespace and search attributes
@@ -322,7 +323,7 @@ var appCommands = map[string]string{svcAPI: "api", svcWorker: "worker", svcMigra
 
 func TestComposeServices(t *testing.T) {
 	c := loadCompose(t)
-	for _, name := range []string{svcMySQL, svcTemporalSchema, svcTemporal, svcTemporalSetup, svcTemporalUI, svcMigrate, svcAPI, svcWorker, svcProviders} {
+	for _, name := range []string{svcMySQL, svcPostgres, svcTemporalSchema, svcTemporal, svcTemporalSetup, svcTemporalUI, svcMigrate, svcAPI, svcWorker, svcProviders} {
 		if _, ok := c.Services[name]; !ok {
 			t.Errorf("docker-compose.yml: service %q is missing", name)
 		}
@@ -339,6 +340,7 @@ func TestComposeImagesPinned(t *testing.T) {
 		about         string
 	}{
 		{svcMySQL, "mysql", func(tag string) bool { return regexp.MustCompile(`^8(\.\d+)*$`).MatchString(tag) }, "a MySQL 8.x tag"},
+		{svcPostgres, "postgres", func(tag string) bool { return regexp.MustCompile(`^15(\.\d+)*$`).MatchString(tag) }, "a PostgreSQL 15.x tag (what deploy/cluster runs, Debian 12's)"},
 		{svcTemporal, "temporalio/server", eq(strings.TrimPrefix(temporalServer, "v")), "the go.temporal.io/server version of go.mod, " + temporalServer},
 		{svcTemporalSchema, "temporalio/admin-tools", eq(strings.TrimPrefix(temporalServer, "v")), "the server's version, " + temporalServer},
 		{svcTemporalSetup, "temporalio/admin-tools", eq(strings.TrimPrefix(temporalServer, "v")), "the server's version, " + temporalServer},
@@ -658,7 +660,7 @@ func TestComposeDependsOn(t *testing.T) {
 	c := loadCompose(t)
 	const healthy, completed = "service_healthy", "service_completed_successfully"
 	want := map[string]map[string]string{
-		svcTemporalSchema: {svcMySQL: healthy},
+		svcTemporalSchema: {svcPostgres: healthy},
 		svcTemporal:       {svcTemporalSchema: completed},
 		svcTemporalSetup:  {svcTemporal: healthy},
 		svcTemporalUI:     {svcTemporal: healthy},
@@ -699,6 +701,7 @@ func TestComposeHealthchecks(t *testing.T) {
 		contains []string
 	}{
 		{svcMySQL, []string{"mysqladmin", "ping"}},
+		{svcPostgres, []string{"pg_isready", "127.0.0.1"}},
 		{svcTemporal, nil},
 		{svcAPI, []string{"/healthz", "8080"}},
 	} {
@@ -827,6 +830,55 @@ func TestComposeTopLevelKeysBothToolsAccept(t *testing.T) {
 	for k := range top {
 		if !allowed[k] && !strings.HasPrefix(k, "x-") {
 			t.Errorf("top-level key %q: docker-compose 1.29 refuses it (allowed: services, networks, volumes, secrets, configs, x-*)", k)
+		}
+	}
+}
+
+// TestComposeTemporalStoreIsWhatCIRuns: compose keeps Temporal's store where
+// deploy/cluster (which CI brings up and kills process by process) keeps it: on
+// PostgreSQL through the postgres12 plugin, its schemas applied from the same
+// schema directories by temporal-sql-tool, in databases of the same names; the
+// read model stays on MySQL.
+func TestComposeTemporalStoreIsWhatCIRuns(t *testing.T) {
+	c := loadCompose(t)
+	up := string(readRepoFile(t, "deploy/cluster/up.sh"))
+	for _, want := range []string{"--plugin postgres12", "postgresql/v12/temporal", "postgresql/v12/visibility",
+		"databaseName: temporal\n", "databaseName: temporal_visibility\n"} {
+		if !strings.Contains(up, want) {
+			t.Fatalf("deploy/cluster/up.sh no longer has %q: this test's picture of the cluster is out of date", want)
+		}
+	}
+	schema := mustService(t, c, svcTemporalSchema)
+	if got := schema.Environment["SQL_PLUGIN"]; got != "postgres12" {
+		t.Errorf("temporal-schema SQL_PLUGIN=%q, deploy/cluster uses postgres12", got)
+	}
+	if got := schema.Environment["SQL_HOST"]; got != svcPostgres {
+		t.Errorf("temporal-schema SQL_HOST=%q, want the %s service", got, svcPostgres)
+	}
+	script := mountedFile(t, schema, schema.Entrypoint[len(schema.Entrypoint)-1])
+	for _, want := range []string{"=postgresql/v12/temporal", "=postgresql/v12/visibility", "setup-schema -v 0.0", "update-schema --schema-name", "create-database"} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the schema script lacks %q, which deploy/cluster/up.sh runs", want)
+		}
+	}
+	env := mustService(t, c, svcTemporal).Environment
+	pg := mustService(t, c, svcPostgres).Environment
+	for k, want := range map[string]string{"DB": "postgres12", "POSTGRES_SEEDS": svcPostgres, "DB_PORT": "5432",
+		"DBNAME": "temporal", "VISIBILITY_DBNAME": "temporal_visibility",
+		"POSTGRES_USER": pg["POSTGRES_USER"], "POSTGRES_PWD": pg["POSTGRES_PASSWORD"]} {
+		if env[k] != want || want == "" {
+			t.Errorf("temporal %s=%q, want %q", k, env[k], want)
+		}
+	}
+	if schema.Environment["SQL_USER"] != pg["POSTGRES_USER"] || schema.Environment["SQL_PASSWORD"] != pg["POSTGRES_PASSWORD"] {
+		t.Errorf("temporal-schema connects as %s, the postgresql service creates %s",
+			schema.Environment["SQL_USER"], pg["POSTGRES_USER"])
+	}
+	for _, name := range []string{svcTemporal, svcTemporalSchema} {
+		for k, v := range mustService(t, c, name).Environment {
+			if strings.HasPrefix(k, "MYSQL") {
+				t.Errorf("%s sets %s=%q: only the read model is on MySQL", name, k, v)
+			}
 		}
 	}
 }

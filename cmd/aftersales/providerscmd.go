@@ -62,7 +62,10 @@ func serveProviders(ctx context.Context, args []string, listening func(net.Addr)
 	cou := &courier.Simulator{Mode: courier.ModeAuto, Delay: *delay, Log: logger, LedgerFile: *courierLedger,
 		Sender: &webhook.Sender{URL: *webhookURL, Keys: secrets.courier, Tries: math.MaxInt}}
 	defer func() { _ = cou.Close() }()
-	cou.Bookings("") // reads the ledger now: what was pending is sent again without waiting for a call
+	// Both ledgers are read now: what was pending is sent again without waiting
+	// for a call (after a restart no call may come: every ticket waits on its event).
+	cou.Bookings("")
+	pay.Ledger("")
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })

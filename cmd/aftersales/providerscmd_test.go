@@ -115,6 +115,53 @@ func TestProvidersProcess(t *testing.T) {
 	}
 }
 
+// A payment the provider accepted and had not settled when it stopped is settled
+// and its event sent once it starts again, with no call to start it: after a
+// restart no call may ever come, each ticket waiting on its own event.
+func TestProvidersResumePaymentsAtStart(t *testing.T) {
+	dir := t.TempDir()
+	ledger := filepath.Join(dir, "payments.json")
+	before := &payment.Simulator{Mode: payment.ModeManual, LedgerFile: ledger}
+	req := activities.MoneyRequest{Key: "T9:refund:1", TicketID: "T9", OrderID: "O9", AmountCents: 900, Currency: "CNY"}
+	if r, err := before.Refund(context.Background(), req); err != nil || r.Status != models.RefundSent {
+		t.Fatalf("refund: %+v, %v", r, err)
+	}
+	_ = before.Close()
+
+	secrets := map[string]string{}
+	for _, name := range []string{"courier", "payment"} {
+		secrets[name] = filepath.Join(dir, name+".secret")
+		if err := os.WriteFile(secrets[name], []byte(webhook.NewSecret()+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := make(chan models.PaymentEvent, 1)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var ev models.PaymentEvent
+		if r.URL.Path == payment.WebhookPath && json.NewDecoder(r.Body).Decode(&ev) == nil {
+			events <- ev
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	t.Cleanup(api.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- serveProviders(ctx, []string{"--http", "127.0.0.1:0", "--payment-key", "pk-test", "--courier-key", "ck-test",
+			"--payment-ledger-file", ledger, "--courier-ledger-file", filepath.Join(dir, "visits.json"), "--webhook-url", api.URL,
+			"--payment-webhook-secret-file", secrets["payment"], "--courier-webhook-secret-file", secrets["courier"], "--sim-delay", "10ms"}, nil)
+	}()
+	defer func() { cancel(); <-done }()
+	select {
+	case ev := <-events:
+		if ev.RefundKey != req.Key || ev.Status != models.RefundSucceeded {
+			t.Fatalf("after the start: %+v, want %s succeeded", ev, req.Key)
+		}
+	case err := <-done:
+		t.Fatalf("providers stopped: %v", err)
+	}
+}
+
 // bench --target --providers-url counts duplicate refunds from the payment
 // provider's own ledger, read over its API (GET /payments?ticket_id=): two
 // succeeded refunds of one ticket are two, a failed one none; a wrong key is an

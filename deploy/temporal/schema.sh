@@ -1,25 +1,26 @@
 #!/bin/sh
 # One-shot (temporal-schema service, temporalio/admin-tools image): creates Temporal's
-# two MySQL databases if missing and applies every pending schema version, so it is
-# safe to re-run, and upgrading the server image upgrades the schema on the next
+# two PostgreSQL databases if missing and applies every pending schema version, so it
+# is safe to re-run, and upgrading the server image upgrades the schema on the next
 # `docker compose up`. Connection settings come from SQL_PLUGIN, SQL_HOST, SQL_PORT,
-# SQL_USER and SQL_PASSWORD, which temporal-sql-tool reads itself.
+# SQL_USER and SQL_PASSWORD, which temporal-sql-tool reads itself. deploy/cluster/up.sh
+# runs the same three steps with the same schemas.
 set -eu
 
-# The mysql healthcheck answers before the server is ready for every client
-# on a cold start now and then: retry the first connection for a while.
+# The database's healthcheck can answer before the server is ready for every
+# client on a cold start: retry the first connection for a while.
 tries=0
 until temporal-sql-tool --db "${TEMPORAL_DBNAME:-temporal}" create-database; do
 	tries=$((tries + 1))
 	if [ "$tries" -ge 30 ]; then
-		echo "temporal-schema: MySQL at ${SQL_HOST}:${SQL_PORT} refused us 30 times" >&2
+		echo "temporal-schema: PostgreSQL at ${SQL_HOST}:${SQL_PORT} refused us 30 times" >&2
 		exit 1
 	fi
 	sleep 2
 done
 
-for spec in "${TEMPORAL_DBNAME:-temporal}=mysql/v8/temporal" \
-	"${TEMPORAL_VISIBILITY_DBNAME:-temporal_visibility}=mysql/v8/visibility"; do
+for spec in "${TEMPORAL_DBNAME:-temporal}=postgresql/v12/temporal" \
+	"${TEMPORAL_VISIBILITY_DBNAME:-temporal_visibility}=postgresql/v12/visibility"; do
 	db=${spec%%=*}
 	schema=${spec#*=}
 	temporal-sql-tool --db "$db" create-database
