@@ -32,6 +32,11 @@ type Store interface {
 	PutBuyer(ctx context.Context, b models.Buyer) (models.Buyer, error)
 	GetBuyer(ctx context.Context, id string) (models.Buyer, bool, error)
 	RecentReturns(ctx context.Context, buyerID string, since time.Time) (int, error)
+	// HoldUnits records the units a ticket returns against its order's lines,
+	// refusing with ECONFLICT what other tickets hold (store.DB.HoldUnits);
+	// ReleaseUnits gives back those of a ticket that never started.
+	HoldUnits(ctx context.Context, shopID, orderID, ticketID string, lines []models.Item, now time.Time) error
+	ReleaseUnits(ctx context.Context, ticketID string) error
 	// The refunds ledger, which records a payment provider's answer before the
 	// ticket hears of it, and the webhook events received.
 	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (store.RefundRow, error)

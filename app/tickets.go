@@ -98,6 +98,11 @@ func (a *App) CreateTicket(ctx context.Context, p models.Principal, cmd CreateTi
 		}
 	}
 	createdAt := a.now().UTC().Truncate(time.Millisecond)
+	// The units returned are held before the ticket starts, under the order's
+	// lock: of two tickets racing for the last unit one is refused here.
+	if err := a.store.HoldUnits(ctx, req.ShopID, req.OrderID, id, req.Items, createdAt); err != nil {
+		return Created{}, err
+	}
 	in := workflows.TicketInput{TicketID: id, Create: req, Policy: a.policy, BodyHash: bodyHash, BuyerFlagged: flagged,
 		Actor: p.Subject, Role: p.Role, RequestID: cmd.RequestID, CreatedAt: createdAt}
 	t, err := a.startTicket(ctx, in)
@@ -147,6 +152,12 @@ func (a *App) startTicket(ctx context.Context, in workflows.TicketInput) (models
 	case errors.As(err, &started):
 		return a.syncTicket(ctx, in.TicketID)
 	case err != nil:
+		if _, derr := a.temporal.DescribeWorkflowExecution(ctx, workflows.TicketWorkflowID(in.TicketID), ""); errors.As(derr, new(*serviceerror.NotFound)) {
+			// Not started for sure: its units go back now, not after PendingHoldLife.
+			if rerr := a.store.ReleaseUnits(ctx, in.TicketID); rerr != nil {
+				a.log.Warn("units of a ticket not started not released", "ticket", in.TicketID, "error", rerr)
+			}
+		}
 		return created, DomainError(err)
 	}
 	if err := a.store.SaveTicket(ctx, created); err != nil {

@@ -17,7 +17,6 @@ import (
 	"sync"
 	"testing"
 
-	enumspb "go.temporal.io/api/enums/v1"
 	"gopkg.in/yaml.v3"
 
 	"github.com/aftersales/aftersales/activities/webhook"
@@ -316,7 +315,8 @@ const (
 )
 
 // appCommands are the services that run our binary, and the subcommand each runs.
-var appCommands = map[string]string{svcAPI: "api", svcWorker: "worker", svcMigrate: "migrate", svcProviders: "providers"}
+var appCommands = map[string]string{svcAPI: "api", svcWorker: "worker", svcMigrate: "migrate", svcProviders: "providers",
+	svcTemporalSetup: "temporal-setup"}
 
 // ---------------------------------------------------------------------------
 // Topology.
@@ -343,7 +343,6 @@ func TestComposeImagesPinned(t *testing.T) {
 		{svcPostgres, "postgres", func(tag string) bool { return regexp.MustCompile(`^15(\.\d+)*$`).MatchString(tag) }, "a PostgreSQL 15.x tag (what deploy/cluster runs, Debian 12's)"},
 		{svcTemporal, "temporalio/server", eq(strings.TrimPrefix(temporalServer, "v")), "the go.temporal.io/server version of go.mod, " + temporalServer},
 		{svcTemporalSchema, "temporalio/admin-tools", eq(strings.TrimPrefix(temporalServer, "v")), "the server's version, " + temporalServer},
-		{svcTemporalSetup, "temporalio/admin-tools", eq(strings.TrimPrefix(temporalServer, "v")), "the server's version, " + temporalServer},
 		{svcTemporalUI, "temporalio/ui", eq(strings.TrimPrefix(temporalUI, "v")), "the ui-server version of go.mod, " + temporalUI},
 	}
 	for _, w := range want {
@@ -474,8 +473,8 @@ func TestComposeDatabaseURL(t *testing.T) {
 	// mysql://user:pass@tcp(host:3306)/db?parseTime=true
 	re := regexp.MustCompile(`^mysql://([^:@]+):([^@]+)@tcp\(([^:)]+):(\d+)\)/([^?]+)\?(.*)$`)
 	for name := range appCommands {
-		if name == svcProviders {
-			continue // the providers keep their own ledgers, not ours
+		if name == svcProviders || name == svcTemporalSetup {
+			continue // the providers keep their own ledgers, not ours; the setup speaks to Temporal only
 		}
 		url := mustService(t, c, name).Environment["AFTERSALES_DATABASE_URL"]
 		m := re.FindStringSubmatch(url)
@@ -749,51 +748,20 @@ func TestComposeWorkerScales(t *testing.T) {
 }
 
 // ---------------------------------------------------------------------------
-// Search attributes: the setup service registers exactly workflows.SearchAttributes.
+// Temporal setup: the product's own subcommand, so what it registers is
+// workflows.SearchAttributes itself (cmd/aftersales tests the subcommand).
 
-func TestComposeSearchAttributes(t *testing.T) {
+func TestComposeTemporalSetupIsTheProducts(t *testing.T) {
 	c := loadCompose(t)
-	want := codeSearchAttributes(t)
-	s := mustService(t, c, svcTemporalSetup)
-
-	got := map[string]enumspb.IndexedValueType{}
-	for _, arg := range s.Command {
-		name, typ, ok := strings.Cut(arg, "=")
-		if !ok {
-			t.Errorf("temporal-setup argument %q is not NAME=Type", arg)
-			continue
-		}
-		v, err := enumspb.IndexedValueTypeFromString(typ)
-		if err != nil || v == enumspb.INDEXED_VALUE_TYPE_UNSPECIFIED {
-			t.Errorf("temporal-setup argument %q: unknown type %q", arg, typ)
-			continue
-		}
-		if _, dup := got[name]; dup {
-			t.Errorf("temporal-setup names %s twice", name)
-		}
-		got[name] = v
+	s, api := mustService(t, c, svcTemporalSetup), mustService(t, c, svcAPI)
+	if s.Image == "" || s.Image != api.Image {
+		t.Errorf("temporal-setup runs image %q, want the product's %q", s.Image, api.Image)
 	}
-	for _, name := range sortedKeys(want) {
-		switch g, ok := got[name]; {
-		case !ok:
-			t.Errorf("search attribute %s (%v) of workflows.SearchAttributes: temporal-setup does not register it", name, want[name])
-		case g != want[name]:
-			t.Errorf("search attribute %s: temporal-setup registers %v, workflows.SearchAttributes wants %v", name, g, want[name])
-		}
+	if len(s.Command) == 0 || s.Command[0] != "temporal-setup" || len(s.Entrypoint) != 0 {
+		t.Errorf("temporal-setup runs %q %q, want `aftersales temporal-setup`", s.Entrypoint, s.Command)
 	}
-	for _, name := range sortedKeys(got) {
-		if _, ok := want[name]; !ok {
-			t.Errorf("temporal-setup registers %s, which workflows.SearchAttributes does not have", name)
-		}
-	}
-
-	// The arguments go to the script that registers them.
-	if len(s.Entrypoint) < 2 {
-		t.Fatalf("temporal-setup entrypoint %q: want a shell and the setup script", s.Entrypoint)
-	}
-	script := mountedFile(t, s, s.Entrypoint[len(s.Entrypoint)-1])
-	if !strings.Contains(script, "temporal operator search-attribute create") {
-		t.Errorf("the setup script does not run `temporal operator search-attribute create`")
+	if len(codeSearchAttributes(t)) == 0 {
+		t.Errorf("workflows.SearchAttributes is empty: nothing for temporal-setup to register")
 	}
 }
 

@@ -134,3 +134,45 @@ func OverrideNote(refused, note string) string {
 	}
 	return fmt.Sprintf("%s; opened by the platform: %s", refused, note)
 }
+
+// HoldsUnits says whether the ticket holds the units of the lines it names
+// against its order (DESIGN §2 Lines and eligibility): while it is open, and
+// after it ended if money or goods moved; a ticket that closed with nothing
+// moved gives them back.
+func (t Ticket) HoldsUnits() bool {
+	if !t.State.Terminal() || t.RefundedCents > 0 {
+		return true
+	}
+	for _, r := range t.Refunds {
+		if r.Status == RefundSucceeded || r.Status == RefundReversed {
+			return true
+		}
+	}
+	l := t.Logistics
+	return l.Returned || l.TrackingNo != "" || l.ReplacementNo != "" || l.RepairOrder != ""
+}
+
+// UnitsHeld is what other tickets of an order hold of one line: their units
+// and the first ticket that holds some.
+type UnitsHeld struct {
+	Units  int
+	Ticket string
+}
+
+// CheckUnits refuses (ECONFLICT, naming the ticket that holds them) lines that
+// ask for more units of an order line than its ordered units less those held
+// by other tickets; held maps a line's sku to what the others hold.
+func CheckUnits(lines, ordered []Item, held map[string]UnitsHeld) error {
+	for i, l := range lines {
+		j := slices.IndexFunc(ordered, func(o Item) bool { return o.SKU == l.SKU })
+		if j < 0 {
+			continue // not a line of the order: orderedItems refused it already
+		}
+		h := held[l.SKU]
+		if h.Units+l.Qty > ordered[j].Qty {
+			return Errorf(ECONFLICT, "items[%d]: %d of the %d units of sku %s are held by ticket %s (open, or ended with money or goods moved); at most %d more may be returned",
+				i, h.Units, ordered[j].Qty, l.SKU, h.Ticket, max(ordered[j].Qty-h.Units, 0))
+		}
+	}
+	return nil
+}

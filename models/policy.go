@@ -16,19 +16,19 @@ import (
 type Policy struct {
 	Version string `yaml:"version" json:"version"`
 
-	ReviewTimeout             Duration `yaml:"review_timeout" json:"review_timeout"`
-	OfferResponseTimeout      Duration `yaml:"offer_response_timeout" json:"offer_response_timeout"`
-	AppealTimeout             Duration `yaml:"appeal_timeout" json:"appeal_timeout"`
-	PickupTimeout             Duration `yaml:"pickup_timeout" json:"pickup_timeout"`
-	PickupAttempts            int      `yaml:"pickup_attempts" json:"pickup_attempts"`
-	BuyerShipTimeout          Duration `yaml:"buyer_ship_timeout" json:"buyer_ship_timeout"`
-	TransitTimeout            Duration `yaml:"transit_timeout" json:"transit_timeout"`
-	InspectTimeout            Duration `yaml:"inspect_timeout" json:"inspect_timeout"`
+	ReviewTimeout        Duration `yaml:"review_timeout" json:"review_timeout"`
+	OfferResponseTimeout Duration `yaml:"offer_response_timeout" json:"offer_response_timeout"`
+	AppealTimeout        Duration `yaml:"appeal_timeout" json:"appeal_timeout"`
+	PickupTimeout        Duration `yaml:"pickup_timeout" json:"pickup_timeout"`
+	PickupAttempts       int      `yaml:"pickup_attempts" json:"pickup_attempts"`
+	BuyerShipTimeout     Duration `yaml:"buyer_ship_timeout" json:"buyer_ship_timeout"`
+	TransitTimeout       Duration `yaml:"transit_timeout" json:"transit_timeout"`
+	InspectTimeout       Duration `yaml:"inspect_timeout" json:"inspect_timeout"`
 	// NoReasonInspectTimeout bounds a no-reason return's inspection (the
 	// shorter of it and inspect_timeout), whose refund the law wants within 7
 	// days of the goods' receipt (消法 §25): with refund_timeout it may not
 	// exceed NoReasonRefundWithin. Zero (a policy from before it): inspect_timeout.
-	NoReasonInspectTimeout Duration `yaml:"no_reason_inspect_timeout" json:"no_reason_inspect_timeout,omitempty"`
+	NoReasonInspectTimeout    Duration `yaml:"no_reason_inspect_timeout" json:"no_reason_inspect_timeout,omitempty"`
 	RefundTimeout             Duration `yaml:"refund_timeout" json:"refund_timeout"`
 	ReplacementConfirmTimeout Duration `yaml:"replacement_confirm_timeout" json:"replacement_confirm_timeout"`
 	RepairTimeout             Duration `yaml:"repair_timeout" json:"repair_timeout"`

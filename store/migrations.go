@@ -251,6 +251,19 @@ var migrations = []migration{
 	// name it.
 	{version: 10, name: "refunds and order_refund_totals name their shop",
 		sqlite: shopBackfill, mysql: shopBackfill},
+	// The units of an order's lines each ticket holds (DESIGN §2 Lines and
+	// eligibility), written under the order's lock before the ticket starts.
+	tablesMigration(11, "line_holds",
+		table{name: "line_holds", columns: `
+			ticket_id VARCHAR(64) NOT NULL,
+			sku VARCHAR(64) NOT NULL,
+			shop_id VARCHAR(64) NOT NULL,
+			order_id VARCHAR(64) NOT NULL,
+			qty INTEGER NOT NULL,
+			created_at {time} NOT NULL,
+			PRIMARY KEY (ticket_id, sku)`,
+			indexes: [][2]string{{"idx_line_holds_order", "shop_id, order_id"}}},
+	),
 }
 
 // orderColumns are the columns of the orders table, as versions 3 and 7 create them.

@@ -50,6 +50,28 @@ func (s *Simulator) sent(bookingID, typ string) {
 	}
 }
 
+// stamp is the at of the booking's event typ: the time it was first built,
+// kept in the ledger, so the event sent again (a retry after a restart) has the
+// same body and the API takes it as the repeat it is.
+func (s *Simulator) stamp(bookingID, typ string) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.byID[bookingID]
+	if b == nil {
+		return s.now().UTC()
+	}
+	if at, ok := b.stamped[typ]; ok {
+		return at
+	}
+	if b.stamped == nil {
+		b.stamped = map[string]time.Time{}
+	}
+	at := s.now().UTC()
+	b.stamped[typ] = at
+	s.save()
+	return at
+}
+
 // run sends the plan, one step per Delay, until done or ctx ends (cancellation or Close).
 func (s *Simulator) run(ctx context.Context, info BookingInfo, plan []step) {
 	delay := s.Delay
@@ -61,7 +83,7 @@ func (s *Simulator) run(ctx context.Context, info BookingInfo, plan []step) {
 			return
 		}
 		ev := models.CourierEvent{EventID: info.BookingID + ":" + st.typ, TicketID: info.TicketID,
-			Carrier: info.Carrier, Type: st.typ, TrackingNo: info.TrackingNo, At: s.now().UTC()}
+			Carrier: info.Carrier, Type: st.typ, TrackingNo: info.TrackingNo, At: s.stamp(info.BookingID, st.typ)}
 		for range st.copies {
 			if err := s.Sender.Send(ctx, WebhookPath, ev.EventID, ev); err != nil {
 				if ctx.Err() != nil {

@@ -3,6 +3,7 @@ package courier
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aftersales/aftersales/activities/providersim"
 )
@@ -12,6 +13,9 @@ type record struct {
 	Key     string      `json:"key"`
 	Booking BookingInfo `json:"booking"`
 	Pending []string    `json:"pending,omitempty"` // events still to send
+	// Stamped holds the at of each event built, by type, so an event sent
+	// again after a restart has the body it had (the API takes it as a repeat).
+	Stamped map[string]time.Time `json:"stamped,omitempty"`
 }
 
 // load reads the ledger file, when one is set, into the bookings (called once,
@@ -29,7 +33,7 @@ func (s *Simulator) load() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, r := range list {
-		b := &booking{key: r.Key, info: r.Booking}
+		b := &booking{key: r.Key, info: r.Booking, stamped: r.Stamped}
 		s.byKey[r.Key], s.byID[r.Booking.BookingID] = b, b
 		if !r.Booking.Cancelled {
 			s.schedule(b, r.Pending)
@@ -45,7 +49,7 @@ func (s *Simulator) save() {
 	}
 	list := make([]record, 0, len(s.byID))
 	for _, b := range s.byID {
-		list = append(list, record{Key: b.key, Booking: b.info, Pending: b.pending})
+		list = append(list, record{Key: b.key, Booking: b.info, Pending: b.pending, Stamped: b.stamped})
 	}
 	slices.SortFunc(list, func(a, b record) int { return strings.Compare(a.Booking.BookingID, b.Booking.BookingID) })
 	if err := providersim.SaveJSON(s.LedgerFile, list); err != nil {

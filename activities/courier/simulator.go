@@ -79,9 +79,10 @@ type BookingInfo struct {
 
 type booking struct {
 	info    BookingInfo
-	key     string   // the idempotency key it was booked under
-	pending []string // the events still to send, in order
-	stop    func()   // stops its pending events and waits for their goroutine; nil when none are scheduled
+	key     string               // the idempotency key it was booked under
+	pending []string             // the events still to send, in order
+	stamped map[string]time.Time // the at of each event built, by type (stamp)
+	stop    func()               // stops its pending events and waits for their goroutine; nil when none are scheduled
 }
 
 func (s *Simulator) init() {
