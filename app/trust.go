@@ -53,6 +53,9 @@ func (a *App) trustInputs(ctx context.Context, p models.Principal, req *models.C
 	if req.Items, err = orderedItems(req.Items, rec.Items); err != nil {
 		return false, err
 	}
+	if req.RequestedCents, err = models.RequestedForLines(*req); err != nil {
+		return false, err
+	}
 	if err := models.CheckEligibility(*req, req.Items, rec.DeliveredAt, a.policy.ReturnWindows, a.now()); err != nil {
 		if req.OverrideNote == "" {
 			return false, err

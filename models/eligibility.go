@@ -176,3 +176,27 @@ func CheckUnits(lines, ordered []Item, held map[string]UnitsHeld) error {
 	}
 	return nil
 }
+
+// RequestedForLines bounds and defaults what a create asks for by the lines it
+// names (DESIGN §2 Lines and eligibility): at most what those units were paid
+// (unit_paid_cents × qty), and, asked nothing, all of it, for the kinds that
+// refund. Lines without prices (an order registered without them) bound
+// nothing.
+func RequestedForLines(c CreateTicket) (int64, error) {
+	var worth int64
+	priced := false
+	for _, l := range c.Items {
+		worth += int64(l.Qty) * l.UnitPaidCents
+		priced = priced || l.UnitPaidCents > 0
+	}
+	refunds := c.Kind == KindRefundOnly || c.Kind == KindReturnRefund || c.Kind == KindPriceProtection
+	switch {
+	case !priced || !refunds:
+		return c.RequestedCents, nil
+	case c.RequestedCents == 0:
+		return worth, nil
+	case c.RequestedCents > worth:
+		return 0, Errorf(EINVALID, "requested_cents %d is more than the %d cents the units named were paid (unit_paid_cents × qty); name more units or ask less", c.RequestedCents, worth)
+	}
+	return c.RequestedCents, nil
+}

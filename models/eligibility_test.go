@@ -127,3 +127,28 @@ func TestNoReasonRefundWithinSevenDays(t *testing.T) {
 		}
 	}
 }
+
+// What a create asks is bounded by what the units it names were paid, and
+// defaults to it: 2 of 3 cups at 10 CNY ask at most 20 CNY.
+func TestRequestedForLines(t *testing.T) {
+	twoCups := []Item{{SKU: "CUP", Qty: 2, UnitPaidCents: 1000}}
+	cases := []struct {
+		name  string
+		c     CreateTicket
+		want  int64
+		wrong bool
+	}{
+		{"asked nothing: the units' worth", CreateTicket{Kind: KindReturnRefund, Items: twoCups}, 2000, false},
+		{"asked less", CreateTicket{Kind: KindRefundOnly, Items: twoCups, RequestedCents: 1500}, 1500, false},
+		{"asked exactly", CreateTicket{Kind: KindReturnRefund, Items: twoCups, RequestedCents: 2000}, 2000, false},
+		{"asked more", CreateTicket{Kind: KindReturnRefund, Items: twoCups, RequestedCents: 2001}, 0, true},
+		{"an exchange asks nothing", CreateTicket{Kind: KindExchange, Items: twoCups}, 0, false},
+		{"lines without prices bound nothing", CreateTicket{Kind: KindRefundOnly, Items: []Item{{SKU: "X", Qty: 1}}, RequestedCents: 900}, 900, false},
+	}
+	for _, c := range cases {
+		got, err := RequestedForLines(c.c)
+		if (err != nil) != c.wrong || got != c.want {
+			t.Errorf("%s: %d, %v; want %d (refused %v)", c.name, got, err, c.want, c.wrong)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
@@ -37,7 +39,10 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 	conc := fs.Int("concurrency", 16, "lifecycles in flight")
 	mix := fs.String("mix", "pickup_return_refund", "the path every ticket takes (pickup_return_refund)")
 	asJSON := fs.Bool("json", false, "print the report as one JSON object on the last line")
-	target := fs.String("target", "", "drive a running stack at this base URL instead of starting one (no floor or cost; the provider ledger with --providers-url)")
+	target := fs.String("target", "", "drive a running stack at this base URL instead of starting one (no floor; the provider ledger with --providers-url, the cost with --cost)")
+	cost := fs.Bool("cost", false, "with --target: count the cost per ticket from the tickets' histories, read from the Temporal cluster of --temporal-address and --temporal-namespace")
+	var tf temporalFlags
+	tf.register(fs)
 	keysFile := fs.String("keys", "", "with --target: its keys file (a seller of shop-1 and a buyer)")
 	providersURL := fs.String("providers-url", "", "with --target: the payment provider API of `aftersales providers` (http://host:8090/payment), whose own ledger counts duplicate refunds")
 	paymentKey := fs.String("payment-key", "", "with --providers-url: its API key")
@@ -98,7 +103,15 @@ func benchTo(ctx context.Context, args []string, out io.Writer) error {
 			}
 			pay = p
 		}
-		report = bench.Run(ctx, cfg, false, nil, pay)
+		if *cost {
+			tc, err := dialTemporal(tf, slog.New(slog.DiscardHandler), prometheus.NewRegistry())
+			if err != nil {
+				return fmt.Errorf("--cost: %w", err)
+			}
+			defer tc.Close()
+			hist = temporalHistories{tc}
+		}
+		report = bench.Run(ctx, cfg, false, hist, pay)
 	} else {
 		dir, err := os.MkdirTemp("", "aftersales-bench-")
 		if err != nil {
@@ -198,7 +211,8 @@ func parties(keys []api.Key) bench.Parties {
 	return p
 }
 
-// temporalHistories reads histories from the embedded server.
+// temporalHistories reads histories from the Temporal server: the embedded
+// one, or a cluster's (--target --cost).
 type temporalHistories struct{ c client.Client }
 
 func (h temporalHistories) History(ctx context.Context, id string) (*historypb.History, error) {

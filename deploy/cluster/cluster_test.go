@@ -436,6 +436,9 @@ type benchReport struct {
 	ActionP99Ms      float64  `json:"action_p99_ms"`
 	Lost             int      `json:"lost"`
 	DuplicateRefunds int      `json:"duplicate_refunds"`
+	// The cost per ticket, counted from the cluster's histories (--cost).
+	ActionsPerTicket float64  `json:"actions_per_ticket"`
+	EventsPerTicket  float64  `json:"events_per_ticket"`
 	Errors           []string `json:"errors"`
 }
 
@@ -444,6 +447,7 @@ type phaseRow struct {
 	tickets, lost, dups int
 	down, seconds       float64
 	rate, p99           float64
+	actions, events     float64 // per ticket, averaged over the phase's benches
 }
 
 func (c *cluster) faults(t *testing.T) {
@@ -523,12 +527,18 @@ func (c *cluster) phase(t *testing.T, f fault, perBench int) phaseRow {
 		row.dups += r.DuplicateRefunds
 		row.rate += r.TicketsPerSec
 		row.p99 = max(row.p99, r.ActionP99Ms)
+		row.actions += r.ActionsPerTicket / float64(len(reports))
+		row.events += r.EventsPerTicket / float64(len(reports))
 		for _, e := range r.Errors {
 			t.Logf("bench error: %s", e)
 		}
 	}
 	if row.lost != 0 || row.dups != 0 {
 		t.Errorf("%+v: lost %d, duplicate refunds %d", f, row.lost, row.dups)
+	}
+	if f.proc == "" && (row.actions == 0 || row.events == 0) {
+		// Under a fault a history may be unreadable as the bench ends; without one it must be counted.
+		t.Errorf("the cost per ticket was not counted from the cluster's histories (%.1f actions, %.1f events)", row.actions, row.events)
 	}
 	return row
 }
@@ -547,6 +557,7 @@ func (c *cluster) allUp(t *testing.T) bool {
 func (c *cluster) bench(t *testing.T, target string, n int) benchReport {
 	cmd := exec.Command(c.get(t, "AFTERSALES_BIN"), "bench", "--target", target, "--keys", c.get(t, "KEYS_FILE"),
 		"--providers-url", c.get(t, "PROVIDERS_URL")+"/payment", "--payment-key", c.get(t, "PAYMENT_KEY"),
+		"--cost", "--temporal-address", c.get(t, "TEMPORAL_ADDRESS"), "--temporal-namespace", c.get(t, "TEMPORAL_NAMESPACE"),
 		"--tickets", fmt.Sprint(n), "--concurrency", "4", "--ticket-timeout", "3m", "--json")
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -575,14 +586,14 @@ func (c *cluster) proc(t *testing.T, args ...string) string {
 
 func faultTable(rows []phaseRow) string {
 	var b strings.Builder
-	b.WriteString("| process killed | signal | tickets | lost | duplicate payments | down (s) | phase (s) | tickets/s | action p99 (ms) |\n")
-	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("| process killed | signal | tickets | lost | duplicate payments | down (s) | phase (s) | tickets/s | action p99 (ms) | actions/ticket | events/ticket |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		proc, sig := r.proc, "SIG"+r.sig
 		if proc == "" {
 			proc, sig = "(none)", "—"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %.1f | %.1f | %.1f | %.0f |\n", proc, sig, r.tickets, r.lost, r.dups, r.down, r.seconds, r.rate, r.p99)
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %d | %.1f | %.1f | %.1f | %.0f | %.1f | %.1f |\n", proc, sig, r.tickets, r.lost, r.dups, r.down, r.seconds, r.rate, r.p99, r.actions, r.events)
 	}
 	return b.String()
 }
