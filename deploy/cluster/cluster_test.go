@@ -431,11 +431,11 @@ type fault struct{ proc, sig string }
 
 // benchReport is what the phase reads of `aftersales bench --json`.
 type benchReport struct {
-	Tickets          int      `json:"tickets"`
-	TicketsPerSec    float64  `json:"tickets_per_sec"`
-	ActionP99Ms      float64  `json:"action_p99_ms"`
-	Lost             int      `json:"lost"`
-	DuplicateRefunds int      `json:"duplicate_refunds"`
+	Tickets          int     `json:"tickets"`
+	TicketsPerSec    float64 `json:"tickets_per_sec"`
+	ActionP99Ms      float64 `json:"action_p99_ms"`
+	Lost             int     `json:"lost"`
+	DuplicateRefunds int     `json:"duplicate_refunds"`
 	// The cost per ticket, counted from the cluster's histories (--cost).
 	ActionsPerTicket float64  `json:"actions_per_ticket"`
 	EventsPerTicket  float64  `json:"events_per_ticket"`
