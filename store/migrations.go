@@ -199,6 +199,9 @@ var migrations = []migration{
 		sqlite: []string{"ALTER TABLE webhook_events ADD COLUMN body TEXT",
 			"CREATE INDEX idx_webhook_events_pending ON webhook_events (delivered, received_at)"},
 		mysql: []string{"ALTER TABLE webhook_events ADD COLUMN body LONGTEXT NULL, ADD INDEX idx_webhook_events_pending (delivered, received_at)"}},
+	// Derived ticket columns, the per-shop-per-day SLA aggregate and the indexes
+	// of lists, warnings and reports, back-filled (migration_sla.go).
+	slaMigration(7),
 }
 
 // LatestSchemaVersion is the schema version this binary creates and understands.

@@ -46,6 +46,13 @@ type ticketRow struct {
 	UpdatedAt              dbTime `gorm:"autoUpdateTime:false"`
 	EndedAt                nullTime
 	View                   string
+
+	// Derived columns the queries filter on (schema 7): IsOpen is whether state
+	// is neither completed nor closed; SLADurationUS and SLABucket are set by
+	// slaDuration.
+	IsOpen        bool
+	SLADurationUS *int64 `gorm:"column:sla_duration_us"`
+	SLABucket     *int   `gorm:"column:sla_bucket"`
 }
 
 func (ticketRow) TableName() string { return "tickets" }
@@ -104,8 +111,15 @@ func rowOf(t models.Ticket) (ticketRow, error) {
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = r.CreatedAt
 	}
+	r.IsOpen = !t.State.Terminal()
+	r.slaDuration()
 	return r, nil
 }
+
+// slaRowColumns are the columns of a ticket row that slaCountsOf and
+// slaDelta read.
+const slaRowColumns = "id, shop_id, state, escalated, excluded_from_assessment, fast_reviewed, lightning_refund, " +
+	"reply_late, auto_acted, first_reply_at, evaluation_score, seq, created_at, sla_duration_us, sla_bucket"
 
 // columns returns every column but the key, for the conditional update.
 func (r ticketRow) columns() map[string]any {
@@ -121,7 +135,7 @@ func (r ticketRow) columns() map[string]any {
 		"policy_version": r.PolicyVersion, "first_reply_at": r.FirstReplyAt,
 		"evaluation_score": r.EvaluationScore, "seq": r.Seq,
 		"created_at": r.CreatedAt, "updated_at": r.UpdatedAt, "ended_at": r.EndedAt,
-		"view": r.View,
+		"view": r.View, "is_open": r.IsOpen, "sla_duration_us": r.SLADurationUS, "sla_bucket": r.SLABucket,
 	}
 }
 
@@ -131,6 +145,18 @@ func (r ticketRow) ticket() (models.Ticket, error) {
 		return models.Ticket{}, dbError(err, "ticket %s: decode the stored view", r.ID)
 	}
 	return t, nil
+}
+
+// eventRowsOf returns the audit rows of t's timeline.
+func eventRowsOf(t models.Ticket) []eventRow {
+	events := make([]eventRow, 0, len(t.Timeline))
+	for _, e := range t.Timeline {
+		events = append(events, eventRow{
+			TicketID: t.ID, Seq: e.Seq, At: ts(e.At), Actor: e.Actor, Role: string(e.Role),
+			Action: e.Action, FromState: string(e.From), ToState: string(e.To), Note: e.Note, RequestID: e.RequestID,
+		})
+	}
+	return events
 }
 
 // SaveTicket writes the projection of t: an ordered, idempotent upsert. In one
@@ -163,26 +189,39 @@ func (db *DB) SaveTicket(ctx context.Context, t models.Ticket) error {
 	if err != nil {
 		return err
 	}
-	events := make([]eventRow, 0, len(t.Timeline))
-	for _, e := range t.Timeline {
-		events = append(events, eventRow{
-			TicketID: t.ID, Seq: e.Seq, At: ts(e.At), Actor: e.Actor, Role: string(e.Role),
-			Action: e.Action, FromState: string(e.From), ToState: string(e.To), Note: e.Note, RequestID: e.RequestID,
-		})
-	}
+	events := eventRowsOf(t)
 	err = db.inTx(ctx, func(tx *gorm.DB) error {
-		// Insert if absent; otherwise replace only a row with an older seq. Both
-		// statements are atomic, so concurrent writers of one ticket converge on
-		// the highest seq whatever their order.
+		// Insert if absent; otherwise replace only a row with an older seq. The
+		// existing row is read under a lock (the insert took it on MySQL, the
+		// transaction holds the write lock on SQLite), so concurrent writers of
+		// one ticket converge on the highest seq whatever their order, and the
+		// SLA aggregate moves by exactly the difference between the two rows.
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 		if res.Error != nil {
 			return res.Error
 		}
-		if res.RowsAffected == 0 {
-			if err := tx.Model(&ticketRow{}).Where("id = ? AND seq < ?", row.ID, row.Seq).
-				Updates(row.columns()).Error; err != nil {
+		delta := newSLADelta()
+		if res.RowsAffected == 1 {
+			delta.change(nil, row)
+		} else {
+			var old ticketRow
+			q := tx.Select(slaRowColumns).Where("id = ?", row.ID)
+			if db.dialect == DialectMySQL {
+				q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+			}
+			if err := q.Take(&old).Error; err != nil {
 				return err
 			}
+			if old.Seq < row.Seq {
+				if err := tx.Model(&ticketRow{}).Where("id = ? AND seq < ?", row.ID, row.Seq).
+					Updates(row.columns()).Error; err != nil {
+					return err
+				}
+				delta.change(&old, row)
+			}
+		}
+		if err := delta.apply(tx, db.dialect); err != nil {
+			return err
 		}
 		if len(events) > 0 {
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&events, 200).Error; err != nil {
@@ -300,7 +339,9 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		if err != nil {
 			return TicketPage{}, err
 		}
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", ts(at), ts(at), id)
+		// The first condition bounds the index range; the second drops the
+		// tickets of the cursor's instant that were already listed.
+		q = q.Where("created_at <= ? AND (created_at < ? OR id < ?)", ts(at), ts(at), id)
 	}
 	var rows []ticketRow
 	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {

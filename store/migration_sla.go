@@ -1,0 +1,116 @@
+package store
+
+import "strings"
+
+// slaSumsSQL sums, over ticket rows, the columns of sla_daily in the order of
+// slaCountColumns: the definitions of SLAReport in SQL. The back-fill of schema
+// 7 and the report (for the part of a period that is not whole days) both use it.
+const slaSumsSQL = `
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment <> 0 THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND state = 'completed' THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND state = 'closed' THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND escalated <> 0 THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND auto_acted <> 0 THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND fast_reviewed <> 0 THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND lightning_refund <> 0 THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND first_reply_at IS NOT NULL AND reply_late = 0 THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND evaluation_score IS NOT NULL THEN evaluation_score ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND evaluation_score IS NOT NULL THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(CASE WHEN sla_duration_us IS NOT NULL THEN 1 ELSE 0 END), 0),
+	COALESCE(SUM(sla_duration_us), 0)`
+
+// slaMigration is schema 7: the columns, aggregate tables and indexes that keep
+// lists, warnings and SLA reports fast at millions of tickets, with every
+// existing ticket back-filled so an upgraded database reports what it did.
+//
+//   - tickets.is_open (state neither completed nor closed), sla_duration_us and
+//     sla_bucket (see ticketRow.slaDuration), computed from the stored columns;
+//   - sla_daily and sla_daily_durations (see sla_daily.go), summed from tickets;
+//   - indexes in the order the queries filter and sort: a shop's tickets newest
+//     first (with or without a state), a shop's deadlines, open tickets by age
+//     and by deadline, and the tickets of one duration bucket by created_at. (shop_id, state) is
+//     dropped: (shop_id, state, created_at, id) serves what it served.
+func slaMigration(version int) migration {
+	daily := table{name: "sla_daily", columns: `
+			shop_id VARCHAR(128) NOT NULL,
+			created_day INTEGER NOT NULL,
+			total BIGINT NOT NULL DEFAULT 0,
+			excluded_count BIGINT NOT NULL DEFAULT 0,
+			completed BIGINT NOT NULL DEFAULT 0,
+			closed BIGINT NOT NULL DEFAULT 0,
+			escalated BIGINT NOT NULL DEFAULT 0,
+			auto_acted BIGINT NOT NULL DEFAULT 0,
+			fast_reviewed BIGINT NOT NULL DEFAULT 0,
+			lightning_refund BIGINT NOT NULL DEFAULT 0,
+			replied_in_time BIGINT NOT NULL DEFAULT 0,
+			score_sum BIGINT NOT NULL DEFAULT 0,
+			score_count BIGINT NOT NULL DEFAULT 0,
+			ended BIGINT NOT NULL DEFAULT 0,
+			duration_us BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (shop_id, created_day)`,
+		indexes: [][2]string{{"idx_sla_daily_day", "created_day"}}}
+	durations := table{name: "sla_daily_durations", columns: `
+			shop_id VARCHAR(128) NOT NULL,
+			created_day INTEGER NOT NULL,
+			bucket INTEGER NOT NULL,
+			n BIGINT NOT NULL DEFAULT 0,
+			PRIMARY KEY (shop_id, created_day, bucket)`,
+		indexes: [][2]string{{"idx_sla_daily_durations_day", "created_day, bucket"}}}
+	indexes := [][2]string{
+		{"idx_tickets_shop_created", "shop_id, created_at, id"},
+		{"idx_tickets_shop_state_created", "shop_id, state, created_at, id"},
+		{"idx_tickets_shop_deadline", "shop_id, deadline_at, id"},
+		{"idx_tickets_open_created", "is_open, created_at, id"},
+		{"idx_tickets_open_deadline", "is_open, deadline_at, id"},
+		{"idx_tickets_shop_open_created", "shop_id, is_open, created_at, id"},
+		{"idx_tickets_sla_bucket", "sla_bucket, created_at, sla_duration_us"},
+		{"idx_tickets_shop_sla_bucket", "shop_id, sla_bucket, created_at, sla_duration_us"},
+	}
+	counts := strings.Join(slaCountColumns, ", ")
+	// backfill is the same on both dialects but for how a duration and a day
+	// are computed from two stored times.
+	backfill := func(duration, day string) []string {
+		return []string{
+			"UPDATE tickets SET is_open = CASE WHEN state IN ('completed', 'closed') THEN 0 ELSE 1 END",
+			"UPDATE tickets SET sla_duration_us = " + duration + " WHERE ended_at IS NOT NULL AND excluded_from_assessment = 0",
+			"UPDATE tickets SET sla_bucket = " + slaBucketSQL("sla_duration_us") + " WHERE sla_duration_us IS NOT NULL",
+			"DELETE FROM sla_daily",
+			"INSERT INTO sla_daily (shop_id, created_day, " + counts + ") SELECT shop_id, " + day + ", " + slaSumsSQL +
+				" FROM tickets GROUP BY shop_id, " + day,
+			"DELETE FROM sla_daily_durations",
+			"INSERT INTO sla_daily_durations (shop_id, created_day, bucket, n) SELECT shop_id, " + day + ", sla_bucket, COUNT(*)" +
+				" FROM tickets WHERE sla_bucket IS NOT NULL GROUP BY shop_id, " + day + ", sla_bucket",
+		}
+	}
+
+	m := migration{version: version, name: "tickets.is_open, tickets.sla_duration_us, sla_daily, sla_daily_durations, indexes"}
+	// SQLite stores times as text in timeLayout: whole seconds from strftime,
+	// microseconds from the last six digits.
+	secs := func(col string) string { return "CAST(strftime('%s', substr(" + col + ", 1, 19)) AS INTEGER)" }
+	micros := func(col string) string { return "CAST(substr(" + col + ", 21, 6) AS INTEGER)" }
+	m.sqlite = append(m.sqlite,
+		"ALTER TABLE tickets ADD COLUMN is_open BOOLEAN NOT NULL DEFAULT 0",
+		"ALTER TABLE tickets ADD COLUMN sla_duration_us BIGINT NULL",
+		"ALTER TABLE tickets ADD COLUMN sla_bucket INTEGER NULL")
+	m.sqlite = append(m.sqlite, daily.sqliteDDL()...)
+	m.sqlite = append(m.sqlite, durations.sqliteDDL()...)
+	m.sqlite = append(m.sqlite, backfill(
+		"("+secs("ended_at")+" - "+secs("created_at")+") * 1000000 + "+micros("ended_at")+" - "+micros("created_at"),
+		"CAST(strftime('%s', substr(created_at, 1, 10)) AS INTEGER) / 86400")...)
+	m.sqlite = append(m.sqlite, "DROP INDEX idx_tickets_shop_state")
+	for _, ix := range indexes {
+		m.sqlite = append(m.sqlite, "CREATE INDEX "+ix[0]+" ON tickets ("+ix[1]+")")
+	}
+
+	// MySQL: one ALTER for the columns and indexes (one rebuild of tickets);
+	// the statements after it can run again if the migration is interrupted.
+	alter := "ALTER TABLE tickets ADD COLUMN is_open BOOLEAN NOT NULL DEFAULT FALSE, " +
+		"ADD COLUMN sla_duration_us BIGINT NULL, ADD COLUMN sla_bucket INT NULL, DROP INDEX idx_tickets_shop_state"
+	for _, ix := range indexes {
+		alter += ", ADD INDEX " + ix[0] + " (" + ix[1] + ")"
+	}
+	m.mysql = append(m.mysql, alter, daily.mysqlDDL(), durations.mysqlDDL())
+	m.mysql = append(m.mysql, backfill("TIMESTAMPDIFF(MICROSECOND, created_at, ended_at)", "DATEDIFF(created_at, '1970-01-01')")...)
+	return m
+}

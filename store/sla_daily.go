@@ -1,0 +1,244 @@
+package store
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The SLA aggregate: what SLAReport sums, kept by the projection per shop and
+// per UTC day of created_at, so a report over months reads a few thousand rows
+// instead of every ticket.
+//
+//   - sla_daily holds, per (shop_id, created_day), the counters of the report and the
+//     number and summed duration (microseconds) of the ended tickets.
+//   - sla_daily_durations holds, per (shop_id, created_day, bucket), how many ended
+//     tickets have a duration in that bucket (slaBucketBounds): enough to find
+//     which bucket holds the 90th percentile, which is then read exactly from
+//     the tickets of that bucket (tickets.sla_bucket, tickets.sla_duration_us).
+//
+// created_day is the number of days since 1970-01-01 of the ticket's created_at, in UTC.
+// Every row a ticket contributes to is changed in the transaction that writes
+// the ticket, by the difference between the ticket's old and new row, so replays
+// and stale writes (which change no ticket row) change no aggregate either.
+
+// slaBucketBounds are the lower bounds, in microseconds, of the duration buckets
+// 1, 2, ...: bucket 0 holds durations under a minute, bucket i those from
+// bound i-1 (included) to bound i, each bound a quarter above the one before,
+// up to over two years. They are part of schema version 7 (its back-fill writes
+// them): never change them.
+var slaBucketBounds = func() []int64 {
+	bounds := []int64{60_000_000}
+	for last := bounds[0]; last < 2*366*24*3600*1_000_000; {
+		last += last / 4
+		bounds = append(bounds, last)
+	}
+	return bounds
+}()
+
+// slaBucket is the duration bucket of us microseconds.
+func slaBucket(us int64) int {
+	return sort.Search(len(slaBucketBounds), func(i int) bool { return slaBucketBounds[i] > us })
+}
+
+// slaBucketSQL renders slaBucket of the SQL expression col as a CASE.
+func slaBucketSQL(col string) string {
+	var b strings.Builder
+	b.WriteString("CASE")
+	for i, bound := range slaBucketBounds {
+		fmt.Fprintf(&b, " WHEN %s < %d THEN %d", col, bound, i)
+	}
+	fmt.Fprintf(&b, " ELSE %d END", len(slaBucketBounds))
+	return b.String()
+}
+
+// epochDay is the UTC day of t as days since 1970-01-01.
+func epochDay(t time.Time) int64 {
+	s := t.Unix()
+	d := s / 86400
+	if s%86400 < 0 {
+		d--
+	}
+	return d
+}
+
+// slaCounts are the additive figures of one (shop, day), in the column order of
+// sla_daily.
+type slaCounts struct {
+	Total, Excluded, Completed, Closed, Escalated, AutoActed, FastReviewed, Lightning int64
+	RepliedInTime, ScoreSum, ScoreCount, Ended, DurationUS                            int64
+}
+
+// slaCountColumns names the columns of sla_daily that hold slaCounts, in order.
+var slaCountColumns = []string{"total", "excluded_count", "completed", "closed", "escalated", "auto_acted",
+	"fast_reviewed", "lightning_refund", "replied_in_time", "score_sum", "score_count", "ended", "duration_us"}
+
+func (c *slaCounts) fields() []*int64 {
+	return []*int64{&c.Total, &c.Excluded, &c.Completed, &c.Closed, &c.Escalated, &c.AutoActed,
+		&c.FastReviewed, &c.Lightning, &c.RepliedInTime, &c.ScoreSum, &c.ScoreCount, &c.Ended, &c.DurationUS}
+}
+
+func (c *slaCounts) add(o slaCounts, sign int64) {
+	mine, theirs := c.fields(), o.fields()
+	for i := range mine {
+		*mine[i] += sign * *theirs[i]
+	}
+}
+
+func (c slaCounts) zero() bool { return c == slaCounts{} }
+
+// slaCountsOf is what one ticket row adds to its (shop, day): the definitions
+// of SLAReport, ticket by ticket. A ticket excluded from assessment counts in
+// Excluded only.
+func slaCountsOf(r ticketRow) slaCounts {
+	one := func(b bool) int64 {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	if r.ExcludedFromAssessment {
+		return slaCounts{Excluded: 1}
+	}
+	c := slaCounts{
+		Total: 1, Completed: one(r.State == "completed"), Closed: one(r.State == "closed"),
+		Escalated: one(r.Escalated), AutoActed: one(r.AutoActed), FastReviewed: one(r.FastReviewed),
+		Lightning: one(r.LightningRefund), RepliedInTime: one(r.FirstReplyAt.Valid && !r.ReplyLate),
+	}
+	if r.EvaluationScore != nil {
+		c.ScoreSum, c.ScoreCount = int64(*r.EvaluationScore), 1
+	}
+	if r.SLADurationUS != nil {
+		c.Ended, c.DurationUS = 1, *r.SLADurationUS
+	}
+	return c
+}
+
+// slaDuration sets the SLA columns of r: the duration from created_at to
+// ended_at in microseconds, as the database stores both, and its bucket, for an
+// ended ticket that is assessed; neither otherwise.
+func (r *ticketRow) slaDuration() {
+	r.SLADurationUS, r.SLABucket = nil, nil
+	if !r.EndedAt.Valid || r.ExcludedFromAssessment {
+		return
+	}
+	us := int64(r.EndedAt.Time.Truncate(time.Microsecond).Sub(r.CreatedAt.Truncate(time.Microsecond)) / time.Microsecond)
+	b := slaBucket(us)
+	r.SLADurationUS, r.SLABucket = &us, &b
+}
+
+// slaDelta accumulates what a set of ticket changes does to the aggregate.
+type slaDelta struct {
+	days    map[slaDayKey]slaCounts
+	buckets map[slaBucketKey]int64
+}
+
+type slaDayKey struct {
+	shop string
+	day  int64
+}
+
+type slaBucketKey struct {
+	slaDayKey
+	bucket int
+}
+
+func newSLADelta() *slaDelta {
+	return &slaDelta{days: map[slaDayKey]slaCounts{}, buckets: map[slaBucketKey]int64{}}
+}
+
+// change records that a ticket row went from old (nil: it did not exist) to new.
+func (d *slaDelta) change(old *ticketRow, new ticketRow) {
+	if old != nil {
+		d.row(*old, -1)
+	}
+	d.row(new, 1)
+}
+
+func (d *slaDelta) row(r ticketRow, sign int64) {
+	k := slaDayKey{r.ShopID, epochDay(r.CreatedAt.Time)}
+	c := d.days[k]
+	c.add(slaCountsOf(r), sign)
+	d.days[k] = c
+	if r.SLABucket != nil {
+		d.buckets[slaBucketKey{k, *r.SLABucket}] += sign
+	}
+}
+
+// apply writes the delta in tx. Rows are changed in key order, each day before
+// its buckets, so concurrent writers take their locks in the same order.
+func (d *slaDelta) apply(tx *gorm.DB, dialect string) error {
+	buckets := map[slaDayKey][]int{}
+	for k, n := range d.buckets {
+		if n != 0 {
+			buckets[k.slaDayKey] = append(buckets[k.slaDayKey], k.bucket)
+		}
+	}
+	var keys []slaDayKey
+	for k, c := range d.days {
+		if !c.zero() || len(buckets[k]) > 0 {
+			keys = append(keys, k)
+		}
+	}
+	for k := range buckets {
+		if _, ok := d.days[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	slices.SortFunc(keys, func(a, b slaDayKey) int {
+		return cmp.Or(strings.Compare(a.shop, b.shop), cmp.Compare(a.day, b.day))
+	})
+	for _, k := range keys {
+		if err := upsertSLADay(tx, dialect, k, d.days[k]); err != nil {
+			return err
+		}
+		slices.Sort(buckets[k])
+		for _, b := range buckets[k] {
+			if err := upsertSLABucket(tx, dialect, slaBucketKey{k, b}, d.buckets[slaBucketKey{k, b}]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// upsertSLADay adds c to the row (shop, day) of sla_daily, creating it.
+func upsertSLADay(tx *gorm.DB, dialect string, k slaDayKey, c slaCounts) error {
+	args := []any{k.shop, k.day}
+	for _, f := range c.fields() {
+		args = append(args, *f)
+	}
+	sets := make([]string, len(slaCountColumns))
+	for i, col := range slaCountColumns {
+		sets[i] = col + " = " + col + " + " + upsertValue(dialect, col)
+	}
+	q := "INSERT INTO sla_daily (shop_id, created_day, " + strings.Join(slaCountColumns, ", ") + ") VALUES (?, ?" +
+		strings.Repeat(", ?", len(slaCountColumns)) + ") " + upsertClause(dialect, "shop_id, created_day") + strings.Join(sets, ", ")
+	return tx.Exec(q, args...).Error
+}
+
+// upsertSLABucket adds n to the row (shop, day, bucket) of sla_daily_durations.
+func upsertSLABucket(tx *gorm.DB, dialect string, k slaBucketKey, n int64) error {
+	q := "INSERT INTO sla_daily_durations (shop_id, created_day, bucket, n) VALUES (?, ?, ?, ?) " +
+		upsertClause(dialect, "shop_id, created_day, bucket") + "n = n + " + upsertValue(dialect, "n")
+	return tx.Exec(q, k.shop, k.day, k.bucket, n).Error
+}
+
+func upsertClause(dialect, key string) string {
+	if dialect == DialectMySQL {
+		return "ON DUPLICATE KEY UPDATE "
+	}
+	return "ON CONFLICT (" + key + ") DO UPDATE SET "
+}
+
+func upsertValue(dialect, col string) string {
+	if dialect == DialectMySQL {
+		return "VALUES(" + col + ")"
+	}
+	return "excluded." + col
+}
