@@ -1,9 +1,13 @@
 package store
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
-// slaSumsSQL sums, over ticket rows, the columns of sla_daily in the order of
-// slaCountColumns: the definitions of SLAReport in SQL. The back-fill of schema
+// slaSumsSQL sums, over ticket rows, the counters of sla_daily (the columns of
+// slaCountColumns before the duration buckets, in order): the definitions of
+// SLAReport in SQL. The back-fill of schema
 // 7 and the report (for the part of a period that is not whole days) both use it.
 const slaSumsSQL = `
 	COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 THEN 1 ELSE 0 END), 0),
@@ -26,37 +30,18 @@ const slaSumsSQL = `
 //
 //   - tickets.is_open (state neither completed nor closed), sla_duration_us and
 //     sla_bucket (see ticketRow.slaDuration), computed from the stored columns;
-//   - sla_daily and sla_daily_durations (see sla_daily.go), summed from tickets;
+//   - sla_daily (see sla_daily.go), summed from tickets;
 //   - indexes in the order the queries filter and sort: a shop's tickets newest
 //     first (with or without a state), a shop's deadlines, open tickets by age
-//     and by deadline, and the tickets of one duration bucket by created_at. (shop_id, state) is
+//     and by deadline, and the tickets of one duration bucket by duration. (shop_id, state) is
 //     dropped: (shop_id, state, created_at, id) serves what it served.
 func slaMigration(version int) migration {
 	daily := table{name: "sla_daily", columns: `
 			shop_id VARCHAR(128) NOT NULL,
 			created_day INTEGER NOT NULL,
-			total BIGINT NOT NULL DEFAULT 0,
-			excluded_count BIGINT NOT NULL DEFAULT 0,
-			completed BIGINT NOT NULL DEFAULT 0,
-			closed BIGINT NOT NULL DEFAULT 0,
-			escalated BIGINT NOT NULL DEFAULT 0,
-			auto_acted BIGINT NOT NULL DEFAULT 0,
-			fast_reviewed BIGINT NOT NULL DEFAULT 0,
-			lightning_refund BIGINT NOT NULL DEFAULT 0,
-			replied_in_time BIGINT NOT NULL DEFAULT 0,
-			score_sum BIGINT NOT NULL DEFAULT 0,
-			score_count BIGINT NOT NULL DEFAULT 0,
-			ended BIGINT NOT NULL DEFAULT 0,
-			duration_us BIGINT NOT NULL DEFAULT 0,
+			` + strings.Join(slaCountColumns, " BIGINT NOT NULL DEFAULT 0,\n\t\t\t") + ` BIGINT NOT NULL DEFAULT 0,
 			PRIMARY KEY (shop_id, created_day)`,
 		indexes: [][2]string{{"idx_sla_daily_day", "created_day"}}}
-	durations := table{name: "sla_daily_durations", columns: `
-			shop_id VARCHAR(128) NOT NULL,
-			created_day INTEGER NOT NULL,
-			bucket INTEGER NOT NULL,
-			n BIGINT NOT NULL DEFAULT 0,
-			PRIMARY KEY (shop_id, created_day, bucket)`,
-		indexes: [][2]string{{"idx_sla_daily_durations_day", "created_day, bucket"}}}
 	indexes := [][2]string{
 		{"idx_tickets_shop_created", "shop_id, created_at, id"},
 		{"idx_tickets_shop_state_created", "shop_id, state, created_at, id"},
@@ -64,8 +49,12 @@ func slaMigration(version int) migration {
 		{"idx_tickets_open_created", "is_open, created_at, id"},
 		{"idx_tickets_open_deadline", "is_open, deadline_at, id"},
 		{"idx_tickets_shop_open_created", "shop_id, is_open, created_at, id"},
-		{"idx_tickets_sla_bucket", "sla_bucket, created_at, sla_duration_us"},
-		{"idx_tickets_shop_sla_bucket", "shop_id, sla_bucket, created_at, sla_duration_us"},
+		{"idx_tickets_sla_bucket", "sla_bucket, sla_duration_us, created_at"},
+		{"idx_tickets_shop_sla_bucket", "shop_id, sla_bucket, sla_duration_us, created_at"},
+	}
+	sums := slaSumsSQL
+	for i := 0; i < slaBuckets; i++ {
+		sums += fmt.Sprintf(",\n\tSUM(CASE WHEN sla_bucket = %d THEN 1 ELSE 0 END)", i)
 	}
 	counts := strings.Join(slaCountColumns, ", ")
 	// backfill is the same on both dialects but for how a duration and a day
@@ -76,15 +65,12 @@ func slaMigration(version int) migration {
 			"UPDATE tickets SET sla_duration_us = " + duration + " WHERE ended_at IS NOT NULL AND excluded_from_assessment = 0",
 			"UPDATE tickets SET sla_bucket = " + slaBucketSQL("sla_duration_us") + " WHERE sla_duration_us IS NOT NULL",
 			"DELETE FROM sla_daily",
-			"INSERT INTO sla_daily (shop_id, created_day, " + counts + ") SELECT shop_id, " + day + ", " + slaSumsSQL +
+			"INSERT INTO sla_daily (shop_id, created_day, " + counts + ") SELECT shop_id, " + day + ", " + sums +
 				" FROM tickets GROUP BY shop_id, " + day,
-			"DELETE FROM sla_daily_durations",
-			"INSERT INTO sla_daily_durations (shop_id, created_day, bucket, n) SELECT shop_id, " + day + ", sla_bucket, COUNT(*)" +
-				" FROM tickets WHERE sla_bucket IS NOT NULL GROUP BY shop_id, " + day + ", sla_bucket",
 		}
 	}
 
-	m := migration{version: version, name: "tickets.is_open, tickets.sla_duration_us, sla_daily, sla_daily_durations, indexes"}
+	m := migration{version: version, name: "tickets.is_open, tickets.sla_duration_us, sla_daily, indexes"}
 	// SQLite stores times as text in timeLayout: whole seconds from strftime,
 	// microseconds from the last six digits.
 	secs := func(col string) string { return "CAST(strftime('%s', substr(" + col + ", 1, 19)) AS INTEGER)" }
@@ -94,7 +80,6 @@ func slaMigration(version int) migration {
 		"ALTER TABLE tickets ADD COLUMN sla_duration_us BIGINT NULL",
 		"ALTER TABLE tickets ADD COLUMN sla_bucket INTEGER NULL")
 	m.sqlite = append(m.sqlite, daily.sqliteDDL()...)
-	m.sqlite = append(m.sqlite, durations.sqliteDDL()...)
 	m.sqlite = append(m.sqlite, backfill(
 		"("+secs("ended_at")+" - "+secs("created_at")+") * 1000000 + "+micros("ended_at")+" - "+micros("created_at"),
 		"CAST(strftime('%s', substr(created_at, 1, 10)) AS INTEGER) / 86400")...)
@@ -110,7 +95,7 @@ func slaMigration(version int) migration {
 	for _, ix := range indexes {
 		alter += ", ADD INDEX " + ix[0] + " (" + ix[1] + ")"
 	}
-	m.mysql = append(m.mysql, alter, daily.mysqlDDL(), durations.mysqlDDL())
+	m.mysql = append(m.mysql, alter, daily.mysqlDDL())
 	m.mysql = append(m.mysql, backfill("TIMESTAMPDIFF(MICROSECOND, created_at, ended_at)", "DATEDIFF(created_at, '1970-01-01')")...)
 	return m
 }

@@ -65,7 +65,7 @@ func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 	rep := SLAReport{ShopID: f.ShopID, From: f.From.UTC(), To: f.To.UTC()}
 	// Times are compared as the database stores them: to the microsecond.
 	p := slaPeriod{shop: f.ShopID, from: rep.From.Truncate(time.Microsecond), to: rep.To.Truncate(time.Microsecond)}
-	sums, hist, err := db.slaSums(ctx, p)
+	sums, err := db.slaSums(ctx, p)
 	if err != nil {
 		return SLAReport{}, dbError(err, "SLA report")
 	}
@@ -86,7 +86,7 @@ func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 	if rep.Ended > 0 {
 		rep.AvgDurationSeconds = float64(sums.DurationUS) / 1e6 / float64(rep.Ended)
 		rank := int64(math.Ceil(0.9 * float64(rep.Ended)))
-		us, err := db.slaNth(ctx, p, hist, rank)
+		us, err := db.slaNth(ctx, p, sums.Durations, rank)
 		if err != nil {
 			return SLAReport{}, dbError(err, "SLA report: 90th percentile duration")
 		}

@@ -163,7 +163,7 @@ func (s seedShape) seed(ctx context.Context, db *DB, progress func(done int)) er
 func (db *DB) seedTickets(ctx context.Context, tickets []models.Ticket) error {
 	rows := make([]ticketRow, 0, len(tickets))
 	var events []eventRow
-	delta := newSLADelta()
+	delta := slaDelta{}
 	for _, t := range tickets {
 		row, err := rowOf(t)
 		if err != nil {

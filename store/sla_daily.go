@@ -15,28 +15,31 @@ import (
 // per UTC day of created_at, so a report over months reads a few thousand rows
 // instead of every ticket.
 //
-//   - sla_daily holds, per (shop_id, created_day), the counters of the report and the
-//     number and summed duration (microseconds) of the ended tickets.
-//   - sla_daily_durations holds, per (shop_id, created_day, bucket), how many ended
-//     tickets have a duration in that bucket (slaBucketBounds): enough to find
-//     which bucket holds the 90th percentile, which is then read exactly from
-//     the tickets of that bucket (tickets.sla_bucket, tickets.sla_duration_us).
+// sla_daily holds, per (shop_id, created_day), the counters of the report, the
+// number and summed duration (microseconds) of the ended tickets, and how many
+// of those ended in each duration bucket (slaBucketBounds; columns ended_b00 to
+// ended_b63): enough to find which bucket holds the 90th percentile, which is
+// then read exactly from the tickets of that bucket (tickets.sla_bucket,
+// tickets.sla_duration_us). created_day is the number of days since 1970-01-01
+// of the ticket's created_at, in UTC.
 //
-// created_day is the number of days since 1970-01-01 of the ticket's created_at, in UTC.
-// Every row a ticket contributes to is changed in the transaction that writes
-// the ticket, by the difference between the ticket's old and new row, so replays
+// The row a ticket contributes to is changed in the transaction that writes the
+// ticket, by the difference between the ticket's old and new row, so replays
 // and stale writes (which change no ticket row) change no aggregate either.
 
+// slaBuckets is the number of duration buckets.
+const slaBuckets = 64
+
 // slaBucketBounds are the lower bounds, in microseconds, of the duration buckets
-// 1, 2, ...: bucket 0 holds durations under a minute, bucket i those from
-// bound i-1 (included) to bound i, each bound a quarter above the one before,
-// up to over two years. They are part of schema version 7 (its back-fill writes
-// them): never change them.
+// 1 to 63: bucket 0 holds durations under a minute, bucket i those from bound
+// i-1 (included) to bound i, each bound a quarter above the one before, the
+// last at about 1.9 years. They are part of schema version 7 (its back-fill
+// writes them): never change them.
 var slaBucketBounds = func() []int64 {
 	bounds := []int64{60_000_000}
-	for last := bounds[0]; last < 2*366*24*3600*1_000_000; {
-		last += last / 4
-		bounds = append(bounds, last)
+	for len(bounds) < slaBuckets-1 {
+		last := bounds[len(bounds)-1]
+		bounds = append(bounds, last+last/4)
 	}
 	return bounds
 }()
@@ -72,16 +75,33 @@ func epochDay(t time.Time) int64 {
 type slaCounts struct {
 	Total, Excluded, Completed, Closed, Escalated, AutoActed, FastReviewed, Lightning int64
 	RepliedInTime, ScoreSum, ScoreCount, Ended, DurationUS                            int64
+	// Durations counts the ended tickets by duration bucket.
+	Durations [slaBuckets]int64
 }
 
 // slaCountColumns names the columns of sla_daily that hold slaCounts, in order.
-var slaCountColumns = []string{"total", "excluded_count", "completed", "closed", "escalated", "auto_acted",
-	"fast_reviewed", "lightning_refund", "replied_in_time", "score_sum", "score_count", "ended", "duration_us"}
+var slaCountColumns = func() []string {
+	cols := []string{"total", "excluded_count", "completed", "closed", "escalated", "auto_acted",
+		"fast_reviewed", "lightning_refund", "replied_in_time", "score_sum", "score_count", "ended", "duration_us"}
+	for i := 0; i < slaBuckets; i++ {
+		cols = append(cols, fmt.Sprintf("ended_b%02d", i))
+	}
+	return cols
+}()
 
+// fields returns pointers to the figures in column order; the first
+// slaScalarCount are the counters, the rest Durations.
 func (c *slaCounts) fields() []*int64 {
-	return []*int64{&c.Total, &c.Excluded, &c.Completed, &c.Closed, &c.Escalated, &c.AutoActed,
+	f := []*int64{&c.Total, &c.Excluded, &c.Completed, &c.Closed, &c.Escalated, &c.AutoActed,
 		&c.FastReviewed, &c.Lightning, &c.RepliedInTime, &c.ScoreSum, &c.ScoreCount, &c.Ended, &c.DurationUS}
+	for i := range c.Durations {
+		f = append(f, &c.Durations[i])
+	}
+	return f
 }
+
+// slaScalarCount is the number of figures before Durations.
+const slaScalarCount = 13
 
 func (c *slaCounts) add(o slaCounts, sign int64) {
 	mine, theirs := c.fields(), o.fields()
@@ -115,6 +135,7 @@ func slaCountsOf(r ticketRow) slaCounts {
 	}
 	if r.SLADurationUS != nil {
 		c.Ended, c.DurationUS = 1, *r.SLADurationUS
+		c.Durations[*r.SLABucket] = 1
 	}
 	return c
 }
@@ -133,60 +154,34 @@ func (r *ticketRow) slaDuration() {
 }
 
 // slaDelta accumulates what a set of ticket changes does to the aggregate.
-type slaDelta struct {
-	days    map[slaDayKey]slaCounts
-	buckets map[slaBucketKey]int64
-}
+type slaDelta map[slaDayKey]slaCounts
 
 type slaDayKey struct {
 	shop string
 	day  int64
 }
 
-type slaBucketKey struct {
-	slaDayKey
-	bucket int
-}
-
-func newSLADelta() *slaDelta {
-	return &slaDelta{days: map[slaDayKey]slaCounts{}, buckets: map[slaBucketKey]int64{}}
-}
-
 // change records that a ticket row went from old (nil: it did not exist) to new.
-func (d *slaDelta) change(old *ticketRow, new ticketRow) {
+func (d slaDelta) change(old *ticketRow, new ticketRow) {
 	if old != nil {
 		d.row(*old, -1)
 	}
 	d.row(new, 1)
 }
 
-func (d *slaDelta) row(r ticketRow, sign int64) {
+func (d slaDelta) row(r ticketRow, sign int64) {
 	k := slaDayKey{r.ShopID, epochDay(r.CreatedAt.Time)}
-	c := d.days[k]
+	c := d[k]
 	c.add(slaCountsOf(r), sign)
-	d.days[k] = c
-	if r.SLABucket != nil {
-		d.buckets[slaBucketKey{k, *r.SLABucket}] += sign
-	}
+	d[k] = c
 }
 
-// apply writes the delta in tx. Rows are changed in key order, each day before
-// its buckets, so concurrent writers take their locks in the same order.
-func (d *slaDelta) apply(tx *gorm.DB, dialect string) error {
-	buckets := map[slaDayKey][]int{}
-	for k, n := range d.buckets {
-		if n != 0 {
-			buckets[k.slaDayKey] = append(buckets[k.slaDayKey], k.bucket)
-		}
-	}
-	var keys []slaDayKey
-	for k, c := range d.days {
-		if !c.zero() || len(buckets[k]) > 0 {
-			keys = append(keys, k)
-		}
-	}
-	for k := range buckets {
-		if _, ok := d.days[k]; !ok {
+// apply writes the delta in tx, one row per (shop, day) that changes, in key
+// order so concurrent writers take their locks in the same order.
+func (d slaDelta) apply(tx *gorm.DB, dialect string) error {
+	keys := make([]slaDayKey, 0, len(d))
+	for k, c := range d {
+		if !c.zero() {
 			keys = append(keys, k)
 		}
 	}
@@ -194,39 +189,28 @@ func (d *slaDelta) apply(tx *gorm.DB, dialect string) error {
 		return cmp.Or(strings.Compare(a.shop, b.shop), cmp.Compare(a.day, b.day))
 	})
 	for _, k := range keys {
-		if err := upsertSLADay(tx, dialect, k, d.days[k]); err != nil {
+		if err := upsertSLADay(tx, dialect, k, d[k]); err != nil {
 			return err
-		}
-		slices.Sort(buckets[k])
-		for _, b := range buckets[k] {
-			if err := upsertSLABucket(tx, dialect, slaBucketKey{k, b}, d.buckets[slaBucketKey{k, b}]); err != nil {
-				return err
-			}
 		}
 	}
 	return nil
 }
 
-// upsertSLADay adds c to the row (shop, day) of sla_daily, creating it.
+// upsertSLADay adds c to the row (shop, day) of sla_daily, creating it. Only
+// the columns c changes are named.
 func upsertSLADay(tx *gorm.DB, dialect string, k slaDayKey, c slaCounts) error {
-	args := []any{k.shop, k.day}
-	for _, f := range c.fields() {
-		args = append(args, *f)
+	cols, args, sets := []string{"shop_id", "created_day"}, []any{k.shop, k.day}, []string{}
+	for i, f := range c.fields() {
+		if *f == 0 {
+			continue
+		}
+		col := slaCountColumns[i]
+		cols, args = append(cols, col), append(args, *f)
+		sets = append(sets, col+" = "+col+" + "+upsertValue(dialect, col))
 	}
-	sets := make([]string, len(slaCountColumns))
-	for i, col := range slaCountColumns {
-		sets[i] = col + " = " + col + " + " + upsertValue(dialect, col)
-	}
-	q := "INSERT INTO sla_daily (shop_id, created_day, " + strings.Join(slaCountColumns, ", ") + ") VALUES (?, ?" +
-		strings.Repeat(", ?", len(slaCountColumns)) + ") " + upsertClause(dialect, "shop_id, created_day") + strings.Join(sets, ", ")
+	q := "INSERT INTO sla_daily (" + strings.Join(cols, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ") " +
+		upsertClause(dialect, "shop_id, created_day") + strings.Join(sets, ", ")
 	return tx.Exec(q, args...).Error
-}
-
-// upsertSLABucket adds n to the row (shop, day, bucket) of sla_daily_durations.
-func upsertSLABucket(tx *gorm.DB, dialect string, k slaBucketKey, n int64) error {
-	q := "INSERT INTO sla_daily_durations (shop_id, created_day, bucket, n) VALUES (?, ?, ?, ?) " +
-		upsertClause(dialect, "shop_id, created_day, bucket") + "n = n + " + upsertValue(dialect, "n")
-	return tx.Exec(q, k.shop, k.day, k.bucket, n).Error
 }
 
 func upsertClause(dialect, key string) string {
