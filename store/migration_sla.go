@@ -30,18 +30,20 @@ const slaSumsSQL = `
 //
 //   - tickets.is_open (state neither completed nor closed), sla_duration_us and
 //     sla_bucket (see ticketRow.slaDuration), computed from the stored columns;
-//   - sla_daily (see sla_daily.go), summed from tickets;
+//   - sla_daily and sla_hourly (see sla_daily.go), summed from tickets;
 //   - indexes in the order the queries filter and sort: a shop's tickets newest
 //     first (with or without a state), a shop's deadlines, open tickets by age
 //     and by deadline, and the tickets of one duration bucket by duration. (shop_id, state) is
 //     dropped: (shop_id, state, created_at, id) serves what it served.
 func slaMigration(version int) migration {
-	daily := table{name: "sla_daily", columns: `
+	aggregate := func(g slaGrain) table {
+		return table{name: g.table, columns: `
 			shop_id VARCHAR(128) NOT NULL,
-			created_day INTEGER NOT NULL,
+			` + g.column + ` INTEGER NOT NULL,
 			` + strings.Join(slaCountColumns, " BIGINT NOT NULL DEFAULT 0,\n\t\t\t") + ` BIGINT NOT NULL DEFAULT 0,
-			PRIMARY KEY (shop_id, created_day)`,
-		indexes: [][2]string{{"idx_sla_daily_day", "created_day"}}}
+			PRIMARY KEY (shop_id, ` + g.column + `)`,
+			indexes: [][2]string{{"idx_" + g.table + "_" + g.column, g.column}}}
+	}
 	indexes := [][2]string{
 		{"idx_tickets_shop_created", "shop_id, created_at, id"},
 		{"idx_tickets_shop_state_created", "shop_id, state, created_at, id"},
@@ -57,20 +59,24 @@ func slaMigration(version int) migration {
 		sums += fmt.Sprintf(",\n\tSUM(CASE WHEN sla_bucket = %d THEN 1 ELSE 0 END)", i)
 	}
 	counts := strings.Join(slaCountColumns, ", ")
-	// backfill is the same on both dialects but for how a duration and a day
-	// are computed from two stored times.
-	backfill := func(duration, day string) []string {
-		return []string{
+	// backfill is the same on both dialects but for how a duration and the
+	// period of each grain (in the order of slaGrains) are computed from stored
+	// times.
+	backfill := func(duration string, periods ...string) []string {
+		stmts := []string{
 			"UPDATE tickets SET is_open = CASE WHEN state IN ('completed', 'closed') THEN 0 ELSE 1 END",
 			"UPDATE tickets SET sla_duration_us = " + duration + " WHERE ended_at IS NOT NULL AND excluded_from_assessment = 0",
 			"UPDATE tickets SET sla_bucket = " + slaBucketSQL("sla_duration_us") + " WHERE sla_duration_us IS NOT NULL",
-			"DELETE FROM sla_daily",
-			"INSERT INTO sla_daily (shop_id, created_day, " + counts + ") SELECT shop_id, " + day + ", " + sums +
-				" FROM tickets GROUP BY shop_id, " + day,
 		}
+		for i, g := range slaGrains {
+			stmts = append(stmts, "DELETE FROM "+g.table,
+				"INSERT INTO "+g.table+" (shop_id, "+g.column+", "+counts+") SELECT shop_id, "+periods[i]+", "+sums+
+					" FROM tickets GROUP BY shop_id, "+periods[i])
+		}
+		return stmts
 	}
 
-	m := migration{version: version, name: "tickets.is_open, tickets.sla_duration_us, sla_daily, indexes"}
+	m := migration{version: version, name: "tickets.is_open, tickets.sla_duration_us, sla_daily, sla_hourly, indexes"}
 	// SQLite stores times as text in timeLayout: whole seconds from strftime,
 	// microseconds from the last six digits.
 	secs := func(col string) string { return "CAST(strftime('%s', substr(" + col + ", 1, 19)) AS INTEGER)" }
@@ -79,10 +85,13 @@ func slaMigration(version int) migration {
 		"ALTER TABLE tickets ADD COLUMN is_open BOOLEAN NOT NULL DEFAULT 0",
 		"ALTER TABLE tickets ADD COLUMN sla_duration_us BIGINT NULL",
 		"ALTER TABLE tickets ADD COLUMN sla_bucket INTEGER NULL")
-	m.sqlite = append(m.sqlite, daily.sqliteDDL()...)
+	for _, g := range slaGrains {
+		m.sqlite = append(m.sqlite, aggregate(g).sqliteDDL()...)
+	}
 	m.sqlite = append(m.sqlite, backfill(
 		"("+secs("ended_at")+" - "+secs("created_at")+") * 1000000 + "+micros("ended_at")+" - "+micros("created_at"),
-		"CAST(strftime('%s', substr(created_at, 1, 10)) AS INTEGER) / 86400")...)
+		"CAST(strftime('%s', substr(created_at, 1, 10)) AS INTEGER) / 86400",
+		"CAST(strftime('%s', substr(created_at, 1, 13) || ':00:00') AS INTEGER) / 3600")...)
 	m.sqlite = append(m.sqlite, "DROP INDEX idx_tickets_shop_state")
 	for _, ix := range indexes {
 		m.sqlite = append(m.sqlite, "CREATE INDEX "+ix[0]+" ON tickets ("+ix[1]+")")
@@ -95,7 +104,11 @@ func slaMigration(version int) migration {
 	for _, ix := range indexes {
 		alter += ", ADD INDEX " + ix[0] + " (" + ix[1] + ")"
 	}
-	m.mysql = append(m.mysql, alter, daily.mysqlDDL())
-	m.mysql = append(m.mysql, backfill("TIMESTAMPDIFF(MICROSECOND, created_at, ended_at)", "DATEDIFF(created_at, '1970-01-01')")...)
+	m.mysql = append(m.mysql, alter)
+	for _, g := range slaGrains {
+		m.mysql = append(m.mysql, aggregate(g).mysqlDDL())
+	}
+	m.mysql = append(m.mysql, backfill("TIMESTAMPDIFF(MICROSECOND, created_at, ended_at)",
+		"DATEDIFF(created_at, '1970-01-01')", "TIMESTAMPDIFF(HOUR, '1970-01-01 00:00:00', created_at)")...)
 	return m
 }

@@ -53,9 +53,10 @@ type SLAReport struct {
 }
 
 // SLAReport computes the report of f. To must be after From. Whole UTC days of
-// the period are read from the per-shop-per-day aggregate (sla_daily.go), the
-// part of a day at either end from the tickets; the 90th percentile duration is
-// read from the tickets of the one duration bucket that holds it.
+// the period are read from the per-shop-per-day aggregate (sla_daily.go), whole
+// hours of the days it cuts from the per-hour one, the rest from the tickets;
+// the 90th percentile duration is read from the tickets of the one duration
+// bucket that holds it.
 func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 	if f.From.IsZero() || f.To.IsZero() || !f.To.After(f.From) {
 		return SLAReport{}, models.Errorf(models.EINVALID,

@@ -12,20 +12,21 @@ import (
 )
 
 // The SLA aggregate: what SLAReport sums, kept by the projection per shop and
-// per UTC day of created_at, so a report over months reads a few thousand rows
-// instead of every ticket.
+// per UTC day (sla_daily) and hour (sla_hourly) of created_at, so a report over
+// months reads a few thousand rows instead of every ticket.
 //
-// sla_daily holds, per (shop_id, created_day), the counters of the report, the
+// Each row holds, for its shop and period, the counters of the report, the
 // number and summed duration (microseconds) of the ended tickets, and how many
 // of those ended in each duration bucket (slaBucketBounds; columns ended_b00 to
 // ended_b63): enough to find which bucket holds the 90th percentile, which is
 // then read exactly from the tickets of that bucket (tickets.sla_bucket,
-// tickets.sla_duration_us). created_day is the number of days since 1970-01-01
-// of the ticket's created_at, in UTC.
+// tickets.sla_duration_us). Periods are numbered from 1970-01-01 UTC
+// (created_day, created_hour).
 //
-// The row a ticket contributes to is changed in the transaction that writes the
-// ticket, by the difference between the ticket's old and new row, so replays
-// and stale writes (which change no ticket row) change no aggregate either.
+// The rows a ticket contributes to are changed in the transaction that writes
+// the ticket, by the difference between the ticket's old and new row, so
+// replays and stale writes (which change no ticket row) change no aggregate
+// either.
 
 // slaBuckets is the number of duration buckets.
 const slaBuckets = 64
@@ -60,18 +61,34 @@ func slaBucketSQL(col string) string {
 	return b.String()
 }
 
-// epochDay is the UTC day of t as days since 1970-01-01.
-func epochDay(t time.Time) int64 {
-	s := t.Unix()
-	d := s / 86400
-	if s%86400 < 0 {
-		d--
-	}
-	return d
+// slaGrain is one level of the aggregate: a table holding the figures per shop
+// and per period of size (a UTC day or hour) of created_at, numbered from
+// 1970-01-01 in column.
+type slaGrain struct {
+	table, column string
+	size          time.Duration
 }
 
-// slaCounts are the additive figures of one (shop, day), in the column order of
-// sla_daily.
+// slaGrains are the levels of the aggregate, coarsest first: a report reads
+// whole days from sla_daily, whole hours of the days it cuts from sla_hourly,
+// and the tickets of the hours it cuts.
+var slaGrains = []slaGrain{
+	{"sla_daily", "created_day", 24 * time.Hour},
+	{"sla_hourly", "created_hour", time.Hour},
+}
+
+// of is the number of the period of g that holds t.
+func (g slaGrain) of(t time.Time) int64 {
+	s, size := t.Unix(), int64(g.size/time.Second)
+	n := s / size
+	if s%size < 0 {
+		n--
+	}
+	return n
+}
+
+// slaCounts are the additive figures of one row of the aggregate, in column
+// order.
 type slaCounts struct {
 	Total, Excluded, Completed, Closed, Escalated, AutoActed, FastReviewed, Lightning int64
 	RepliedInTime, ScoreSum, ScoreCount, Ended, DurationUS                            int64
@@ -79,7 +96,8 @@ type slaCounts struct {
 	Durations [slaBuckets]int64
 }
 
-// slaCountColumns names the columns of sla_daily that hold slaCounts, in order.
+// slaCountColumns names the columns of the aggregate that hold slaCounts, in
+// order.
 var slaCountColumns = func() []string {
 	cols := []string{"total", "excluded_count", "completed", "closed", "escalated", "auto_acted",
 		"fast_reviewed", "lightning_refund", "replied_in_time", "score_sum", "score_count", "ended", "duration_us"}
@@ -112,7 +130,7 @@ func (c *slaCounts) add(o slaCounts, sign int64) {
 
 func (c slaCounts) zero() bool { return c == slaCounts{} }
 
-// slaCountsOf is what one ticket row adds to its (shop, day): the definitions
+// slaCountsOf is what one ticket row adds to its rows: the definitions
 // of SLAReport, ticket by ticket. A ticket excluded from assessment counts in
 // Excluded only.
 func slaCountsOf(r ticketRow) slaCounts {
@@ -154,11 +172,14 @@ func (r *ticketRow) slaDuration() {
 }
 
 // slaDelta accumulates what a set of ticket changes does to the aggregate.
-type slaDelta map[slaDayKey]slaCounts
+type slaDelta map[slaKey]slaCounts
 
-type slaDayKey struct {
-	shop string
-	day  int64
+// slaKey names a row of the aggregate: the grain (index in slaGrains), the
+// shop and the period.
+type slaKey struct {
+	grain  int
+	shop   string
+	period int64
 }
 
 // change records that a ticket row went from old (nil: it did not exist) to new.
@@ -170,36 +191,41 @@ func (d slaDelta) change(old *ticketRow, new ticketRow) {
 }
 
 func (d slaDelta) row(r ticketRow, sign int64) {
-	k := slaDayKey{r.ShopID, epochDay(r.CreatedAt.Time)}
-	c := d[k]
-	c.add(slaCountsOf(r), sign)
-	d[k] = c
+	c := slaCountsOf(r)
+	for g, grain := range slaGrains {
+		k := slaKey{g, r.ShopID, grain.of(r.CreatedAt.Time)}
+		sum := d[k]
+		sum.add(c, sign)
+		d[k] = sum
+	}
 }
 
-// apply writes the delta in tx, one row per (shop, day) that changes, in key
-// order so concurrent writers take their locks in the same order.
+// apply writes the delta in tx, one row per grain, shop and period that
+// changes, in key order so concurrent writers take their locks in the same
+// order.
 func (d slaDelta) apply(tx *gorm.DB, dialect string) error {
-	keys := make([]slaDayKey, 0, len(d))
+	keys := make([]slaKey, 0, len(d))
 	for k, c := range d {
 		if !c.zero() {
 			keys = append(keys, k)
 		}
 	}
-	slices.SortFunc(keys, func(a, b slaDayKey) int {
-		return cmp.Or(strings.Compare(a.shop, b.shop), cmp.Compare(a.day, b.day))
+	slices.SortFunc(keys, func(a, b slaKey) int {
+		return cmp.Or(cmp.Compare(a.grain, b.grain), strings.Compare(a.shop, b.shop), cmp.Compare(a.period, b.period))
 	})
 	for _, k := range keys {
-		if err := upsertSLADay(tx, dialect, k, d[k]); err != nil {
+		if err := upsertSLA(tx, dialect, k, d[k]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// upsertSLADay adds c to the row (shop, day) of sla_daily, creating it. Only
-// the columns c changes are named.
-func upsertSLADay(tx *gorm.DB, dialect string, k slaDayKey, c slaCounts) error {
-	cols, args, sets := []string{"shop_id", "created_day"}, []any{k.shop, k.day}, []string{}
+// upsertSLA adds c to the row k of the aggregate, creating it. Only the columns
+// c changes are named.
+func upsertSLA(tx *gorm.DB, dialect string, k slaKey, c slaCounts) error {
+	g := slaGrains[k.grain]
+	cols, args, sets := []string{"shop_id", g.column}, []any{k.shop, k.period}, []string{}
 	for i, f := range c.fields() {
 		if *f == 0 {
 			continue
@@ -208,8 +234,8 @@ func upsertSLADay(tx *gorm.DB, dialect string, k slaDayKey, c slaCounts) error {
 		cols, args = append(cols, col), append(args, *f)
 		sets = append(sets, col+" = "+col+" + "+upsertValue(dialect, col))
 	}
-	q := "INSERT INTO sla_daily (" + strings.Join(cols, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ") " +
-		upsertClause(dialect, "shop_id, created_day") + strings.Join(sets, ", ")
+	q := "INSERT INTO " + g.table + " (" + strings.Join(cols, ", ") + ") VALUES (?" + strings.Repeat(", ?", len(cols)-1) + ") " +
+		upsertClause(dialect, "shop_id, "+g.column) + strings.Join(sets, ", ")
 	return tx.Exec(q, args...).Error
 }
 

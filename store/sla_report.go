@@ -15,35 +15,44 @@ type slaPeriod struct {
 	from, to time.Time
 }
 
-// slaSums returns the figures of p: whole days from the aggregate, the rest
-// from the tickets.
+// slaSums returns the figures of p.
 func (db *DB) slaSums(ctx context.Context, p slaPeriod) (slaCounts, error) {
 	var sums slaCounts
-	rest := [][2]time.Time{{p.from, p.to}}
-	firstDay := p.from.Truncate(24 * time.Hour)
-	if firstDay.Before(p.from) {
-		firstDay = firstDay.Add(24 * time.Hour)
-	}
-	lastDay := p.to.Truncate(24 * time.Hour)
-	if firstDay.Before(lastDay) {
-		if err := db.slaDays(ctx, p.shop, epochDay(firstDay), epochDay(lastDay), &sums); err != nil {
-			return sums, err
-		}
-		rest = [][2]time.Time{{p.from, firstDay}, {lastDay, p.to}}
-	}
-	for _, r := range rest {
-		if r[0].Before(r[1]) {
-			if err := db.slaRows(ctx, slaPeriod{p.shop, r[0], r[1]}, &sums); err != nil {
-				return sums, err
-			}
-		}
-	}
-	return sums, nil
+	err := db.slaSpan(ctx, p, 0, &sums)
+	return sums, err
 }
 
-// slaDays adds the aggregate of the days [first, last) to sums.
-func (db *DB) slaDays(ctx context.Context, shop string, first, last int64, sums *slaCounts) error {
-	q := db.gdb.WithContext(ctx).Table("sla_daily").Where("created_day >= ? AND created_day < ?", first, last)
+// slaSpan adds the figures of p to sums: the whole periods of grain g it holds
+// from that grain's table, the parts it cuts at either end from the finer
+// grains, and what no grain covers from the tickets.
+func (db *DB) slaSpan(ctx context.Context, p slaPeriod, g int, sums *slaCounts) error {
+	if !p.from.Before(p.to) {
+		return nil
+	}
+	if g == len(slaGrains) {
+		return db.slaRows(ctx, p, sums)
+	}
+	grain := slaGrains[g]
+	first := p.from.Truncate(grain.size)
+	if first.Before(p.from) {
+		first = first.Add(grain.size)
+	}
+	last := p.to.Truncate(grain.size)
+	if !first.Before(last) {
+		return db.slaSpan(ctx, p, g+1, sums)
+	}
+	if err := db.slaAggregate(ctx, grain, p.shop, grain.of(first), grain.of(last), sums); err != nil {
+		return err
+	}
+	if err := db.slaSpan(ctx, slaPeriod{p.shop, p.from, first}, g+1, sums); err != nil {
+		return err
+	}
+	return db.slaSpan(ctx, slaPeriod{p.shop, last, p.to}, g+1, sums)
+}
+
+// slaAggregate adds the rows of grain for the periods [first, last) to sums.
+func (db *DB) slaAggregate(ctx context.Context, grain slaGrain, shop string, first, last int64, sums *slaCounts) error {
+	q := db.gdb.WithContext(ctx).Table(grain.table).Where(grain.column+" >= ? AND "+grain.column+" < ?", first, last)
 	if shop != "" {
 		q = q.Where("shop_id = ?", shop)
 	}

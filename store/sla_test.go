@@ -75,8 +75,9 @@ func earlierVersion(tk models.Ticket, i int) models.Ticket {
 }
 
 // checkSLAAgainstRows compares SLAReport with slaReference over whole ranges,
-// day-aligned ranges, ranges that cut days, under a day, and empty ones, for
-// each shop and for all shops; and the aggregate tables with sums of the rows.
+// ranges on day and hour boundaries, ranges that cut days and hours, under an
+// hour, and empty ones, for each shop and for all shops; and the aggregate
+// tables with sums of the rows.
 func checkSLAAgainstRows(t *testing.T, db *DB) {
 	t.Helper()
 	ctx := context.Background()
@@ -89,13 +90,15 @@ func checkSLAAgainstRows(t *testing.T, db *DB) {
 		{day0.Add(24 * time.Hour), day0.Add(5 * 24 * time.Hour)},
 		{day0.Add(3*24*time.Hour + time.Microsecond), day0.Add(4*24*time.Hour - time.Microsecond)},
 		{day0.Add(2*24*time.Hour + 5*time.Hour), day0.Add(2*24*time.Hour + 9*time.Hour)},
+		{day0.Add(2*24*time.Hour + 5*time.Hour + time.Minute), day0.Add(2*24*time.Hour + 5*time.Hour + 20*time.Minute)},
+		{day0.Add(5*24*time.Hour - 90*time.Minute), day0.Add(6*24*time.Hour + 90*time.Minute)},
 		{slaShape.Now.Add(-30 * 24 * time.Hour), slaShape.Now},
 		{slaShape.Now.Add(24 * time.Hour), slaShape.Now.Add(48 * time.Hour)},
 	}
 	r := rand.New(rand.NewPCG(5, 5))
 	for len(periods) < 40 {
 		a := start.Add(time.Duration(r.Int64N(int64(13 * 24 * time.Hour))))
-		b := a.Add(time.Duration(1 + r.Int64N(int64(6*24*time.Hour))))
+		b := a.Add(time.Duration(1 + r.Int64N(int64(6*24*time.Hour)>>r.IntN(8))))
 		periods = append(periods, [2]time.Time{a, b})
 	}
 	for _, p := range periods {
@@ -245,39 +248,42 @@ func slaReference(rows []slaRefRow, f SLAFilter) SLAReport {
 	return rep
 }
 
-// checkSLATables compares sla_daily (rows of zeros left aside) with what the
-// rows sum to per shop and UTC day.
+// checkSLATables compares each table of the aggregate (rows of zeros left
+// aside) with what the rows sum to per shop and UTC day or hour.
 func checkSLATables(t *testing.T, db *DB, rows []slaRefRow) {
 	t.Helper()
 	type key struct {
-		Shop string
-		Day  int64
+		Shop   string
+		Period int64
 	}
-	want := map[key]slaCounts{}
-	for _, r := range rows {
-		k := key{r.ShopID, r.CreatedAt.Unix() / 86400}
-		c, _ := slaContribution(r)
-		sum := want[k]
-		sum.add(c, 1)
-		want[k] = sum
-	}
-	got := map[key]slaCounts{}
-	rs, err := db.Gorm().Table("sla_daily").Select("shop_id, created_day, " + strings.Join(slaCountColumns, ", ")).Rows()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rs.Close()
-	for rs.Next() {
-		var k key
-		var c slaCounts
-		if err := rs.Scan(append([]any{&k.Shop, &k.Day}, fieldsOf(&c)...)...); err != nil {
+	for _, g := range slaGrains {
+		size := int64(g.size / time.Second)
+		want := map[key]slaCounts{}
+		for _, r := range rows {
+			k := key{r.ShopID, r.CreatedAt.Unix() / size}
+			c, _ := slaContribution(r)
+			sum := want[k]
+			sum.add(c, 1)
+			want[k] = sum
+		}
+		got := map[key]slaCounts{}
+		rs, err := db.Gorm().Table(g.table).Select("shop_id, " + g.column + ", " + strings.Join(slaCountColumns, ", ")).Rows()
+		if err != nil {
 			t.Fatal(err)
 		}
-		if !c.zero() {
-			got[k] = c
+		for rs.Next() {
+			var k key
+			var c slaCounts
+			if err := rs.Scan(append([]any{&k.Shop, &k.Period}, fieldsOf(&c)...)...); err != nil {
+				t.Fatal(err)
+			}
+			if !c.zero() {
+				got[k] = c
+			}
 		}
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("sla_daily has %d days that differ from the rows' %d:\n%+v\nwant\n%+v", len(got), len(want), got, want)
+		rs.Close()
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("%s has %d rows that differ from the rows' %d:\n%+v\nwant\n%+v", g.table, len(got), len(want), got, want)
+		}
 	}
 }
