@@ -160,7 +160,12 @@ func (db *DB) Warnings(ctx context.Context, shopID string, within time.Duration,
 		return q
 	}
 	var due, old []ticketRow
-	if err := open().Where("deadline_at IS NOT NULL AND deadline_at <= ?", ts(now.Add(within))).
+	dueSoon := open()
+	if shopID != "" {
+		// A shop's deadlines in order, not every shop's until enough are the shop's.
+		dueSoon = db.ticketsIndexedBy(dueSoon, "idx_tickets_shop_deadline")
+	}
+	if err := dueSoon.Where("deadline_at IS NOT NULL AND deadline_at <= ?", ts(now.Add(within))).
 		Order("deadline_at, id").Limit(limit).Find(&due).Error; err != nil {
 		return Warnings{}, dbError(err, "warnings: deadlines")
 	}

@@ -319,7 +319,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		return TicketPage{}, models.Errorf(models.EINVALID, "kind %q is not a ticket kind: use one of %s", f.Kind, joinKinds())
 	}
 	q := db.gdb.WithContext(ctx).Model(&ticketRow{})
-	if f.DeadlineBefore != nil && db.dialect == DialectSQLite {
+	if f.DeadlineBefore != nil {
 		// Only open tickets have a deadline, so the tickets due before a time
 		// are few: read them by deadline and sort them, rather than walk every
 		// ticket newest first, as SQLite's planner would once a cursor bounds
@@ -328,7 +328,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		if f.ShopID != "" {
 			index = "idx_tickets_shop_deadline"
 		}
-		q = q.Table("tickets INDEXED BY " + index)
+		q = db.ticketsIndexedBy(q, index)
 	}
 	if f.ShopID != "" {
 		q = q.Where("shop_id = ?", f.ShopID)
@@ -372,6 +372,15 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		page.Tickets = append(page.Tickets, t)
 	}
 	return page, nil
+}
+
+// ticketsIndexedBy makes q read tickets through index on SQLite, whose planner
+// has no statistics on how many rows a range holds; MySQL's has, and chooses.
+func (db *DB) ticketsIndexedBy(q *gorm.DB, index string) *gorm.DB {
+	if db.dialect != DialectSQLite {
+		return q
+	}
+	return q.Table("tickets INDEXED BY " + index)
 }
 
 // A cursor is the base64 of "<created_at in timeLayout>|<id>" of the last ticket
