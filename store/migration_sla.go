@@ -30,11 +30,12 @@ const slaSumsSQL = `
 //
 //   - tickets.is_open (state neither completed nor closed), sla_duration_us and
 //     sla_bucket (see ticketRow.slaDuration), computed from the stored columns;
-//   - sla_daily and sla_hourly (see sla_daily.go), summed from tickets;
+//   - sla_daily and sla_hourly (see sla_aggregate.go), summed from tickets;
 //   - indexes in the order the queries filter and sort: a shop's tickets newest
-//     first (with or without a state), a shop's deadlines, open tickets by age
-//     and by deadline, and the tickets of one duration bucket by duration. (shop_id, state) is
-//     dropped: (shop_id, state, created_at, id) serves what it served.
+//     first (with or without a state), deadlines (a shop's or all) with the
+//     keys lists sort by, open tickets by age and by deadline, and the tickets
+//     of one duration bucket by duration. (shop_id, state) and (deadline_at)
+//     are dropped: the indexes that extend them serve what they served.
 func slaMigration(version int) migration {
 	aggregate := func(g slaGrain) table {
 		return table{name: g.table, columns: `
@@ -47,7 +48,8 @@ func slaMigration(version int) migration {
 	indexes := [][2]string{
 		{"idx_tickets_shop_created", "shop_id, created_at, id"},
 		{"idx_tickets_shop_state_created", "shop_id, state, created_at, id"},
-		{"idx_tickets_shop_deadline", "shop_id, deadline_at, id"},
+		{"idx_tickets_shop_deadline", "shop_id, deadline_at, created_at, id"},
+		{"idx_tickets_deadline_created", "deadline_at, created_at, id"},
 		{"idx_tickets_open_created", "is_open, created_at, id"},
 		{"idx_tickets_open_deadline", "is_open, deadline_at, id"},
 		{"idx_tickets_shop_open_created", "shop_id, is_open, created_at, id"},
@@ -92,7 +94,7 @@ func slaMigration(version int) migration {
 		"("+secs("ended_at")+" - "+secs("created_at")+") * 1000000 + "+micros("ended_at")+" - "+micros("created_at"),
 		"CAST(strftime('%s', substr(created_at, 1, 10)) AS INTEGER) / 86400",
 		"CAST(strftime('%s', substr(created_at, 1, 13) || ':00:00') AS INTEGER) / 3600")...)
-	m.sqlite = append(m.sqlite, "DROP INDEX idx_tickets_shop_state")
+	m.sqlite = append(m.sqlite, "DROP INDEX idx_tickets_shop_state", "DROP INDEX idx_tickets_deadline_at")
 	for _, ix := range indexes {
 		m.sqlite = append(m.sqlite, "CREATE INDEX "+ix[0]+" ON tickets ("+ix[1]+")")
 	}
@@ -100,7 +102,8 @@ func slaMigration(version int) migration {
 	// MySQL: one ALTER for the columns and indexes (one rebuild of tickets);
 	// the statements after it can run again if the migration is interrupted.
 	alter := "ALTER TABLE tickets ADD COLUMN is_open BOOLEAN NOT NULL DEFAULT FALSE, " +
-		"ADD COLUMN sla_duration_us BIGINT NULL, ADD COLUMN sla_bucket INT NULL, DROP INDEX idx_tickets_shop_state"
+		"ADD COLUMN sla_duration_us BIGINT NULL, ADD COLUMN sla_bucket INT NULL, " +
+		"DROP INDEX idx_tickets_shop_state, DROP INDEX idx_tickets_deadline_at"
 	for _, ix := range indexes {
 		alter += ", ADD INDEX " + ix[0] + " (" + ix[1] + ")"
 	}

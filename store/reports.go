@@ -53,7 +53,7 @@ type SLAReport struct {
 }
 
 // SLAReport computes the report of f. To must be after From. Whole UTC days of
-// the period are read from the per-shop-per-day aggregate (sla_daily.go), whole
+// the period are read from the per-shop-per-day aggregate (sla_aggregate.go), whole
 // hours of the days it cuts from the per-hour one, the rest from the tickets;
 // the 90th percentile duration is read from the tickets of the one duration
 // bucket that holds it.

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -324,7 +325,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		// are few: read them by deadline and sort them, rather than walk every
 		// ticket newest first, as SQLite's planner would once a cursor bounds
 		// created_at. (MySQL's estimates choose this by themselves.)
-		index := "idx_tickets_deadline_at"
+		index := "idx_tickets_deadline_created"
 		if f.ShopID != "" {
 			index = "idx_tickets_shop_deadline"
 		}
@@ -354,8 +355,15 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		// tickets of the cursor's instant that were already listed.
 		q = q.Where("created_at <= ? AND (created_at < ? OR id < ?)", ts(at), ts(at), id)
 	}
+	q = q.Order("created_at DESC, id DESC").Limit(limit + 1)
 	var rows []ticketRow
-	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	var err error
+	if f.DeadlineBefore != nil {
+		rows, err = db.ticketsByID(ctx, q) // a sort: of keys, not of whole rows
+	} else {
+		err = q.Find(&rows).Error
+	}
+	if err != nil {
 		return TicketPage{}, dbError(err, "list tickets")
 	}
 	page := TicketPage{Tickets: make([]models.Ticket, 0, min(len(rows), limit))}
@@ -372,6 +380,25 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		page.Tickets = append(page.Tickets, t)
 	}
 	return page, nil
+}
+
+// ticketsByID runs q for the ids of the tickets only, then reads those tickets,
+// in the order of q.
+func (db *DB) ticketsByID(ctx context.Context, q *gorm.DB) ([]ticketRow, error) {
+	var ids []string
+	if err := q.Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	var rows []ticketRow
+	if err := db.gdb.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(rows, func(a, b ticketRow) int { return at[a.ID] - at[b.ID] })
+	return rows, nil
 }
 
 // ticketsIndexedBy makes q read tickets through index on SQLite, whose planner
