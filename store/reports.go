@@ -162,7 +162,8 @@ func (db *DB) Warnings(ctx context.Context, shopID string, within time.Duration,
 	var due, old []ticketRow
 	dueSoon := open()
 	if shopID != "" {
-		// A shop's deadlines in order, not every shop's until enough are the shop's.
+		// A shop's deadlines in order, not every shop's until enough are the
+		// shop's.
 		dueSoon = db.ticketsIndexedBy(dueSoon, "idx_tickets_shop_deadline")
 	}
 	if err := dueSoon.Where("deadline_at IS NOT NULL AND deadline_at <= ?", ts(now.Add(within))).
