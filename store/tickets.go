@@ -323,8 +323,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 	if f.DeadlineBefore != nil {
 		// Only open tickets have a deadline, so the tickets due before a time
 		// are few: read them by deadline and sort them, rather than walk every
-		// ticket newest first, as the planners would once a cursor bounds
-		// created_at.
+		// ticket newest first (SQLite's plan once a cursor bounds created_at).
 		index := "idx_tickets_deadline_created"
 		if f.ShopID != "" {
 			index = "idx_tickets_shop_deadline"
@@ -403,8 +402,8 @@ func (db *DB) ticketsByID(ctx context.Context, q *gorm.DB) ([]ticketRow, error) 
 
 // ticketsIndexedBy makes q read tickets through index. Used where a planner
 // picks worse on its own: SQLite's has no statistics on how many rows a range
-// holds, and MySQL's, in the read-model benchmark, walked every ticket newest
-// first to find the few with a deadline.
+// holds, and MySQL's choice measured several times slower in the read-model
+// benchmark (BENCHMARKS.md).
 func (db *DB) ticketsIndexedBy(q *gorm.DB, index string) *gorm.DB {
 	if db.dialect == DialectMySQL {
 		return q.Table("tickets FORCE INDEX (" + index + ")")
