@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -66,9 +67,31 @@ func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 	rep := SLAReport{ShopID: f.ShopID, From: f.From.UTC(), To: f.To.UTC()}
 	// Times are compared as the database stores them: to the microsecond.
 	p := slaPeriod{shop: f.ShopID, from: rep.From.Truncate(time.Microsecond), to: rep.To.Truncate(time.Microsecond)}
-	sums, err := db.slaSums(ctx, p)
-	if err != nil {
-		return SLAReport{}, dbError(err, "SLA report")
+	// The sums and the 90th percentile are separate reads: a ticket that ends
+	// or changes in between can leave the percentile's rank out of its bucket.
+	// Reading again then gives figures of one moment.
+	var sums slaCounts
+	var p90 int64
+	for attempt := 1; ; attempt++ {
+		var err error
+		if sums, err = db.slaSums(ctx, p); err != nil {
+			return SLAReport{}, dbError(err, "SLA report")
+		}
+		if sums.Ended == 0 {
+			break
+		}
+		rank := int64(math.Ceil(0.9 * float64(sums.Ended)))
+		us, found, err := db.slaNth(ctx, p, sums.Durations, rank)
+		if err != nil {
+			return SLAReport{}, dbError(err, "SLA report: 90th percentile duration")
+		}
+		if found {
+			p90 = us
+			break
+		}
+		if attempt == 3 {
+			return SLAReport{}, fmt.Errorf("store: SLA report: the SLA aggregate and the tickets disagree: no ended ticket of rank %d in the period", rank)
+		}
 	}
 	rep.Total, rep.Excluded = sums.Total, sums.Excluded
 	rep.Completed, rep.Closed, rep.Escalated = sums.Completed, sums.Closed, sums.Escalated
@@ -86,12 +109,7 @@ func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 	rep.Ended = sums.Ended
 	if rep.Ended > 0 {
 		rep.AvgDurationSeconds = float64(sums.DurationUS) / 1e6 / float64(rep.Ended)
-		rank := int64(math.Ceil(0.9 * float64(rep.Ended)))
-		us, err := db.slaNth(ctx, p, sums.Durations, rank)
-		if err != nil {
-			return SLAReport{}, dbError(err, "SLA report: 90th percentile duration")
-		}
-		rep.P90DurationSeconds = (time.Duration(us) * time.Microsecond).Seconds()
+		rep.P90DurationSeconds = (time.Duration(p90) * time.Microsecond).Seconds()
 	}
 	return rep, nil
 }

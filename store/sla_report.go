@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"strings"
 	"time"
 )
@@ -104,8 +103,9 @@ func fieldsOf(c *slaCounts) []any {
 
 // slaNth returns the rank-th shortest duration (1-based, microseconds) of the
 // ended tickets of p, counted by bucket in durations: they say which bucket
-// holds it, and the tickets of that bucket in p say which one it is.
-func (db *DB) slaNth(ctx context.Context, p slaPeriod, durations [slaBuckets]int64, rank int64) (int64, error) {
+// holds it, and the tickets of that bucket in p say which one it is. found is
+// false when the tickets hold fewer than durations says (they changed since).
+func (db *DB) slaNth(ctx context.Context, p slaPeriod, durations [slaBuckets]int64, rank int64) (us int64, found bool, err error) {
 	below := int64(0)
 	for b, n := range durations {
 		if rank > below+n {
@@ -117,14 +117,14 @@ func (db *DB) slaNth(ctx context.Context, p slaPeriod, durations [slaBuckets]int
 		if p.shop != "" {
 			q = q.Where("shop_id = ?", p.shop)
 		}
-		var us []int64
-		if err := q.Order("sla_duration_us").Offset(int(rank-below-1)).Limit(1).Pluck("sla_duration_us", &us).Error; err != nil {
-			return 0, err
+		var got []int64
+		if err := q.Order("sla_duration_us").Offset(int(rank-below-1)).Limit(1).Pluck("sla_duration_us", &got).Error; err != nil {
+			return 0, false, err
 		}
-		if len(us) == 1 {
-			return us[0], nil
+		if len(got) == 1 {
+			return got[0], true, nil
 		}
 		break
 	}
-	return 0, fmt.Errorf("the SLA aggregate and the tickets disagree: no ended ticket of rank %d in the period", rank)
+	return 0, false, nil
 }

@@ -287,3 +287,22 @@ func checkSLATables(t *testing.T, db *DB, rows []slaRefRow) {
 		}
 	}
 }
+
+// TestSLAReportRefusesADriftedAggregate: when the aggregate counts ended tickets
+// the tickets do not hold (written by something that did not keep it), the
+// report says so rather than give a percentile of the wrong tickets.
+func TestSLAReportRefusesADriftedAggregate(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		for i := 0; i < 20; i++ {
+			mustSave(t, db, slaShape.seedTicket(i))
+		}
+		if err := db.Gorm().Exec("UPDATE sla_daily SET ended = ended + 100, ended_b63 = ended_b63 + 100").Error; err != nil {
+			t.Fatal(err)
+		}
+		start := slaShape.Now.Add(-time.Duration(slaShape.Days+1) * 24 * time.Hour).Truncate(24 * time.Hour)
+		_, err := db.SLAReport(context.Background(), SLAFilter{From: start, To: start.Add(30 * 24 * time.Hour)})
+		if err == nil || !strings.Contains(err.Error(), "the SLA aggregate and the tickets disagree") {
+			t.Fatalf("SLAReport on a drifted aggregate: %v, want the disagreement named", err)
+		}
+	})
+}
