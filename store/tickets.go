@@ -164,8 +164,10 @@ func eventRowsOf(t models.Ticket) []eventRow {
 // transaction the tickets row is inserted, or replaced only when t.Seq is greater
 // than the stored seq (a repeated or stale write changes nothing), and every
 // event of t.Timeline not stored yet is added (events already stored, by ticket
-// and seq, are kept as they are). Calling it twice with the same value, or with an
-// older value after a newer one, is therefore harmless.
+// and seq, are kept as they are). The SLA aggregate (sla_aggregate.go) moves in
+// the same transaction by the difference between the row replaced and the new
+// one. Calling it twice with the same value, or with an older value after a
+// newer one, is therefore harmless.
 func (db *DB) SaveTicket(ctx context.Context, t models.Ticket) error {
 	if strings.TrimSpace(t.ID) == "" {
 		return models.Errorf(models.EINVALID, "ticket id is empty: a projected ticket needs its id")
