@@ -59,7 +59,7 @@ var (
 )
 
 // freshMySQL returns a store on a database of its own (see freshMySQLURL).
-func freshMySQL(t *testing.T, url string) *DB {
+func freshMySQL(t testing.TB, url string) *DB {
 	t.Helper()
 	db, err := Open(freshMySQLURL(t, url))
 	if err != nil {
@@ -73,7 +73,7 @@ func freshMySQL(t *testing.T, url string) *DB {
 // <db>_t<pid>_<n>, dropped when the test ends. If the user may not create
 // databases, it falls back to the database the DSN names, emptied first, and runs
 // such tests one at a time.
-func freshMySQLURL(t *testing.T, url string) string {
+func freshMySQLURL(t testing.TB, url string) string {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(strings.TrimPrefix(url, "mysql://"))
 	if err != nil {

@@ -264,6 +264,9 @@ var migrations = []migration{
 			PRIMARY KEY (ticket_id, sku)`,
 			indexes: [][2]string{{"idx_line_holds_order", "shop_id, order_id"}}},
 	),
+	// Derived ticket columns, the per-shop-per-day SLA aggregate and the indexes
+	// of lists, warnings and reports, back-filled (migration_sla.go).
+	slaMigration(12),
 }
 
 // orderColumns are the columns of the orders table, as versions 3 and 7 create them.

@@ -120,15 +120,15 @@ func TestUpgradeKeysOrdersByShop(t *testing.T) {
 		if _, err := db.migrateThrough(ctx, 6); err != nil {
 			t.Fatalf("migrate to 6: %v", err)
 		}
-		tk := ticket("T1", "shop-1", models.StateRefunding, base, 1)
-		tk.OrderID = "O1"
-		mustSave(t, db, tk)
 		exec := func(q string, args ...any) {
 			t.Helper()
 			if err := db.Gorm().Exec(q, args...).Error; err != nil {
 				t.Fatalf("%s: %v", q, err)
 			}
 		}
+		// Rows as a schema 6 binary wrote them.
+		exec(`INSERT INTO tickets (id, order_id, shop_id, buyer_id, kind, state, seq, created_at, updated_at, view)
+			VALUES ('T1', 'O1', 'shop-1', 'b1', 'return_refund', 'refunding', 1, ?, ?, '{}')`, dbTime{base}, dbTime{base})
 		exec(`INSERT INTO orders (order_id, shop_id, buyer_id, paid_cents, currency, paid_at, freight_insurance, self_operated, items, created_at, updated_at)
 			VALUES ('O1', 'shop-1', 'b1', 5000, 'CNY', ?, FALSE, FALSE, '[]', ?, ?), ('O2', 'shop-2', 'b2', 7000, 'CNY', ?, FALSE, FALSE, '[]', ?, ?)`,
 			dbTime{base}, dbTime{base}, dbTime{base}, dbTime{base}, dbTime{base}, dbTime{base})

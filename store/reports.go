@@ -2,8 +2,8 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"math"
-	"sort"
 	"time"
 
 	"gorm.io/gorm"
@@ -53,7 +53,11 @@ type SLAReport struct {
 	SatisfactionCount int64   `json:"satisfaction_count"`
 }
 
-// SLAReport computes the report of f. To must be after From.
+// SLAReport computes the report of f. To must be after From. Whole UTC days of
+// the period are read from the per-shop-per-day aggregate (sla_aggregate.go), whole
+// hours of the days it cuts from the per-hour one, the rest from the tickets;
+// the 90th percentile duration is read from the tickets of the one duration
+// bucket that holds it.
 func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 	if f.From.IsZero() || f.To.IsZero() || !f.To.After(f.From) {
 		return SLAReport{}, models.Errorf(models.EINVALID,
@@ -61,70 +65,51 @@ func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 			f.From.UTC().Format(time.RFC3339), f.To.UTC().Format(time.RFC3339))
 	}
 	rep := SLAReport{ShopID: f.ShopID, From: f.From.UTC(), To: f.To.UTC()}
-	period := func() *gorm.DB {
-		q := db.gdb.WithContext(ctx).Model(&ticketRow{}).
-			Where("created_at >= ? AND created_at < ?", ts(f.From), ts(f.To))
-		if f.ShopID != "" {
-			q = q.Where("shop_id = ?", f.ShopID)
+	// Times are compared as the database stores them: to the microsecond.
+	p := slaPeriod{shop: f.ShopID, from: rep.From.Truncate(time.Microsecond), to: rep.To.Truncate(time.Microsecond)}
+	// The sums and the 90th percentile are separate reads: a ticket that ends
+	// or changes in between can leave the percentile's rank out of its bucket.
+	// Reading again then gives figures of one moment.
+	var sums slaCounts
+	var p90 int64
+	for attempt := 1; ; attempt++ {
+		var err error
+		if sums, err = db.slaSums(ctx, p); err != nil {
+			return SLAReport{}, dbError(err, "SLA report")
 		}
-		return q
+		if sums.Ended == 0 {
+			break
+		}
+		rank := int64(math.Ceil(0.9 * float64(sums.Ended)))
+		us, found, err := db.slaNth(ctx, p, sums.Durations, rank)
+		if err != nil {
+			return SLAReport{}, dbError(err, "SLA report: 90th percentile duration")
+		}
+		if found {
+			p90 = us
+			break
+		}
+		if attempt == 3 {
+			return SLAReport{}, fmt.Errorf("store: SLA report: the SLA aggregate and the tickets disagree: no ended ticket of rank %d in the period", rank)
+		}
 	}
-
-	var agg struct {
-		Total, Excluded, Completed, Closed, Escalated, AutoActed, FastReviewed, Lightning int64
-		RepliedInTime, ScoreSum, ScoreCount                                               int64
-	}
-	// Every figure but Excluded counts only assessed tickets; summing integers in
-	// SQL and dividing in Go gives the same numbers on both dialects.
-	err := period().Select(`
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 THEN 1 ELSE 0 END), 0) AS total,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment <> 0 THEN 1 ELSE 0 END), 0) AS excluded,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND state = 'completed' THEN 1 ELSE 0 END), 0) AS completed,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND state = 'closed' THEN 1 ELSE 0 END), 0) AS closed,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND escalated <> 0 THEN 1 ELSE 0 END), 0) AS escalated,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND auto_acted <> 0 THEN 1 ELSE 0 END), 0) AS auto_acted,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND fast_reviewed <> 0 THEN 1 ELSE 0 END), 0) AS fast_reviewed,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND lightning_refund <> 0 THEN 1 ELSE 0 END), 0) AS lightning,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND first_reply_at IS NOT NULL AND reply_late = 0 THEN 1 ELSE 0 END), 0) AS replied_in_time,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND evaluation_score IS NOT NULL THEN evaluation_score ELSE 0 END), 0) AS score_sum,
-		COALESCE(SUM(CASE WHEN excluded_from_assessment = 0 AND evaluation_score IS NOT NULL THEN 1 ELSE 0 END), 0) AS score_count`).
-		Scan(&agg).Error
-	if err != nil {
-		return SLAReport{}, dbError(err, "SLA report")
-	}
-	rep.Total, rep.Excluded = agg.Total, agg.Excluded
-	rep.Completed, rep.Closed, rep.Escalated = agg.Completed, agg.Closed, agg.Escalated
-	rep.AutoActed, rep.FastReviewed, rep.Lightning = agg.AutoActed, agg.FastReviewed, agg.Lightning
-	rep.RepliedInTime, rep.SatisfactionCount = agg.RepliedInTime, agg.ScoreCount
+	rep.Total, rep.Excluded = sums.Total, sums.Excluded
+	rep.Completed, rep.Closed, rep.Escalated = sums.Completed, sums.Closed, sums.Escalated
+	rep.AutoActed, rep.FastReviewed, rep.Lightning = sums.AutoActed, sums.FastReviewed, sums.Lightning
+	rep.RepliedInTime, rep.SatisfactionCount = sums.RepliedInTime, sums.ScoreCount
 	if rep.Total > 0 {
-		rep.ReplyRate = float64(agg.RepliedInTime) / float64(rep.Total)
-		rep.DisputeRate = float64(agg.Escalated) / float64(rep.Total)
+		rep.ReplyRate = float64(sums.RepliedInTime) / float64(rep.Total)
+		rep.DisputeRate = float64(sums.Escalated) / float64(rep.Total)
 	}
-	if agg.ScoreCount > 0 {
-		rep.SatisfactionAvg = float64(agg.ScoreSum) / float64(agg.ScoreCount)
+	if sums.ScoreCount > 0 {
+		rep.SatisfactionAvg = float64(sums.ScoreSum) / float64(sums.ScoreCount)
 	}
-
-	var spans []struct {
-		CreatedAt dbTime
-		EndedAt   dbTime
-	}
-	if err := period().Select("created_at, ended_at").
-		Where("excluded_from_assessment = ? AND ended_at IS NOT NULL", false).
-		Scan(&spans).Error; err != nil {
-		return SLAReport{}, dbError(err, "SLA report durations")
-	}
-	secs := make([]float64, 0, len(spans))
-	sum := 0.0
-	for _, s := range spans {
-		d := s.EndedAt.Sub(s.CreatedAt.Time).Seconds()
-		secs = append(secs, d)
-		sum += d
-	}
-	rep.Ended = int64(len(secs))
-	if len(secs) > 0 {
-		sort.Float64s(secs)
-		rep.AvgDurationSeconds = sum / float64(len(secs))
-		rep.P90DurationSeconds = secs[int(math.Ceil(0.9*float64(len(secs))))-1]
+	// Durations: from created_at to ended_at of the assessed tickets that ended;
+	// P90 is the nearest-rank 90th percentile.
+	rep.Ended = sums.Ended
+	if rep.Ended > 0 {
+		rep.AvgDurationSeconds = float64(sums.DurationUS) / 1e6 / float64(rep.Ended)
+		rep.P90DurationSeconds = (time.Duration(p90) * time.Microsecond).Seconds()
 	}
 	return rep, nil
 }
@@ -186,14 +171,20 @@ func (db *DB) Warnings(ctx context.Context, shopID string, within time.Duration,
 	open := func() *gorm.DB {
 		q := db.gdb.WithContext(ctx).Model(&ticketRow{}).
 			Select("id, order_id, shop_id, buyer_id, kind, state, escalated, deadline_name, deadline_at, created_at").
-			Where("state NOT IN ?", []string{string(models.StateCompleted), string(models.StateClosed)})
+			Where("is_open = ?", true) // state neither completed nor closed
 		if shopID != "" {
 			q = q.Where("shop_id = ?", shopID)
 		}
 		return q
 	}
 	var due, old []ticketRow
-	if err := open().Where("deadline_at IS NOT NULL AND deadline_at <= ?", ts(now.Add(within))).
+	dueSoon := open()
+	if shopID != "" {
+		// A shop's deadlines in order, not every shop's until enough are the
+		// shop's.
+		dueSoon = db.ticketsIndexedBy(dueSoon, "idx_tickets_shop_deadline")
+	}
+	if err := dueSoon.Where("deadline_at IS NOT NULL AND deadline_at <= ?", ts(now.Add(within))).
 		Order("deadline_at, id").Limit(limit).Find(&due).Error; err != nil {
 		return Warnings{}, dbError(err, "warnings: deadlines")
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,13 @@ type ticketRow struct {
 	UpdatedAt              dbTime `gorm:"autoUpdateTime:false"`
 	EndedAt                nullTime
 	View                   string
+
+	// Derived columns the queries filter on (schema 12): IsOpen is whether state
+	// is neither completed nor closed; SLADurationUS and SLABucket are set by
+	// slaDuration.
+	IsOpen        bool
+	SLADurationUS *int64 `gorm:"column:sla_duration_us"`
+	SLABucket     *int   `gorm:"column:sla_bucket"`
 }
 
 func (ticketRow) TableName() string { return "tickets" }
@@ -104,8 +112,15 @@ func rowOf(t models.Ticket) (ticketRow, error) {
 	if r.UpdatedAt.IsZero() {
 		r.UpdatedAt = r.CreatedAt
 	}
+	r.IsOpen = !t.State.Terminal()
+	r.slaDuration()
 	return r, nil
 }
+
+// slaRowColumns are the columns of a ticket row that slaCountsOf and
+// slaDelta read.
+const slaRowColumns = "id, shop_id, state, escalated, excluded_from_assessment, fast_reviewed, lightning_refund, " +
+	"reply_late, auto_acted, first_reply_at, evaluation_score, seq, created_at, sla_duration_us, sla_bucket"
 
 // columns returns every column but the key, for the conditional update.
 func (r ticketRow) columns() map[string]any {
@@ -121,7 +136,7 @@ func (r ticketRow) columns() map[string]any {
 		"policy_version": r.PolicyVersion, "first_reply_at": r.FirstReplyAt,
 		"evaluation_score": r.EvaluationScore, "seq": r.Seq,
 		"created_at": r.CreatedAt, "updated_at": r.UpdatedAt, "ended_at": r.EndedAt,
-		"view": r.View,
+		"view": r.View, "is_open": r.IsOpen, "sla_duration_us": r.SLADurationUS, "sla_bucket": r.SLABucket,
 	}
 }
 
@@ -133,12 +148,26 @@ func (r ticketRow) ticket() (models.Ticket, error) {
 	return t, nil
 }
 
+// eventRowsOf returns the audit rows of t's timeline.
+func eventRowsOf(t models.Ticket) []eventRow {
+	events := make([]eventRow, 0, len(t.Timeline))
+	for _, e := range t.Timeline {
+		events = append(events, eventRow{
+			TicketID: t.ID, Seq: e.Seq, At: ts(e.At), Actor: e.Actor, Role: string(e.Role),
+			Action: e.Action, FromState: string(e.From), ToState: string(e.To), Note: e.Note, RequestID: e.RequestID,
+		})
+	}
+	return events
+}
+
 // SaveTicket writes the projection of t: an ordered, idempotent upsert. In one
 // transaction the tickets row is inserted, or replaced only when t.Seq is greater
 // than the stored seq (a repeated or stale write changes nothing), and every
 // event of t.Timeline not stored yet is added (events already stored, by ticket
-// and seq, are kept as they are). Calling it twice with the same value, or with an
-// older value after a newer one, is therefore harmless.
+// and seq, are kept as they are). The SLA aggregate (sla_aggregate.go) moves in
+// the same transaction by the difference between the row replaced and the new
+// one. Calling it twice with the same value, or with an older value after a
+// newer one, is therefore harmless.
 func (db *DB) SaveTicket(ctx context.Context, t models.Ticket) error {
 	if strings.TrimSpace(t.ID) == "" {
 		return models.Errorf(models.EINVALID, "ticket id is empty: a projected ticket needs its id")
@@ -163,26 +192,39 @@ func (db *DB) SaveTicket(ctx context.Context, t models.Ticket) error {
 	if err != nil {
 		return err
 	}
-	events := make([]eventRow, 0, len(t.Timeline))
-	for _, e := range t.Timeline {
-		events = append(events, eventRow{
-			TicketID: t.ID, Seq: e.Seq, At: ts(e.At), Actor: e.Actor, Role: string(e.Role),
-			Action: e.Action, FromState: string(e.From), ToState: string(e.To), Note: e.Note, RequestID: e.RequestID,
-		})
-	}
+	events := eventRowsOf(t)
 	err = db.inTx(ctx, func(tx *gorm.DB) error {
-		// Insert if absent; otherwise replace only a row with an older seq. Both
-		// statements are atomic, so concurrent writers of one ticket converge on
-		// the highest seq whatever their order.
+		// Insert if absent; otherwise replace only a row with an older seq. The
+		// existing row is read under a lock (the insert took it on MySQL, the
+		// transaction holds the write lock on SQLite), so concurrent writers of
+		// one ticket converge on the highest seq whatever their order, and the
+		// SLA aggregate moves by exactly the difference between the two rows.
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 		if res.Error != nil {
 			return res.Error
 		}
-		if res.RowsAffected == 0 {
-			if err := tx.Model(&ticketRow{}).Where("id = ? AND seq < ?", row.ID, row.Seq).
-				Updates(row.columns()).Error; err != nil {
+		delta := slaDelta{}
+		if res.RowsAffected == 1 {
+			delta.change(nil, row)
+		} else {
+			var old ticketRow
+			q := tx.Select(slaRowColumns).Where("id = ?", row.ID)
+			if db.dialect == DialectMySQL {
+				q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+			}
+			if err := q.Take(&old).Error; err != nil {
 				return err
 			}
+			if old.Seq < row.Seq {
+				if err := tx.Model(&ticketRow{}).Where("id = ? AND seq < ?", row.ID, row.Seq).
+					Updates(row.columns()).Error; err != nil {
+					return err
+				}
+				delta.change(&old, row)
+			}
+		}
+		if err := delta.apply(tx, db.dialect); err != nil {
+			return err
 		}
 		if len(events) > 0 {
 			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).CreateInBatches(&events, 200).Error; err != nil {
@@ -280,6 +322,16 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		return TicketPage{}, models.Errorf(models.EINVALID, "kind %q is not a ticket kind: use one of %s", f.Kind, joinKinds())
 	}
 	q := db.gdb.WithContext(ctx).Model(&ticketRow{})
+	if f.DeadlineBefore != nil {
+		// Only open tickets have a deadline, so the tickets due before a time
+		// are few: read them by deadline and sort them, rather than walk every
+		// ticket newest first (SQLite's plan once a cursor bounds created_at).
+		index := "idx_tickets_deadline_created"
+		if f.ShopID != "" {
+			index = "idx_tickets_shop_deadline"
+		}
+		q = db.ticketsIndexedBy(q, index)
+	}
 	if f.ShopID != "" {
 		q = q.Where("shop_id = ?", f.ShopID)
 	}
@@ -300,10 +352,19 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		if err != nil {
 			return TicketPage{}, err
 		}
-		q = q.Where("(created_at < ? OR (created_at = ? AND id < ?))", ts(at), ts(at), id)
+		// The first condition bounds the index range; the second drops the
+		// tickets of the cursor's instant that were already listed.
+		q = q.Where("created_at <= ? AND (created_at < ? OR id < ?)", ts(at), ts(at), id)
 	}
+	q = q.Order("created_at DESC, id DESC").Limit(limit + 1)
 	var rows []ticketRow
-	if err := q.Order("created_at DESC, id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+	var err error
+	if f.DeadlineBefore != nil {
+		rows, err = db.ticketsByID(ctx, q) // a sort: of keys, not of whole rows
+	} else {
+		err = q.Find(&rows).Error
+	}
+	if err != nil {
 		return TicketPage{}, dbError(err, "list tickets")
 	}
 	page := TicketPage{Tickets: make([]models.Ticket, 0, min(len(rows), limit))}
@@ -320,6 +381,36 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		page.Tickets = append(page.Tickets, t)
 	}
 	return page, nil
+}
+
+// ticketsByID runs q for the ids of the tickets only, then reads those tickets,
+// in the order of q.
+func (db *DB) ticketsByID(ctx context.Context, q *gorm.DB) ([]ticketRow, error) {
+	var ids []string
+	if err := q.Pluck("id", &ids).Error; err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	var rows []ticketRow
+	if err := db.gdb.WithContext(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	at := make(map[string]int, len(ids))
+	for i, id := range ids {
+		at[id] = i
+	}
+	slices.SortFunc(rows, func(a, b ticketRow) int { return at[a.ID] - at[b.ID] })
+	return rows, nil
+}
+
+// ticketsIndexedBy makes q read tickets through index. Used where a planner
+// picks worse on its own: SQLite's has no statistics on how many rows a range
+// holds, and MySQL's choice measured several times slower in the read-model
+// benchmark (BENCHMARKS.md).
+func (db *DB) ticketsIndexedBy(q *gorm.DB, index string) *gorm.DB {
+	if db.dialect == DialectMySQL {
+		return q.Table("tickets FORCE INDEX (" + index + ")")
+	}
+	return q.Table("tickets INDEXED BY " + index)
 }
 
 // A cursor is the base64 of "<created_at in timeLayout>|<id>" of the last ticket
