@@ -24,8 +24,8 @@ type Payment interface {
 
 // RefundLedger is the refunds table: one row per key, written before the provider call.
 type RefundLedger interface {
-	ReserveRefund(ctx context.Context, r store.RefundReservation) (store.RefundRow, error)
-	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (store.RefundRow, error)
+	ReserveRefund(ctx context.Context, r store.RefundReservation) (models.RefundRow, error)
+	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (models.RefundRow, error)
 }
 
 // MoneyRequest is one money movement.
@@ -53,7 +53,7 @@ type Receipt struct {
 	ProviderRef string             `json:"provider_ref,omitempty"`
 	Reason      string             `json:"reason,omitempty"`
 	// OrderOverCents is the ledger's word that this key, paying after its room
-	// was given back, took its order over what was paid (store.RefundRow).
+	// was given back, took its order over what was paid (models.RefundRow).
 	OrderOverCents int64 `json:"order_over_cents,omitempty"`
 }
 

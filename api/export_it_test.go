@@ -21,10 +21,10 @@ type failingList struct {
 	failAt int32
 }
 
-func (f *failingList) ListTickets(ctx context.Context, flt store.TicketFilter) (store.TicketPage, error) {
+func (f *failingList) ListTickets(ctx context.Context, flt models.TicketFilter) (models.TicketPage, error) {
 	if f.calls.Add(1) >= f.failAt {
 		// What store.DB answers when its connection is gone.
-		return store.TicketPage{}, models.Errorf(models.EUNAVAILABLE, "the database is not reachable (list tickets); try again shortly")
+		return models.TicketPage{}, models.Errorf(models.EUNAVAILABLE, "the database is not reachable (list tickets); try again shortly")
 	}
 	return f.DB.ListTickets(ctx, flt)
 }

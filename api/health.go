@@ -12,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/aftersales/aftersales/store"
+	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/worker"
 )
 
@@ -101,7 +101,7 @@ const statsMaxAge = 10 * time.Second
 
 // StatsSource is what the business collector reads (store.DB.Stats).
 type StatsSource interface {
-	Stats(ctx context.Context) (store.Stats, error)
+	Stats(ctx context.Context) (models.Stats, error)
 }
 
 // businessCollector exports the read model's figures at scrape time, read at
@@ -110,7 +110,7 @@ type StatsSource interface {
 type businessCollector struct {
 	mu       sync.Mutex
 	read     time.Time
-	last     store.Stats
+	last     models.Stats
 	src      StatsSource
 	log      interface{ Warn(string, ...any) }
 	tickets  *prometheus.Desc

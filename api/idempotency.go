@@ -13,7 +13,6 @@ import (
 
 	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
-	"github.com/aftersales/aftersales/store"
 )
 
 // Idempotency (DESIGN §4, Stripe's semantics): an Idempotency-Key on a POST is the
@@ -34,7 +33,7 @@ const idempotencyStale = 2 * time.Minute
 
 // IdempotencyStore keeps the answers (store.DB).
 type IdempotencyStore interface {
-	ClaimIdempotentRequest(ctx context.Context, principal, key, requestHash, ticketID string, stale time.Duration) (store.IdempotentRequest, error)
+	ClaimIdempotentRequest(ctx context.Context, principal, key, requestHash, ticketID string, stale time.Duration) (models.IdempotentRequest, error)
 	FinishIdempotentRequest(ctx context.Context, principal, key string, status int, contentType string, body []byte) error
 	ReleaseIdempotentRequest(ctx context.Context, principal, key string) error
 	UnfinishIdempotentRequest(ctx context.Context, principal, key string) error
@@ -47,7 +46,7 @@ const idempotencyClaim = "aftersales.idempotency"
 // claimedTicketID is the ticket id reserved under the request's Idempotency-Key,
 // or "" when it has none: a create run again under a key makes the same ticket.
 func claimedTicketID(c echo.Context) string {
-	if cl, ok := c.Get(idempotencyClaim).(store.IdempotentRequest); ok {
+	if cl, ok := c.Get(idempotencyClaim).(models.IdempotentRequest); ok {
 		return cl.TicketID
 	}
 	return ""
@@ -58,7 +57,7 @@ func claimedTicketID(c echo.Context) string {
 // client's X-Request-ID), so a retry of an action is applied once by Temporal
 // too, and another request under a reused key is never taken for it.
 func updateIDFor(c echo.Context, p Principal) string {
-	cl, ok := c.Get(idempotencyClaim).(store.IdempotentRequest)
+	cl, ok := c.Get(idempotencyClaim).(models.IdempotentRequest)
 	if !ok {
 		return ""
 	}

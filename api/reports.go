@@ -11,7 +11,6 @@ import (
 
 	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
-	"github.com/aftersales/aftersales/store"
 )
 
 // slaReport: after-sales duration, reply rate, dispute rate, auto actions and
@@ -21,7 +20,7 @@ func (s *Server) slaReport(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := store.SLAFilter{To: s.now().UTC()}
+	f := models.SLAFilter{To: s.now().UTC()}
 	f.From = f.To.Add(-30 * 24 * time.Hour)
 	if f.ShopID, err = app.ShopScope(p, c.QueryParam("shop_id")); err != nil {
 		return err

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/aftersales/aftersales/models"
-	"github.com/aftersales/aftersales/store"
 )
 
 // The reports run in a shop of their own: the warnings list is capped at 50, so in a
@@ -16,7 +15,7 @@ import (
 func TestReportsAndExport(t *testing.T) {
 	shop, seller := newShop(t)
 	tk := newTicket(t, func(c *models.CreateTicket) { c.ShopID = shop })
-	var sla store.SLAReport
+	var sla models.SLAReport
 	if code := seller.call(t, http.MethodGet, "/v1/reports/sla", "seller", nil, &sla); code != http.StatusOK {
 		t.Fatalf("sla: %d", code)
 	}
@@ -31,7 +30,7 @@ func TestReportsAndExport(t *testing.T) {
 		t.Errorf("buyer reading the SLA report: %d", code)
 	}
 
-	var w store.Warnings
+	var w models.Warnings
 	if code := seller.call(t, http.MethodGet, "/v1/reports/warnings?within=72h", "seller", nil, &w); code != http.StatusOK {
 		t.Fatalf("warnings: %d", code)
 	}

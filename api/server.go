@@ -21,7 +21,6 @@ import (
 	"github.com/aftersales/aftersales/activities/webhook"
 	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
-	"github.com/aftersales/aftersales/store"
 )
 
 const bodyLimit = "1M"
@@ -33,13 +32,13 @@ const DefaultReadTimeout = 30 * time.Second
 // reports and records the API answers from itself.
 type Store interface {
 	app.Store
-	ListTickets(ctx context.Context, f store.TicketFilter) (store.TicketPage, error)
-	SLAReport(ctx context.Context, f store.SLAFilter) (store.SLAReport, error)
-	Warnings(ctx context.Context, shopID string, within time.Duration, now time.Time, limit int) (store.Warnings, error)
+	ListTickets(ctx context.Context, f models.TicketFilter) (models.TicketPage, error)
+	SLAReport(ctx context.Context, f models.SLAFilter) (models.SLAReport, error)
+	Warnings(ctx context.Context, shopID string, within time.Duration, now time.Time, limit int) (models.Warnings, error)
 	Ping(ctx context.Context) error
 	// ReceiveWebhookEvent records a webhook event, deduplicated by provider and
 	// event id, before the ticket hears of it.
-	ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string, body []byte) (store.WebhookEvent, error)
+	ReceiveWebhookEvent(ctx context.Context, provider, eventID, bodyHash string, body []byte) (models.WebhookEvent, error)
 	IdempotencyStore
 	StatsSource
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
-	"github.com/aftersales/aftersales/store"
 )
 
 // createTicket opens a ticket (app.CreateTicket). With an Idempotency-Key
@@ -82,13 +81,13 @@ func (s *Server) listTickets(c echo.Context) error {
 }
 
 // ticketFilter reads the list filters and scopes a seller to its own shop.
-func ticketFilter(c echo.Context) (store.TicketFilter, error) {
+func ticketFilter(c echo.Context) (models.TicketFilter, error) {
 	p, err := allow(c, models.RoleSeller, models.RolePlatform, models.RoleAdmin)
 	if err != nil {
-		return store.TicketFilter{}, err
+		return models.TicketFilter{}, err
 	}
 	q := c.QueryParams()
-	f := store.TicketFilter{State: q.Get("state"), Kind: q.Get("kind"), Cursor: q.Get("cursor")}
+	f := models.TicketFilter{State: q.Get("state"), Kind: q.Get("kind"), Cursor: q.Get("cursor")}
 	if f.ShopID, err = app.ShopScope(p, q.Get("shop_id")); err != nil {
 		return f, err
 	}

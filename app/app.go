@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/aftersales/aftersales/models"
-	"github.com/aftersales/aftersales/store"
 )
 
 // Store is the read model the commands read and write (store.DB).
@@ -24,7 +23,7 @@ type Store interface {
 	// SaveTicket writes a ticket's projection (a row with an older seq never
 	// replaces a newer one): a create writes its ticket itself.
 	SaveTicket(ctx context.Context, t models.Ticket) error
-	ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, ticketID string) (store.IdempotencyClaim, error)
+	ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, ticketID string) (models.IdempotencyClaim, error)
 	// Order records and buyer risk (DESIGN §2 Trust). An order is (shop, order id).
 	PutOrder(ctx context.Context, o models.Order) (models.Order, bool, error)
 	GetOrder(ctx context.Context, shopID, orderID string) (models.Order, error)
@@ -39,10 +38,10 @@ type Store interface {
 	ReleaseUnits(ctx context.Context, ticketID string) error
 	// The refunds ledger, which records a payment provider's answer before the
 	// ticket hears of it, and the webhook events received.
-	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (store.RefundRow, error)
-	GetRefund(ctx context.Context, key string) (store.RefundRow, error)
+	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (models.RefundRow, error)
+	GetRefund(ctx context.Context, key string) (models.RefundRow, error)
 	MarkWebhookDelivered(ctx context.Context, provider, eventID string) error
-	PendingWebhookEvents(ctx context.Context, before time.Time, limit int) ([]store.PendingWebhookEvent, error)
+	PendingWebhookEvents(ctx context.Context, before time.Time, limit int) ([]models.PendingWebhookEvent, error)
 	// ParcelWorkflow names the workflow that subscribed a self-shipped parcel;
 	// ENOTFOUND when none did.
 	ParcelWorkflow(ctx context.Context, carrier, trackingNo string) (string, error)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aftersales/aftersales/models"
 )
 
 // The read-model benchmark. It seeds AFTERSALES_BENCH_TICKETS tickets (default
@@ -112,7 +114,7 @@ func benchQueries(db *DB, s seedShape) []benchQuery {
 		return i, s.seedTicket(i).ShopID
 	}
 	shop := func(r *rand.Rand) string { return fmt.Sprintf("shop-%02d", 1+r.IntN(s.Shops)) }
-	period := SLAFilter{From: s.Now.Add(-90 * 24 * time.Hour), To: s.Now}
+	period := models.SLAFilter{From: s.Now.Add(-90 * 24 * time.Hour), To: s.Now}
 	return []benchQuery{
 		{"get", func(ctx context.Context, r *rand.Rand) error {
 			i, _ := pick(r)
@@ -120,19 +122,19 @@ func benchQueries(db *DB, s seedShape) []benchQuery {
 			return err
 		}},
 		{"list_shop_first_page", func(ctx context.Context, r *rand.Rand) error {
-			_, err := db.ListTickets(ctx, TicketFilter{ShopID: shop(r)})
+			_, err := db.ListTickets(ctx, models.TicketFilter{ShopID: shop(r)})
 			return err
 		}},
 		{"list_shop_deep_page", func(ctx context.Context, r *rand.Rand) error {
 			// The page after a random ticket of its shop: where a client paging
 			// with next_cursor would be at some point.
 			t := s.seedTicket(r.IntN(s.Tickets))
-			_, err := db.ListTickets(ctx, TicketFilter{ShopID: t.ShopID, Cursor: encodeCursor(t.CreatedAt, t.ID)})
+			_, err := db.ListTickets(ctx, models.TicketFilter{ShopID: t.ShopID, Cursor: encodeCursor(t.CreatedAt, t.ID)})
 			return err
 		}},
 		{"list_shop_state", func(ctx context.Context, r *rand.Rand) error {
 			t := s.seedTicket(r.IntN(s.Tickets)) // states weighted as they occur
-			_, err := db.ListTickets(ctx, TicketFilter{ShopID: shop(r), State: string(t.State)})
+			_, err := db.ListTickets(ctx, models.TicketFilter{ShopID: shop(r), State: string(t.State)})
 			return err
 		}},
 		{"deadline_before_pages", benchDeadlinePaging(db, s, shop)},
@@ -161,16 +163,16 @@ func benchQueries(db *DB, s seedShape) []benchQuery {
 // within a day, paged with next_cursor; each call reads the next page, and
 // starts over with another shop after the last.
 func benchDeadlinePaging(db *DB, s seedShape, shop func(*rand.Rand) string) func(context.Context, *rand.Rand) error {
-	var f TicketFilter
+	var f models.TicketFilter
 	return func(ctx context.Context, r *rand.Rand) error {
 		if f.ShopID == "" {
 			before := s.Now.Add(24 * time.Hour)
-			f = TicketFilter{ShopID: shop(r), DeadlineBefore: &before}
+			f = models.TicketFilter{ShopID: shop(r), DeadlineBefore: &before}
 		}
 		page, err := db.ListTickets(ctx, f)
 		f.Cursor = page.NextCursor
 		if page.NextCursor == "" {
-			f = TicketFilter{}
+			f = models.TicketFilter{}
 		}
 		return err
 	}

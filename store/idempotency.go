@@ -19,45 +19,35 @@ type idempotencyRow struct {
 
 func (idempotencyRow) TableName() string { return "idempotency_keys" }
 
-// IdempotencyClaim is the stored claim of an idempotency key. New is true only
-// for the call that created it; every other call gets the first caller's
-// TicketID and BodyHash, to answer with the same ticket (same body) or refuse
-// (different body).
-type IdempotencyClaim struct {
-	TicketID string `json:"ticket_id"`
-	BodyHash string `json:"body_hash"`
-	New      bool   `json:"new"`
-}
-
 // ClaimIdempotencyKey records (scope, key) → (bodyHash, ticketID) if the key is
 // not claimed yet, and returns the stored claim. It is race-safe: of any number
 // of concurrent claims of one key, exactly one gets New == true; the database's
 // primary key decides, not a read before the write.
-func (db *DB) ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, ticketID string) (IdempotencyClaim, error) {
+func (db *DB) ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, ticketID string) (models.IdempotencyClaim, error) {
 	switch {
 	case scope == "" || len(scope) > 160:
-		return IdempotencyClaim{}, models.Errorf(models.EINVALID, "idempotency scope must have 1 to 160 characters, not %d", len(scope))
+		return models.IdempotencyClaim{}, models.Errorf(models.EINVALID, "idempotency scope must have 1 to 160 characters, not %d", len(scope))
 	case key == "" || len(key) > 255:
-		return IdempotencyClaim{}, models.Errorf(models.EINVALID, "Idempotency-Key must have 1 to 255 characters, not %d", len(key))
+		return models.IdempotencyClaim{}, models.Errorf(models.EINVALID, "Idempotency-Key must have 1 to 255 characters, not %d", len(key))
 	case ticketID == "":
-		return IdempotencyClaim{}, models.Errorf(models.EINVALID, "idempotency claim of key %q names no ticket id", key)
+		return models.IdempotencyClaim{}, models.Errorf(models.EINVALID, "idempotency claim of key %q names no ticket id", key)
 	}
 	row := idempotencyRow{Scope: scope, IdemKey: key, BodyHash: bodyHash, TicketID: ticketID, CreatedAt: dbNow()}
-	var claim IdempotencyClaim
+	var claim models.IdempotencyClaim
 	err := db.inTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 1 {
-			claim = IdempotencyClaim{TicketID: ticketID, BodyHash: bodyHash, New: true}
+			claim = models.IdempotencyClaim{TicketID: ticketID, BodyHash: bodyHash, New: true}
 			return nil
 		}
 		var stored idempotencyRow
 		if err := tx.Where("scope = ? AND idem_key = ?", scope, key).Take(&stored).Error; err != nil {
 			return err
 		}
-		claim = IdempotencyClaim{TicketID: stored.TicketID, BodyHash: stored.BodyHash}
+		claim = models.IdempotencyClaim{TicketID: stored.TicketID, BodyHash: stored.BodyHash}
 		return nil
 	})
 	return claim, dbError(err, "claim idempotency key %q", key)

@@ -13,12 +13,12 @@ func TestClaimIdempotencyKey(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		c, err := db.ClaimIdempotencyKey(ctx, "create:buyer-1", "k1", "hash-a", "T1")
-		if err != nil || c != (IdempotencyClaim{TicketID: "T1", BodyHash: "hash-a", New: true}) {
+		if err != nil || c != (models.IdempotencyClaim{TicketID: "T1", BodyHash: "hash-a", New: true}) {
 			t.Fatalf("first claim = %+v, %v", c, err)
 		}
 		// Same key, other body and ticket: the first claim is returned.
 		c, err = db.ClaimIdempotencyKey(ctx, "create:buyer-1", "k1", "hash-b", "T2")
-		if err != nil || c != (IdempotencyClaim{TicketID: "T1", BodyHash: "hash-a", New: false}) {
+		if err != nil || c != (models.IdempotencyClaim{TicketID: "T1", BodyHash: "hash-a", New: false}) {
 			t.Fatalf("second claim = %+v, %v", c, err)
 		}
 		// Scopes are separate.
@@ -35,7 +35,7 @@ func TestClaimIdempotencyKeyRace(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		const n = 20
 		var wg sync.WaitGroup
-		claims := make([]IdempotencyClaim, n)
+		claims := make([]models.IdempotencyClaim, n)
 		errs := make([]error, n)
 		start := make(chan struct{})
 		for i := 0; i < n; i++ {
@@ -49,7 +49,7 @@ func TestClaimIdempotencyKeyRace(t *testing.T) {
 		close(start)
 		wg.Wait()
 		winners := 0
-		var winner IdempotencyClaim
+		var winner models.IdempotencyClaim
 		for i := 0; i < n; i++ {
 			if errs[i] != nil {
 				t.Fatalf("claim %d: %v", i, errs[i])

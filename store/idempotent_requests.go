@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/aftersales/aftersales/models"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -22,47 +23,30 @@ type idempotentRequestRow struct {
 
 func (idempotentRequestRow) TableName() string { return "idempotent_requests" }
 
-// IdempotentRequest is the stored state of one principal's Idempotency-Key.
-type IdempotentRequest struct {
-	// New: this call claimed the key and must run the request, then Finish or Release it.
-	New bool
-	// RequestHash identifies the first request (method, path and body).
-	RequestHash string
-	// TicketID is the ticket id chosen when the key was claimed: a create run
-	// again under the key creates that ticket, never a second one.
-	TicketID string
-	// Status is the first answer's HTTP status; 0 while the first request runs.
-	Status      int
-	ContentType string
-	Response    []byte
-	// Since is when the key was claimed, or last taken over.
-	Since time.Time
-}
-
 // ClaimIdempotentRequest claims (principal, key) for a request, or returns the
 // stored claim. Of any number of concurrent claims of one key exactly one gets
 // New (the primary key decides). A claim still running after stale (its request
 // died with its process) is taken over: the caller gets New with the first
 // claim's TicketID, and runs the request again, which the ticket's own update ids
 // make safe.
-func (db *DB) ClaimIdempotentRequest(ctx context.Context, principal, key, requestHash, ticketID string, stale time.Duration) (IdempotentRequest, error) {
+func (db *DB) ClaimIdempotentRequest(ctx context.Context, principal, key, requestHash, ticketID string, stale time.Duration) (models.IdempotentRequest, error) {
 	now := dbNow()
 	row := idempotentRequestRow{Principal: principal, IdemKey: key, RequestHash: requestHash, TicketID: ticketID, CreatedAt: now, UpdatedAt: now}
-	var got IdempotentRequest
+	var got models.IdempotentRequest
 	err := db.inTx(ctx, func(tx *gorm.DB) error {
 		res := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 		if res.Error != nil {
 			return res.Error
 		}
 		if res.RowsAffected == 1 {
-			got = IdempotentRequest{New: true, RequestHash: requestHash, TicketID: ticketID, Since: now.Time}
+			got = models.IdempotentRequest{New: true, RequestHash: requestHash, TicketID: ticketID, Since: now.Time}
 			return nil
 		}
 		var stored idempotentRequestRow
 		if err := tx.Where("principal = ? AND idem_key = ?", principal, key).Take(&stored).Error; err != nil {
 			return err
 		}
-		got = IdempotentRequest{RequestHash: stored.RequestHash, TicketID: stored.TicketID, Status: stored.Status,
+		got = models.IdempotentRequest{RequestHash: stored.RequestHash, TicketID: stored.TicketID, Status: stored.Status,
 			ContentType: stored.ContentType, Response: []byte(stored.Response), Since: stored.UpdatedAt.Time}
 		if stored.Status == 0 && stored.RequestHash == requestHash && now.Sub(stored.UpdatedAt.Time) > stale {
 			// Take over only if nobody else did since we read it.

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/aftersales/aftersales/models"
 )
 
 func TestIdempotentRequestLifecycle(t *testing.T) {
@@ -65,7 +67,7 @@ func TestIdempotentRequestTakeover(t *testing.T) {
 		}
 		const n = 10
 		var wg sync.WaitGroup
-		claims := make([]IdempotentRequest, n)
+		claims := make([]models.IdempotentRequest, n)
 		errs := make([]error, n)
 		for i := range n {
 			wg.Add(1)
@@ -97,17 +99,17 @@ func TestWebhookEvents(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, db *DB) {
 		ctx := context.Background()
 		got, err := db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1", []byte(`{"event_id":"e1"}`))
-		if err != nil || got != (WebhookEvent{SameBody: true}) {
+		if err != nil || got != (models.WebhookEvent{SameBody: true}) {
 			t.Fatalf("first = %+v, %v", got, err)
 		}
 		// Not delivered yet (the signal failed): the retry goes through.
-		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1", []byte(`{"event_id":"e1"}`)); err != nil || got != (WebhookEvent{SameBody: true}) {
+		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1", []byte(`{"event_id":"e1"}`)); err != nil || got != (models.WebhookEvent{SameBody: true}) {
 			t.Fatalf("retry before delivery = %+v, %v", got, err)
 		}
 		if err := db.MarkWebhookDelivered(ctx, "courier", "e1"); err != nil {
 			t.Fatal(err)
 		}
-		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1", []byte(`{"event_id":"e1"}`)); err != nil || got != (WebhookEvent{Delivered: true, SameBody: true}) {
+		if got, err = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h1", []byte(`{"event_id":"e1"}`)); err != nil || got != (models.WebhookEvent{Delivered: true, SameBody: true}) {
 			t.Fatalf("repeat = %+v, %v", got, err)
 		}
 		if got, _ = db.ReceiveWebhookEvent(ctx, "courier", "e1", "h2", []byte(`{"event_id":"e1"}`)); got.SameBody {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -41,8 +40,8 @@ func (r refundRow) entry() models.LedgerEntry {
 	return models.LedgerEntry{TicketID: r.TicketID, Purpose: models.Purpose(r.Purpose), Status: r.Status, AmountCents: r.AmountCents}
 }
 
-func (r refundRow) export() RefundRow {
-	return RefundRow{
+func (r refundRow) export() models.RefundRow {
+	return models.RefundRow{
 		Key: r.RefundKey, TicketID: r.TicketID, ShopID: r.ShopID, OrderID: r.OrderID, AmountCents: r.AmountCents,
 		Currency: r.Currency, Purpose: models.Purpose(r.Purpose), Status: r.Status, ProviderRef: r.ProviderRef,
 		Attempts: r.Attempts, OrderOverCents: r.OrderOverCents, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
@@ -75,34 +74,6 @@ type RefundReservation struct {
 	PaidCents   int64
 }
 
-// RefundRow is one entry of the refunds ledger.
-type RefundRow struct {
-	Key         string             `json:"key"`
-	TicketID    string             `json:"ticket_id"`
-	ShopID      string             `json:"shop_id"`
-	OrderID     string             `json:"order_id"`
-	AmountCents int64              `json:"amount_cents"`
-	Currency    string             `json:"currency"`
-	Purpose     models.Purpose     `json:"purpose"`
-	Status      models.MoneyStatus `json:"status"`
-	ProviderRef string             `json:"provider_ref,omitempty"`
-	Attempts    int                `json:"attempts"`
-	// OrderOverCents is how far this key, paying after its room was given back
-	// (void, then succeeded), took the order's refunds over what was paid: the
-	// ticket whose key it is charges that back.
-	OrderOverCents int64     `json:"order_over_cents,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
-	// Reserved: ReserveRefund made this reservation now. False when it found one
-	// an earlier attempt made, which may have reached the provider.
-	Reserved bool `json:"-"`
-}
-
-// Refund returns the entry as the ticket shows it.
-func (r RefundRow) Refund() models.Refund {
-	return models.Refund{Key: r.Key, AmountCents: r.AmountCents, Purpose: r.Purpose, Status: r.Status, ProviderRef: r.ProviderRef}
-}
-
 var errKeyTaken = errors.New("refund key taken concurrently")
 
 // ReserveRefund writes a refund entry with status pending before any money moves.
@@ -116,14 +87,14 @@ var errKeyTaken = errors.New("refund key taken concurrently")
 // serialised by that lock (SELECT ... FOR UPDATE on MySQL, the single writer on
 // SQLite), so the sum never exceeds the cap. A repayment reserves the same way
 // (models.TakesOrderRoom); other purposes are not capped.
-func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow, error) {
+func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (models.RefundRow, error) {
 	if err := validateReservation(r); err != nil {
-		return RefundRow{}, err
+		return models.RefundRow{}, err
 	}
 	if r.ShopID == "" {
 		shop, err := db.reservationShop(ctx, r)
 		if err != nil {
-			return RefundRow{}, err
+			return models.RefundRow{}, err
 		}
 		r.ShopID = shop
 	}
@@ -192,7 +163,7 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (RefundRow
 		return db.GetRefund(ctx, r.Key)
 	}
 	if err != nil {
-		return RefundRow{}, dbError(err, "reserve refund %s", r.Key)
+		return models.RefundRow{}, dbError(err, "reserve refund %s", r.Key)
 	}
 	res := out.export()
 	res.Reserved = reserved
@@ -228,9 +199,9 @@ func validateReservation(r RefundReservation) error {
 // the money did move; a charge back that succeeds gives back what the buyer
 // returned (models.OrderCapDelta is the rule).
 // providerRef, when given, is recorded with any change. ENOTFOUND for an unknown key.
-func (db *DB) MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (RefundRow, error) {
+func (db *DB) MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (models.RefundRow, error) {
 	if !models.KnownMoneyStatus(status) || status == models.RefundPending {
-		return RefundRow{}, models.Errorf(models.EINVALID,
+		return models.RefundRow{}, models.Errorf(models.EINVALID,
 			"refund status %q is not one a refund can move to: use sent, failed, void, succeeded or reversed", status)
 	}
 	var out refundRow
@@ -279,7 +250,7 @@ func (db *DB) MarkRefund(ctx context.Context, key string, status models.MoneySta
 		return tx.Where("refund_key = ?", key).Take(&out).Error
 	})
 	if err != nil {
-		return RefundRow{}, dbError(err, "mark refund %s %s", key, status)
+		return models.RefundRow{}, dbError(err, "mark refund %s %s", key, status)
 	}
 	return out.export(), nil
 }
@@ -317,26 +288,26 @@ func markOrderOver(tx *gorm.DB, cur refundRow) error {
 }
 
 // GetRefund returns the ledger entry of key; ENOTFOUND when there is none.
-func (db *DB) GetRefund(ctx context.Context, key string) (RefundRow, error) {
+func (db *DB) GetRefund(ctx context.Context, key string) (models.RefundRow, error) {
 	var row refundRow
 	err := db.gdb.WithContext(ctx).Where("refund_key = ?", key).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return RefundRow{}, models.Errorf(models.ENOTFOUND, "refund %s not found", key)
+		return models.RefundRow{}, models.Errorf(models.ENOTFOUND, "refund %s not found", key)
 	} else if err != nil {
-		return RefundRow{}, dbError(err, "get refund %s", key)
+		return models.RefundRow{}, dbError(err, "get refund %s", key)
 	}
 	return row.export(), nil
 }
 
 // ListRefunds returns the ledger entries of a ticket, oldest first; none is not
 // an error.
-func (db *DB) ListRefunds(ctx context.Context, ticketID string) ([]RefundRow, error) {
+func (db *DB) ListRefunds(ctx context.Context, ticketID string) ([]models.RefundRow, error) {
 	var rows []refundRow
 	if err := db.gdb.WithContext(ctx).Where("ticket_id = ?", ticketID).
 		Order("created_at, refund_key").Find(&rows).Error; err != nil {
 		return nil, dbError(err, "list refunds of ticket %s", ticketID)
 	}
-	out := make([]RefundRow, len(rows))
+	out := make([]models.RefundRow, len(rows))
 	for i, r := range rows {
 		out[i] = r.export()
 	}

@@ -368,8 +368,8 @@ func TestReserveRepaymentTakesOrderRoom(t *testing.T) {
 
 // marker returns a function that marks a key in db's ledger and fails the test
 // on an error.
-func marker(t *testing.T, db *DB) func(key string, status models.MoneyStatus) RefundRow {
-	return func(key string, status models.MoneyStatus) RefundRow {
+func marker(t *testing.T, db *DB) func(key string, status models.MoneyStatus) models.RefundRow {
+	return func(key string, status models.MoneyStatus) models.RefundRow {
 		t.Helper()
 		row, err := db.MarkRefund(context.Background(), key, status, "")
 		if err != nil {

@@ -11,60 +11,18 @@ import (
 	"github.com/aftersales/aftersales/models"
 )
 
-// SLAFilter selects the tickets of an SLA report: those created in [From, To),
-// of one shop or (ShopID empty) of all shops.
-type SLAFilter struct {
-	ShopID string
-	From   time.Time
-	To     time.Time
-}
-
-// SLAReport is the after-sales service level of a shop over a period. Tickets
-// flagged excluded_from_assessment (a delay report was filed) are left out of
-// every figure and only counted in Excluded. Rates are shares in [0, 1]; with no
-// ticket they are 0.
-type SLAReport struct {
-	ShopID   string    `json:"shop_id,omitempty"`
-	From     time.Time `json:"from"`
-	To       time.Time `json:"to"`
-	Total    int64     `json:"total"`
-	Excluded int64     `json:"excluded"`
-
-	Completed    int64 `json:"completed"`
-	Closed       int64 `json:"closed"`
-	Escalated    int64 `json:"escalated"`
-	AutoActed    int64 `json:"auto_acted"`
-	FastReviewed int64 `json:"fast_reviewed"`
-	Lightning    int64 `json:"lightning_refund"`
-
-	// Ended counts the tickets that reached completed or closed; the durations
-	// are from created_at to ended_at over them. P90 is the nearest-rank 90th
-	// percentile.
-	Ended              int64   `json:"ended"`
-	AvgDurationSeconds float64 `json:"avg_duration_seconds"`
-	P90DurationSeconds float64 `json:"p90_duration_seconds"`
-
-	// RepliedInTime counts tickets whose seller replied within the reply target.
-	RepliedInTime int64   `json:"replied_in_time"`
-	ReplyRate     float64 `json:"reply_rate"`
-	DisputeRate   float64 `json:"dispute_rate"`
-
-	SatisfactionAvg   float64 `json:"satisfaction_avg"`
-	SatisfactionCount int64   `json:"satisfaction_count"`
-}
-
 // SLAReport computes the report of f. To must be after From. Whole UTC days of
 // the period are read from the per-shop-per-day aggregate (sla_aggregate.go), whole
 // hours of the days it cuts from the per-hour one, the rest from the tickets;
 // the 90th percentile duration is read from the tickets of the one duration
 // bucket that holds it.
-func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
+func (db *DB) SLAReport(ctx context.Context, f models.SLAFilter) (models.SLAReport, error) {
 	if f.From.IsZero() || f.To.IsZero() || !f.To.After(f.From) {
-		return SLAReport{}, models.Errorf(models.EINVALID,
+		return models.SLAReport{}, models.Errorf(models.EINVALID,
 			"report period is not valid: give from and to with to after from (got %s to %s)",
 			f.From.UTC().Format(time.RFC3339), f.To.UTC().Format(time.RFC3339))
 	}
-	rep := SLAReport{ShopID: f.ShopID, From: f.From.UTC(), To: f.To.UTC()}
+	rep := models.SLAReport{ShopID: f.ShopID, From: f.From.UTC(), To: f.To.UTC()}
 	// Times are compared as the database stores them: to the microsecond.
 	p := slaPeriod{shop: f.ShopID, from: rep.From.Truncate(time.Microsecond), to: rep.To.Truncate(time.Microsecond)}
 	// The sums and the 90th percentile are separate reads: a ticket that ends
@@ -75,7 +33,7 @@ func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 	for attempt := 1; ; attempt++ {
 		var err error
 		if sums, err = db.slaSums(ctx, p); err != nil {
-			return SLAReport{}, dbError(err, "SLA report")
+			return models.SLAReport{}, dbError(err, "SLA report")
 		}
 		if sums.Ended == 0 {
 			break
@@ -83,14 +41,14 @@ func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 		rank := int64(math.Ceil(0.9 * float64(sums.Ended)))
 		us, found, err := db.slaNth(ctx, p, sums.Durations, rank)
 		if err != nil {
-			return SLAReport{}, dbError(err, "SLA report: 90th percentile duration")
+			return models.SLAReport{}, dbError(err, "SLA report: 90th percentile duration")
 		}
 		if found {
 			p90 = us
 			break
 		}
 		if attempt == 3 {
-			return SLAReport{}, fmt.Errorf("store: SLA report: the SLA aggregate and the tickets disagree: no ended ticket of rank %d in the period", rank)
+			return models.SLAReport{}, fmt.Errorf("store: SLA report: the SLA aggregate and the tickets disagree: no ended ticket of rank %d in the period", rank)
 		}
 	}
 	rep.Total, rep.Excluded = sums.Total, sums.Excluded
@@ -114,35 +72,6 @@ func (db *DB) SLAReport(ctx context.Context, f SLAFilter) (SLAReport, error) {
 	return rep, nil
 }
 
-// Warnings is what needs attention now: open tickets whose deadline falls within
-// the window (overdue ones included, soonest first) and the tickets open longest.
-type Warnings struct {
-	ShopID        string          `json:"shop_id,omitempty"`
-	Now           time.Time       `json:"now"`
-	WithinSeconds int64           `json:"within_seconds"`
-	DueSoon       []WarningTicket `json:"due_soon"`
-	LongestOpen   []WarningTicket `json:"longest_open"`
-}
-
-// WarningTicket is one open ticket of a warnings list.
-type WarningTicket struct {
-	ID           string     `json:"id"`
-	OrderID      string     `json:"order_id"`
-	ShopID       string     `json:"shop_id"`
-	BuyerID      string     `json:"buyer_id"`
-	Kind         string     `json:"kind"`
-	State        string     `json:"state"`
-	Escalated    bool       `json:"escalated"`
-	DeadlineName string     `json:"deadline_name,omitempty"`
-	DeadlineAt   *time.Time `json:"deadline_at,omitempty"`
-	// SecondsLeft is the time to the deadline at Now, negative when overdue;
-	// absent when no deadline runs.
-	SecondsLeft *int64    `json:"seconds_left,omitempty"`
-	Overdue     bool      `json:"overdue"`
-	CreatedAt   time.Time `json:"created_at"`
-	OpenSeconds int64     `json:"open_seconds"`
-}
-
 // Default and maximum length of each warnings list.
 const (
 	DefaultWarningsLimit = 20
@@ -152,12 +81,12 @@ const (
 // Warnings lists, for shopID (all shops when empty), up to limit open tickets
 // (state neither completed nor closed) whose deadline_at <= now+within, soonest
 // first, and up to limit open tickets by age, oldest first. limit 0 means 20.
-func (db *DB) Warnings(ctx context.Context, shopID string, within time.Duration, now time.Time, limit int) (Warnings, error) {
+func (db *DB) Warnings(ctx context.Context, shopID string, within time.Duration, now time.Time, limit int) (models.Warnings, error) {
 	switch {
 	case within < 0:
-		return Warnings{}, models.Errorf(models.EINVALID, "within %s is negative: give how far ahead to look, e.g. 24h", within)
+		return models.Warnings{}, models.Errorf(models.EINVALID, "within %s is negative: give how far ahead to look, e.g. 24h", within)
 	case limit < 0:
-		return Warnings{}, models.Errorf(models.EINVALID, "limit %d is negative", limit)
+		return models.Warnings{}, models.Errorf(models.EINVALID, "limit %d is negative", limit)
 	case limit == 0:
 		limit = DefaultWarningsLimit
 	case limit > MaxWarningsLimit:
@@ -167,7 +96,7 @@ func (db *DB) Warnings(ctx context.Context, shopID string, within time.Duration,
 		now = time.Now()
 	}
 	now = now.UTC()
-	w := Warnings{ShopID: shopID, Now: now, WithinSeconds: int64(within / time.Second)}
+	w := models.Warnings{ShopID: shopID, Now: now, WithinSeconds: int64(within / time.Second)}
 	open := func() *gorm.DB {
 		q := db.gdb.WithContext(ctx).Model(&ticketRow{}).
 			Select("id, order_id, shop_id, buyer_id, kind, state, escalated, deadline_name, deadline_at, created_at").
@@ -186,20 +115,20 @@ func (db *DB) Warnings(ctx context.Context, shopID string, within time.Duration,
 	}
 	if err := dueSoon.Where("deadline_at IS NOT NULL AND deadline_at <= ?", ts(now.Add(within))).
 		Order("deadline_at, id").Limit(limit).Find(&due).Error; err != nil {
-		return Warnings{}, dbError(err, "warnings: deadlines")
+		return models.Warnings{}, dbError(err, "warnings: deadlines")
 	}
 	if err := open().Order("created_at, id").Limit(limit).Find(&old).Error; err != nil {
-		return Warnings{}, dbError(err, "warnings: longest open")
+		return models.Warnings{}, dbError(err, "warnings: longest open")
 	}
 	w.DueSoon = warningTickets(due, now)
 	w.LongestOpen = warningTickets(old, now)
 	return w, nil
 }
 
-func warningTickets(rows []ticketRow, now time.Time) []WarningTicket {
-	out := make([]WarningTicket, 0, len(rows))
+func warningTickets(rows []ticketRow, now time.Time) []models.WarningTicket {
+	out := make([]models.WarningTicket, 0, len(rows))
 	for _, r := range rows {
-		wt := WarningTicket{
+		wt := models.WarningTicket{
 			ID: r.ID, OrderID: r.OrderID, ShopID: r.ShopID, BuyerID: r.BuyerID, Kind: r.Kind, State: r.State,
 			Escalated: r.Escalated, DeadlineName: r.DeadlineName, DeadlineAt: r.DeadlineAt.Ptr(),
 			CreatedAt: r.CreatedAt.Time, OpenSeconds: int64(now.Sub(r.CreatedAt.Time) / time.Second),

@@ -58,11 +58,11 @@ func TestSLAReport(t *testing.T) {
 			mustSave(t, db, tk)
 		}
 
-		got, err := db.SLAReport(ctx, SLAFilter{ShopID: "s1", From: from, To: to})
+		got, err := db.SLAReport(ctx, models.SLAFilter{ShopID: "s1", From: from, To: to})
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := SLAReport{
+		want := models.SLAReport{
 			ShopID: "s1", From: from, To: to, Total: 4, Excluded: 1,
 			Completed: 2, Closed: 1, Escalated: 2, AutoActed: 1, FastReviewed: 1, Lightning: 1,
 			Ended: 3, AvgDurationSeconds: (3600 + 7200.5 + 36000) / 3.0, P90DurationSeconds: 36000,
@@ -73,7 +73,7 @@ func TestSLAReport(t *testing.T) {
 			t.Fatalf("report =\n%+v\nwant\n%+v", got, want)
 		}
 
-		all, err := db.SLAReport(ctx, SLAFilter{From: from, To: to})
+		all, err := db.SLAReport(ctx, models.SLAFilter{From: from, To: to})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,11 +81,11 @@ func TestSLAReport(t *testing.T) {
 			t.Fatalf("all shops: %+v", all)
 		}
 
-		empty, err := db.SLAReport(ctx, SLAFilter{ShopID: "nobody", From: from, To: to})
+		empty, err := db.SLAReport(ctx, models.SLAFilter{ShopID: "nobody", From: from, To: to})
 		if err != nil || empty.Total != 0 || empty.ReplyRate != 0 || empty.AvgDurationSeconds != 0 {
 			t.Fatalf("empty report = %+v, %v", empty, err)
 		}
-		_, err = db.SLAReport(ctx, SLAFilter{From: to, To: from})
+		_, err = db.SLAReport(ctx, models.SLAFilter{From: to, To: from})
 		wantCode(t, err, models.EINVALID, "report period is not valid")
 	})
 }
@@ -148,7 +148,7 @@ func TestWarnings(t *testing.T) {
 	})
 }
 
-func warningIDs(ws []WarningTicket) []string {
+func warningIDs(ws []models.WarningTicket) []string {
 	out := []string{}
 	for _, w := range ws {
 		out = append(out, w.ID)

@@ -107,7 +107,7 @@ func checkSLAAgainstRows(t *testing.T, db *DB) {
 			if s > 0 {
 				shop = fmt.Sprintf("shop-%02d", s) // shop-05 has no ticket
 			}
-			f := SLAFilter{ShopID: shop, From: p[0], To: p[1]}
+			f := models.SLAFilter{ShopID: shop, From: p[0], To: p[1]}
 			got, err := db.SLAReport(ctx, f)
 			if err != nil {
 				t.Fatalf("SLAReport(%+v): %v", f, err)
@@ -212,8 +212,8 @@ func slaContribution(r slaRefRow) (slaCounts, *int64) {
 }
 
 // slaReference is the SLA report of f by its definition, from rows.
-func slaReference(rows []slaRefRow, f SLAFilter) SLAReport {
-	rep := SLAReport{ShopID: f.ShopID, From: f.From.UTC(), To: f.To.UTC()}
+func slaReference(rows []slaRefRow, f models.SLAFilter) models.SLAReport {
+	rep := models.SLAReport{ShopID: f.ShopID, From: f.From.UTC(), To: f.To.UTC()}
 	from, to := f.From.Truncate(time.Microsecond), f.To.Truncate(time.Microsecond)
 	var sum slaCounts
 	var durations []int64
@@ -300,9 +300,9 @@ func TestSLAReportRefusesADriftedAggregate(t *testing.T) {
 			t.Fatal(err)
 		}
 		start := slaShape.Now.Add(-time.Duration(slaShape.Days+1) * 24 * time.Hour).Truncate(24 * time.Hour)
-		_, err := db.SLAReport(context.Background(), SLAFilter{From: start, To: start.Add(30 * 24 * time.Hour)})
+		_, err := db.SLAReport(context.Background(), models.SLAFilter{From: start, To: start.Add(30 * 24 * time.Hour)})
 		if err == nil || !strings.Contains(err.Error(), "the SLA aggregate and the tickets disagree") {
-			t.Fatalf("SLAReport on a drifted aggregate: %v, want the disagreement named", err)
+			t.Fatalf("models.SLAReport on a drifted aggregate: %v, want the disagreement named", err)
 		}
 	})
 }

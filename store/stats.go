@@ -2,32 +2,17 @@ package store
 
 import (
 	"context"
+
+	"github.com/aftersales/aftersales/models"
 )
 
-// Stats are the business figures /metrics exports, read from the read model at
-// scrape time so that every API replica reports the same numbers.
-type Stats struct {
-	Tickets   []TicketCount `json:"tickets"`
-	Refunds   []RefundCount `json:"refunds"`
-	Breaches  int64         `json:"breaches"`  // tickets whose seller missed refund_by
-	Escalated int64         `json:"escalated"` // tickets that went to the platform
-}
+type TicketCount = models.TicketCount
 
-// TicketCount is how many tickets are in a state, by kind.
-type TicketCount struct {
-	State, Kind string
-	N           int64
-}
-
-// RefundCount is the ledger by purpose and status: how many keys and their amount.
-type RefundCount struct {
-	Purpose, Status string
-	N, Cents        int64
-}
+type RefundCount = models.RefundCount
 
 // Stats reads the figures.
-func (db *DB) Stats(ctx context.Context) (Stats, error) {
-	var s Stats
+func (db *DB) Stats(ctx context.Context) (models.Stats, error) {
+	var s models.Stats
 	g := db.gdb.WithContext(ctx)
 	if err := g.Model(&ticketRow{}).Select("state, kind, count(*) AS n").Group("state, kind").Scan(&s.Tickets).Error; err != nil {
 		return s, dbError(err, "ticket counts")

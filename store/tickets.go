@@ -275,27 +275,6 @@ func (db *DB) GetTicketHead(ctx context.Context, id string) (models.Ticket, erro
 	return t, nil
 }
 
-// TicketFilter selects tickets for ListTickets. Empty fields do not filter.
-type TicketFilter struct {
-	ShopID    string
-	State     string
-	Kind      string
-	Escalated *bool
-	// DeadlineBefore keeps tickets whose running deadline is strictly before it.
-	DeadlineBefore *time.Time
-	// Cursor is NextCursor of the previous page; empty for the first page.
-	Cursor string
-	// Limit is the page size: 50 when 0, at most 200.
-	Limit int
-}
-
-// TicketPage is one page of tickets, newest first. NextCursor is empty on the
-// last page.
-type TicketPage struct {
-	Tickets    []models.Ticket `json:"tickets"`
-	NextCursor string          `json:"next_cursor"`
-}
-
 // Page sizes of ListTickets.
 const (
 	DefaultPageSize = 50
@@ -305,21 +284,21 @@ const (
 // ListTickets returns one page of tickets matching f, newest first by
 // (created_at, id). The tickets carry no timeline. The cursor is opaque; a cursor
 // that this function did not produce is refused with EINVALID.
-func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, error) {
+func (db *DB) ListTickets(ctx context.Context, f models.TicketFilter) (models.TicketPage, error) {
 	limit := f.Limit
 	switch {
 	case limit < 0:
-		return TicketPage{}, models.Errorf(models.EINVALID, "limit %d is negative: give a page size from 1 to %d", limit, MaxPageSize)
+		return models.TicketPage{}, models.Errorf(models.EINVALID, "limit %d is negative: give a page size from 1 to %d", limit, MaxPageSize)
 	case limit == 0:
 		limit = DefaultPageSize
 	case limit > MaxPageSize:
 		limit = MaxPageSize
 	}
 	if f.State != "" && !models.State(f.State).Valid() {
-		return TicketPage{}, models.Errorf(models.EINVALID, "state %q is not a ticket state: use one of %s", f.State, joinStates())
+		return models.TicketPage{}, models.Errorf(models.EINVALID, "state %q is not a ticket state: use one of %s", f.State, joinStates())
 	}
 	if f.Kind != "" && !models.Kind(f.Kind).Valid() {
-		return TicketPage{}, models.Errorf(models.EINVALID, "kind %q is not a ticket kind: use one of %s", f.Kind, joinKinds())
+		return models.TicketPage{}, models.Errorf(models.EINVALID, "kind %q is not a ticket kind: use one of %s", f.Kind, joinKinds())
 	}
 	q := db.gdb.WithContext(ctx).Model(&ticketRow{})
 	if f.DeadlineBefore != nil {
@@ -350,7 +329,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 	if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
 		if err != nil {
-			return TicketPage{}, err
+			return models.TicketPage{}, err
 		}
 		// The first condition bounds the index range; the second drops the
 		// tickets of the cursor's instant that were already listed.
@@ -365,9 +344,9 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 		err = q.Find(&rows).Error
 	}
 	if err != nil {
-		return TicketPage{}, dbError(err, "list tickets")
+		return models.TicketPage{}, dbError(err, "list tickets")
 	}
-	page := TicketPage{Tickets: make([]models.Ticket, 0, min(len(rows), limit))}
+	page := models.TicketPage{Tickets: make([]models.Ticket, 0, min(len(rows), limit))}
 	if len(rows) > limit {
 		rows = rows[:limit]
 		last := rows[limit-1]
@@ -376,7 +355,7 @@ func (db *DB) ListTickets(ctx context.Context, f TicketFilter) (TicketPage, erro
 	for _, r := range rows {
 		t, err := r.ticket()
 		if err != nil {
-			return TicketPage{}, err
+			return models.TicketPage{}, err
 		}
 		page.Tickets = append(page.Tickets, t)
 	}

@@ -65,11 +65,11 @@ func TestSaveTicketOrdered(t *testing.T) {
 			t.Fatalf("ticket_events has %d rows for T1, want 3", n)
 		}
 		// The filter columns follow the newest seq too.
-		page, err := db.ListTickets(ctx, TicketFilter{State: string(models.StateInTransit)})
+		page, err := db.ListTickets(ctx, models.TicketFilter{State: string(models.StateInTransit)})
 		if err != nil || len(page.Tickets) != 1 {
 			t.Fatalf("list in_transit = %d tickets, %v", len(page.Tickets), err)
 		}
-		page, _ = db.ListTickets(ctx, TicketFilter{State: string(models.StateAwaitingPickup)})
+		page, _ = db.ListTickets(ctx, models.TicketFilter{State: string(models.StateAwaitingPickup)})
 		if len(page.Tickets) != 0 {
 			t.Fatalf("the stale state is still listed")
 		}
@@ -124,19 +124,19 @@ func TestListTicketsFilters(t *testing.T) {
 
 		for _, tc := range []struct {
 			name string
-			f    TicketFilter
+			f    models.TicketFilter
 			want []string
 		}{
-			{"all, newest first", TicketFilter{}, []string{"E", "D", "C", "B", "A"}},
-			{"shop", TicketFilter{ShopID: "s1"}, []string{"C", "B", "A"}},
-			{"state", TicketFilter{State: "pending_review"}, []string{"D", "A"}},
-			{"kind", TicketFilter{Kind: "return_refund"}, []string{"C", "B"}},
-			{"escalated", TicketFilter{Escalated: ptr(true)}, []string{"C", "B"}},
-			{"not escalated", TicketFilter{Escalated: ptr(false), ShopID: "s1"}, []string{"A"}},
-			{"deadline before", TicketFilter{DeadlineBefore: d(49)}, []string{"E", "B"}},
-			{"deadline before, strictly", TicketFilter{DeadlineBefore: ptr(d(49).Add(time.Microsecond))}, []string{"E", "B", "A"}},
-			{"combined", TicketFilter{ShopID: "s2", State: "pending_review", Kind: "exchange", Escalated: ptr(false), DeadlineBefore: d(100)}, []string{"D"}},
-			{"nothing", TicketFilter{ShopID: "s3"}, []string{}},
+			{"all, newest first", models.TicketFilter{}, []string{"E", "D", "C", "B", "A"}},
+			{"shop", models.TicketFilter{ShopID: "s1"}, []string{"C", "B", "A"}},
+			{"state", models.TicketFilter{State: "pending_review"}, []string{"D", "A"}},
+			{"kind", models.TicketFilter{Kind: "return_refund"}, []string{"C", "B"}},
+			{"escalated", models.TicketFilter{Escalated: ptr(true)}, []string{"C", "B"}},
+			{"not escalated", models.TicketFilter{Escalated: ptr(false), ShopID: "s1"}, []string{"A"}},
+			{"deadline before", models.TicketFilter{DeadlineBefore: d(49)}, []string{"E", "B"}},
+			{"deadline before, strictly", models.TicketFilter{DeadlineBefore: ptr(d(49).Add(time.Microsecond))}, []string{"E", "B", "A"}},
+			{"combined", models.TicketFilter{ShopID: "s2", State: "pending_review", Kind: "exchange", Escalated: ptr(false), DeadlineBefore: d(100)}, []string{"D"}},
+			{"nothing", models.TicketFilter{ShopID: "s3"}, []string{}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				page, err := db.ListTickets(ctx, tc.f)
@@ -158,12 +158,12 @@ func TestListTicketsFilters(t *testing.T) {
 		}
 
 		for _, tc := range []struct {
-			f   TicketFilter
+			f   models.TicketFilter
 			msg string
 		}{
-			{TicketFilter{State: "lost"}, `state "lost" is not a ticket state`},
-			{TicketFilter{Kind: "gift"}, `kind "gift" is not a ticket kind`},
-			{TicketFilter{Limit: -1}, "limit -1 is negative"},
+			{models.TicketFilter{State: "lost"}, `state "lost" is not a ticket state`},
+			{models.TicketFilter{Kind: "gift"}, `kind "gift" is not a ticket kind`},
+			{models.TicketFilter{Limit: -1}, "limit -1 is negative"},
 		} {
 			_, err := db.ListTickets(ctx, tc.f)
 			wantCode(t, err, models.EINVALID, tc.msg)
@@ -187,7 +187,7 @@ func TestListTicketsPaging(t *testing.T) {
 		cursor := ""
 		var sizes []int
 		for page := 0; page < 10; page++ {
-			p, err := db.ListTickets(ctx, TicketFilter{ShopID: "s-page", Cursor: cursor, Limit: 10})
+			p, err := db.ListTickets(ctx, models.TicketFilter{ShopID: "s-page", Cursor: cursor, Limit: 10})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -206,14 +206,14 @@ func TestListTicketsPaging(t *testing.T) {
 		}
 
 		// Default page size is 50, and 200 at most.
-		p, err := db.ListTickets(ctx, TicketFilter{Limit: 1000})
+		p, err := db.ListTickets(ctx, models.TicketFilter{Limit: 1000})
 		if err != nil || len(p.Tickets) != 26 || p.NextCursor != "" {
 			t.Fatalf("limit 1000: %d tickets, cursor %q, %v", len(p.Tickets), p.NextCursor, err)
 		}
 
 		for _, bad := range []string{"%%%", base64.RawURLEncoding.EncodeToString([]byte("no separator")),
 			base64.RawURLEncoding.EncodeToString([]byte("yesterday|P01"))} {
-			_, err := db.ListTickets(ctx, TicketFilter{Cursor: bad})
+			_, err := db.ListTickets(ctx, models.TicketFilter{Cursor: bad})
 			wantCode(t, err, models.EINVALID, "cursor is not valid: ")
 		}
 	})

@@ -111,7 +111,7 @@ func (s *fakeStore) get(id string) (models.Ticket, bool) {
 // paid; statuses move monotonically; a failure releases the amount from the cap.
 type fakeLedger struct {
 	mu       sync.Mutex
-	rows     map[string]*store.RefundRow
+	rows     map[string]*models.RefundRow
 	order    []string             // keys in reservation order
 	totals   map[string]*[2]int64 // order id -> {paid, reserved}
 	reserves map[string]int       // ReserveRefund calls per key
@@ -120,25 +120,25 @@ type fakeLedger struct {
 }
 
 func newFakeLedger() *fakeLedger {
-	return &fakeLedger{rows: map[string]*store.RefundRow{}, totals: map[string]*[2]int64{},
+	return &fakeLedger{rows: map[string]*models.RefundRow{}, totals: map[string]*[2]int64{},
 		reserves: map[string]int{}, refused: map[string]string{}, marks: map[string][]string{}}
 }
 
-func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation) (store.RefundRow, error) {
+func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation) (models.RefundRow, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.reserves[r.Key]++
 	switch {
 	case strings.TrimSpace(r.Key) == "" || len(r.Key) > models.MaxMoneyKeyChars:
-		return store.RefundRow{}, models.Errorf(models.EINVALID, "refund key must have 1 to 255 characters")
+		return models.RefundRow{}, models.Errorf(models.EINVALID, "refund key must have 1 to 255 characters")
 	case strings.TrimSpace(r.OrderID) == "":
-		return store.RefundRow{}, models.Errorf(models.EINVALID, "refund %s names no order id", r.Key)
+		return models.RefundRow{}, models.Errorf(models.EINVALID, "refund %s names no order id", r.Key)
 	case r.AmountCents <= 0:
-		return store.RefundRow{}, models.Errorf(models.EINVALID, "refund %s amount must be more than 0 cents", r.Key)
+		return models.RefundRow{}, models.Errorf(models.EINVALID, "refund %s amount must be more than 0 cents", r.Key)
 	case r.Purpose == "" || len(r.Purpose) > 32:
-		return store.RefundRow{}, models.Errorf(models.EINVALID, "refund %s needs a purpose", r.Key)
+		return models.RefundRow{}, models.Errorf(models.EINVALID, "refund %s needs a purpose", r.Key)
 	case r.PaidCents < 0:
-		return store.RefundRow{}, models.Errorf(models.EINVALID, "paid_cents is negative")
+		return models.RefundRow{}, models.Errorf(models.EINVALID, "paid_cents is negative")
 	}
 	if row, ok := l.rows[r.Key]; ok {
 		found := *row
@@ -151,16 +151,16 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 		}
 		tot, ok := l.totals[models.OrderName(r.ShopID, r.OrderID)]
 		if !ok {
-			return store.RefundRow{}, models.Errorf(models.EINVALID, "order %s has no refund ledger yet", r.OrderID)
+			return models.RefundRow{}, models.Errorf(models.EINVALID, "order %s has no refund ledger yet", r.OrderID)
 		}
 		if tot[1]+r.AmountCents > tot[0] {
 			l.refused[r.Key] = models.ECONFLICT
-			return store.RefundRow{}, models.Errorf(models.ECONFLICT,
+			return models.RefundRow{}, models.Errorf(models.ECONFLICT,
 				"refunds of order %s would total %d cents, more than the %d cents paid", r.OrderID, tot[1]+r.AmountCents, tot[0])
 		}
 		tot[1] += r.AmountCents
 	}
-	row := &store.RefundRow{Key: r.Key, TicketID: r.TicketID, ShopID: r.ShopID, OrderID: r.OrderID, AmountCents: r.AmountCents,
+	row := &models.RefundRow{Key: r.Key, TicketID: r.TicketID, ShopID: r.ShopID, OrderID: r.OrderID, AmountCents: r.AmountCents,
 		Currency: r.Currency, Purpose: r.Purpose, Status: models.RefundPending}
 	l.rows[r.Key] = row
 	l.order = append(l.order, r.Key)
@@ -169,15 +169,15 @@ func (l *fakeLedger) ReserveRefund(_ context.Context, r store.RefundReservation)
 	return made, nil
 }
 
-func (l *fakeLedger) MarkRefund(_ context.Context, key string, status models.MoneyStatus, providerRef string) (store.RefundRow, error) {
+func (l *fakeLedger) MarkRefund(_ context.Context, key string, status models.MoneyStatus, providerRef string) (models.RefundRow, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, ok := models.NextMoneyStatus(models.RefundPending, status); !ok {
-		return store.RefundRow{}, models.Errorf(models.EINVALID, "refund status %q is not one a refund can move to", status)
+		return models.RefundRow{}, models.Errorf(models.EINVALID, "refund status %q is not one a refund can move to", status)
 	}
 	row, ok := l.rows[key]
 	if !ok {
-		return store.RefundRow{}, models.Errorf(models.ENOTFOUND, "refund %s not found", key)
+		return models.RefundRow{}, models.Errorf(models.ENOTFOUND, "refund %s not found", key)
 	}
 	l.marks[key] = append(l.marks[key], string(status))
 	cur := *row
@@ -200,12 +200,12 @@ func (l *fakeLedger) MarkRefund(_ context.Context, key string, status models.Mon
 	return *row, nil
 }
 
-func (l *fakeLedger) row(key string) (store.RefundRow, bool) {
+func (l *fakeLedger) row(key string) (models.RefundRow, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r, ok := l.rows[key]
 	if !ok {
-		return store.RefundRow{}, false
+		return models.RefundRow{}, false
 	}
 	return *r, true
 }

@@ -650,7 +650,7 @@ func (c *cluster) ledger(t *testing.T) {
 			if err != nil {
 				return false, err.Error()
 			}
-			ours := map[string]store.RefundRow{}
+			ours := map[string]models.RefundRow{}
 			for _, r := range rows {
 				ours[r.Key] = r
 			}
