@@ -87,9 +87,12 @@ func ticketFilter(c echo.Context) (models.TicketFilter, error) {
 		return models.TicketFilter{}, err
 	}
 	q := c.QueryParams()
-	f := models.TicketFilter{State: q.Get("state"), Kind: q.Get("kind"), Cursor: q.Get("cursor")}
+	f := models.TicketFilter{State: q.Get("state"), Kind: q.Get("kind"), Cursor: q.Get("cursor"), RMA: q.Get("rma")}
 	if f.ShopID, err = app.ShopScope(p, q.Get("shop_id")); err != nil {
 		return f, err
+	}
+	if len(f.RMA) > 80 {
+		return f, models.Errorf(models.EINVALID, "rma is %d characters; an RMA number is at most 80", len(f.RMA))
 	}
 	if f.State != "" && !models.State(f.State).Valid() {
 		return f, models.Errorf(models.EINVALID, "state %q is not a ticket state", f.State)

@@ -24,6 +24,9 @@ type Store interface {
 	// replaces a newer one): a create writes its ticket itself.
 	SaveTicket(ctx context.Context, t models.Ticket) error
 	ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, ticketID string) (models.IdempotencyClaim, error)
+	// ReleaseIdempotencyKey frees a key claimed for ticketID by a create that was
+	// then refused (store.DB.ReleaseIdempotencyKey).
+	ReleaseIdempotencyKey(ctx context.Context, scope, key, ticketID string) error
 	// Order records and buyer risk (DESIGN §2 Trust). An order is (shop, order id).
 	PutOrder(ctx context.Context, o models.Order) (models.Order, bool, error)
 	GetOrder(ctx context.Context, shopID, orderID string) (models.Order, error)
@@ -36,6 +39,8 @@ type Store interface {
 	// ReleaseUnits gives back those of a ticket that never started.
 	HoldUnits(ctx context.Context, shopID, orderID, ticketID string, lines []models.Item, now time.Time) error
 	ReleaseUnits(ctx context.Context, ticketID string) error
+	// AssignRMA gives a ticket its shop's next RMA number, once (store.DB.AssignRMA).
+	AssignRMA(ctx context.Context, shopID, ticketID string) (string, error)
 	// The refunds ledger, which records a payment provider's answer before the
 	// ticket hears of it, and the webhook events received.
 	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (models.RefundRow, error)

@@ -2,11 +2,14 @@ package app_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/aftersales/aftersales/app"
 	"github.com/aftersales/aftersales/models"
 	"github.com/aftersales/aftersales/workflows"
+	"go.temporal.io/api/workflowservice/v1"
 )
 
 // A create opens a ticket whose facts come from the order record, not the
@@ -182,5 +185,36 @@ func TestShippingWatchCommands(t *testing.T) {
 	shipped, err := cmds.OrderShipped(t.Context(), seller, ref)
 	if err != nil || shipped.State != workflows.WatchShipped {
 		t.Errorf("shipped = %+v, %v", shipped, err)
+	}
+}
+
+// A ticket gets its shop's next RMA number at creation, keeps it on a repeat
+// of its create, and an operator finds its workflow by it (search attribute RMA).
+func TestRMANumbers(t *testing.T) {
+	o, b := registered(t, 2000)
+	req := refundOnly(o, 1000)
+	req.ExternalID = fmt.Sprintf("ext-rma-%d", seq.Add(1))
+	first, err := cmds.CreateTicket(t.Context(), seller, app.CreateTicket{Request: req, Sent: app.Sent{"external_id": true}})
+	if err != nil || !strings.HasPrefix(first.Ticket.RMA, seller.Subject+"-") || len(first.Ticket.RMA) != len(seller.Subject)+7 {
+		t.Fatalf("create: rma %q, %v", first.Ticket.RMA, err)
+	}
+	again, err := cmds.CreateTicket(t.Context(), seller, app.CreateTicket{Request: req, Sent: app.Sent{"external_id": true}})
+	if err != nil || again.Ticket.RMA != first.Ticket.RMA {
+		t.Errorf("the same create again: rma %q, %v; want %q", again.Ticket.RMA, err, first.Ticket.RMA)
+	}
+	second, err := cmds.CreateTicket(t.Context(), b, app.CreateTicket{Request: refundOnly(o, 1000), Sent: app.Sent{}})
+	if err != nil || second.Ticket.RMA == first.Ticket.RMA || second.Ticket.RMA <= first.Ticket.RMA {
+		t.Errorf("the shop's next ticket: rma %q, %v; want one after %q", second.Ticket.RMA, err, first.Ticket.RMA)
+	}
+	query := fmt.Sprintf("RMA = '%s'", first.Ticket.RMA)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		res, err := tc.ListWorkflow(t.Context(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err == nil && len(res.Executions) == 1 && res.Executions[0].Execution.WorkflowId == workflows.TicketWorkflowID(first.Ticket.ID) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("visibility %q: %v, %v", query, res, err)
+		}
+		sleepTick()
 	}
 }

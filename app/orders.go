@@ -30,6 +30,9 @@ func ShopScope(p models.Principal, requested string) (string, error) {
 // buyer's the one they named, which they must. A seller naming another shop
 // learns nothing of it: the answer is the one for an unknown order.
 func OrderShop(p models.Principal, ref OrderRef) (string, error) {
+	if err := models.CheckID("order_id", ref.OrderID); err != nil {
+		return "", err
+	}
 	if p.Role == models.RoleSeller {
 		if ref.ShopID != "" && ref.ShopID != p.Subject {
 			return "", models.UnknownOrder(ref.ShopID, ref.OrderID)
@@ -52,8 +55,8 @@ func (a *App) findOrder(ctx context.Context, shopID, orderID string) (models.Ord
 	}
 	fetched, ferr := a.orders.Order(ctx, shopID, orderID)
 	switch {
-	case models.ErrorCode(ferr) == models.ENOTFOUND:
-		return o, err
+	case models.ErrorCode(ferr) == models.ENOTFOUND, ferr == nil && fetched.ShopID != shopID:
+		return o, err // another shop's record is not this shop's order: the same words as none
 	case ferr != nil:
 		return o, ferr
 	}

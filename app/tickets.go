@@ -78,6 +78,8 @@ func (a *App) CreateTicket(ctx context.Context, p models.Principal, cmd CreateTi
 	if id == "" {
 		id = NewTicketID(a.now())
 	}
+	var stored *models.Ticket // the ticket an external_id already names, as the read model has it
+	unclaim := func() {}
 	if req.ExternalID != "" {
 		scope := "external_id:" + req.ShopID
 		if p.Role == models.RoleBuyer {
@@ -90,21 +92,43 @@ func (a *App) CreateTicket(ctx context.Context, p models.Principal, cmd CreateTi
 		if claim.BodyHash != bodyHash {
 			return Created{}, models.Errorf(models.ECONFLICT, "external_id %q was already used for another ticket of shop %s with a different body; use a new external_id for a new case", req.ExternalID, req.ShopID)
 		}
-		if !claim.New {
+		if claim.New {
+			// A create refused from here on started nothing: its reference stays free.
+			unclaim = func() {
+				if err := a.store.ReleaseIdempotencyKey(context.WithoutCancel(ctx), scope, req.ExternalID, id); err != nil {
+					a.log.Warn("external_id of a refused create not released", "external_id", req.ExternalID, "error", err)
+				}
+			}
+		} else {
 			id, isNew = claim.TicketID, false
-			if t, err := a.store.GetTicket(ctx, id); err == nil && t.State.Terminal() {
-				return Created{Ticket: t}, nil
+			if t, err := a.store.GetTicket(ctx, id); err == nil {
+				if t.State.Terminal() {
+					return Created{Ticket: t}, nil
+				}
+				stored = &t
 			}
 		}
 	}
 	createdAt := a.now().UTC().Truncate(time.Millisecond)
-	// The units returned are held before the ticket starts, under the order's
-	// lock: of two tickets racing for the last unit one is refused here.
-	if err := a.store.HoldUnits(ctx, req.ShopID, req.OrderID, id, req.Items, createdAt); err != nil {
-		return Created{}, err
+	var rma string
+	if stored != nil {
+		// The ticket runs already (perhaps from before line holds and RMA
+		// numbers): its start below finds it and answers with it as it is.
+		rma = stored.RMA
+	} else {
+		// The units returned are held before the ticket starts, under the order's
+		// lock: of two tickets racing for the last unit one is refused here.
+		if err := a.store.HoldUnits(ctx, req.ShopID, req.OrderID, id, req.Items, createdAt); err != nil {
+			unclaim()
+			return Created{}, err
+		}
+		var err error
+		if rma, err = a.store.AssignRMA(ctx, req.ShopID, id); err != nil {
+			return Created{}, err
+		}
 	}
 	in := workflows.TicketInput{TicketID: id, Create: req, Policy: a.policy, BodyHash: bodyHash, BuyerFlagged: flagged,
-		Actor: p.Subject, Role: p.Role, RequestID: cmd.RequestID, CreatedAt: createdAt}
+		Actor: p.Subject, Role: p.Role, RequestID: cmd.RequestID, CreatedAt: createdAt, RMA: rma}
 	t, err := a.startTicket(ctx, in)
 	return Created{Ticket: t, New: isNew}, err
 }

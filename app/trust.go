@@ -56,11 +56,16 @@ func (a *App) trustInputs(ctx context.Context, p models.Principal, req *models.C
 	if req.RequestedCents, err = models.RequestedForLines(*req); err != nil {
 		return false, err
 	}
-	if err := models.CheckEligibility(*req, req.Items, rec.DeliveredAt, a.policy.ReturnWindows, a.now()); err != nil {
-		if req.OverrideNote == "" {
-			return false, err
-		}
+	if err := models.CheckText("override_note", req.OverrideNote); err != nil {
+		return false, err
+	}
+	switch err := models.CheckEligibility(*req, req.Items, rec.DeliveredAt, a.policy.ReturnWindows, a.now()); {
+	case err != nil && req.OverrideNote == "":
+		return false, err
+	case err != nil:
 		req.OverrideNote = models.OverrideNote(models.ErrorMessage(err), req.OverrideNote)
+	default:
+		req.OverrideNote = "" // nothing to override: no audit entry claims otherwise
 	}
 
 	buyer, known, err := a.store.GetBuyer(ctx, req.BuyerID)
@@ -95,6 +100,8 @@ func orderedItems(asked, order []models.Item) ([]models.Item, error) {
 	for i, it := range asked {
 		j := slices.IndexFunc(order, func(o models.Item) bool { return o.SKU == it.SKU })
 		switch {
+		case slices.IndexFunc(asked[:i], func(o models.Item) bool { return o.SKU == it.SKU }) >= 0:
+			return nil, models.Errorf(models.EINVALID, "items[%d]: sku %s is named twice; name each line once with all its units", i, it.SKU)
 		case j < 0:
 			return nil, models.Errorf(models.EINVALID, "items[%d]: sku %s is not a line of the order", i, it.SKU)
 		case it.Qty > order[j].Qty:

@@ -54,9 +54,6 @@ func (a *App) StartShippingWatch(ctx context.Context, p models.Principal, ref Or
 		return none, err
 	}
 	orderID := ref.OrderID
-	if err := models.CheckID("order_id", orderID); err != nil {
-		return none, err
-	}
 	shop, err := OrderShop(p, ref)
 	if err != nil {
 		return none, err
@@ -130,9 +127,8 @@ func (a *App) watchID(ctx context.Context, shop, orderID string) (string, error)
 		}
 	} else if w, err := a.loadWatch(ctx, legacy, orderID); err == nil {
 		owner = w.ShopID
-	} else if models.ErrorCode(err) != models.ENOTFOUND {
-		return id, err
-	}
+	} // else its owner cannot be told now: it is not taken for this shop's, and
+	// another shop's request is not blocked by it.
 	if owner == shop {
 		return legacy, nil
 	}

@@ -24,6 +24,8 @@ type CreateInput struct {
 	Role         Role         `json:"role"`
 	RequestID    string       `json:"request_id"`
 	BuyerFlagged bool         `json:"buyer_flagged"`
+	// RMA is the number the shop's counter gave the ticket (RMANumber).
+	RMA string `json:"rma,omitempty"`
 }
 
 // Verdict is the platform's decision on an escalated ticket (平台介入).
@@ -218,7 +220,7 @@ func (d *decision) create(c CreateInput) error {
 	if d.t.Seq != 0 {
 		return Errorf(ECONFLICT, "ticket %s already exists", d.t.ID)
 	}
-	d.t.BuyerFlagged = c.BuyerFlagged
+	d.t.BuyerFlagged, d.t.RMA = c.BuyerFlagged, c.RMA
 	d.t.State = ""
 	d.transition(StatePendingReview, c.Actor, c.Role, "create", d.t.Reason, c.RequestID)
 	if c.Create.OverrideNote != "" {

@@ -968,7 +968,7 @@ func propReport(origin string, c propCase, steps []propStep, v propViolation) st
 // several times a step. TestDecidePropCopyIsDeep fails when Ticket gains a field
 // that it does not know.
 func propEqual(a, b Ticket) bool {
-	return a.ID == b.ID && a.OrderID == b.OrderID && a.ShopID == b.ShopID && a.BuyerID == b.BuyerID &&
+	return a.ID == b.ID && a.RMA == b.RMA && a.OrderID == b.OrderID && a.ShopID == b.ShopID && a.BuyerID == b.BuyerID &&
 		a.Kind == b.Kind && a.State == b.State && a.Outcome == b.Outcome && a.ReturnMethod == b.ReturnMethod &&
 		a.ReasonCode == b.ReasonCode && a.Reason == b.Reason && a.RequestedCents == b.RequestedCents &&
 		a.RefundedCents == b.RefundedCents && a.Currency == b.Currency && propPtrEq(a.Deadline, b.Deadline) &&
@@ -986,7 +986,7 @@ func propEqual(a, b Ticket) bool {
 }
 
 // propEqualFields are the fields propEqual compares.
-var propEqualFields = strings.Fields(`ID OrderID ShopID BuyerID Kind State Outcome ReturnMethod ReasonCode
+var propEqualFields = strings.Fields(`ID RMA OrderID ShopID BuyerID Kind State Outcome ReturnMethod ReasonCode
 	Reason RequestedCents RefundedCents Currency Deadline Flags PolicyVersion Order Items ExternalID BuyerCredit
 	ExchangeSKU PickupAddress ReturnShippingPayer FastReviewRule Offer Logistics Inspection Escalation
 	FirstReplyAt Evaluation Refunds RefundCapCents Rules OverduesAfterVerdict RoomRefusals VoidedBeforeVerdict PendingOutcome BuyerFlagged Replies Escalations DelayReports

@@ -47,6 +47,10 @@ func UnknownOrder(shopID, orderID string) error {
 	return Errorf(ENOTFOUND, "order %s of shop %s is not registered: the shop's seller or the platform registers it with PUT /v1/orders/%s", orderID, shopID, orderID)
 }
 
+// RMANumber is a ticket's RMA number: the nth of its shop, "<shop id>-000123",
+// short enough to read out on the phone and unique within the shop.
+func RMANumber(shopID string, n int64) string { return fmt.Sprintf("%s-%06d", shopID, n) }
+
 // Normalize fills the currency's default and derives shipped and delivered.
 func (o *Order) Normalize() {
 	if o.Currency == "" {

@@ -8,6 +8,7 @@ import "time"
 // TicketFilter selects tickets for ListTickets. Empty fields do not filter.
 type TicketFilter struct {
 	ShopID    string
+	RMA       string // the ticket's RMA number (RMANumber)
 	State     string
 	Kind      string
 	Escalated *bool

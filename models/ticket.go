@@ -5,7 +5,10 @@ import "time"
 // Ticket is one after-sales ticket (服务单) as the API shows it. The ticket workflow
 // owns the live value; the read model stores projections of it, ordered by Seq.
 type Ticket struct {
-	ID             string       `json:"id"`
+	ID string `json:"id"`
+	// RMA is the ticket's short number within its shop (RMANumber), for people
+	// to read out on the phone; empty for a ticket from before RMA numbers.
+	RMA            string       `json:"rma,omitempty"`
 	OrderID        string       `json:"order_id"`
 	ShopID         string       `json:"shop_id"`
 	BuyerID        string       `json:"buyer_id"`

@@ -52,3 +52,11 @@ func (db *DB) ClaimIdempotencyKey(ctx context.Context, scope, key, bodyHash, tic
 	})
 	return claim, dbError(err, "claim idempotency key %q", key)
 }
+
+// ReleaseIdempotencyKey deletes the claim of (scope, key) if it still names
+// ticketID: a create that claimed it and was then refused started nothing, so
+// the key is free for a corrected request. A claim of another ticket stays.
+func (db *DB) ReleaseIdempotencyKey(ctx context.Context, scope, key, ticketID string) error {
+	err := db.gdb.WithContext(ctx).Where("scope = ? AND idem_key = ? AND ticket_id = ?", scope, key, ticketID).Delete(&idempotencyRow{}).Error
+	return dbError(err, "release idempotency key %q", key)
+}

@@ -202,8 +202,9 @@ var migrations = []migration{
 	// Versions 7 to 10 key orders by (shop, order id), so two shops may number
 	// their orders alike (DESIGN §2 Trust): the record, the refund cap and every
 	// ledger entry name the shop. On MySQL, where DDL commits by itself, each
-	// version is one statement (or, for 10, statements that can run again), so an
-	// interrupted migration is completed by the next run.
+	// version is one statement (or, for 10, statements that can run again); as
+	// with versions 4 and 6, one that adds a column and stops before its version
+	// is recorded is finished by hand (the column is there: record the version).
 	{version: 7, name: "orders keyed by (shop_id, order_id)",
 		sqlite: append(table{name: "orders_by_shop", columns: `
 			shop_id VARCHAR(64) NOT NULL,
@@ -267,7 +268,29 @@ var migrations = []migration{
 	// Derived ticket columns, the per-shop-per-day SLA aggregate and the indexes
 	// of lists, warnings and reports, back-filled (migration_sla.go).
 	slaMigration(12),
+	// RMA numbers (DESIGN §2): each shop's counter, the number each ticket was
+	// given (so a retried create gets its own again), and the tickets' column the
+	// list filters on. The tables first: on MySQL they can be created again.
+	{version: 13, name: "rma_counters, ticket_rmas, tickets.rma",
+		sqlite: append(append(rmaTables.sqliteDDL(), rmaNumbers.sqliteDDL()...),
+			"ALTER TABLE tickets ADD COLUMN rma VARCHAR(80) NOT NULL DEFAULT ''",
+			"CREATE INDEX idx_tickets_rma ON tickets (rma)"),
+		mysql: []string{rmaTables.mysqlDDL(), rmaNumbers.mysqlDDL(),
+			"ALTER TABLE tickets ADD COLUMN rma VARCHAR(80) NOT NULL DEFAULT '', ADD INDEX idx_tickets_rma (rma)"}},
 }
+
+// The tables of version 13.
+var (
+	rmaTables = table{name: "rma_counters", columns: `
+			shop_id VARCHAR(64) NOT NULL PRIMARY KEY,
+			last BIGINT NOT NULL`}
+	rmaNumbers = table{name: "ticket_rmas", columns: `
+			ticket_id VARCHAR(64) NOT NULL PRIMARY KEY,
+			shop_id VARCHAR(64) NOT NULL,
+			seq BIGINT NOT NULL,
+			rma VARCHAR(80) NOT NULL,
+			UNIQUE (shop_id, seq)`}
+)
 
 // orderColumns are the columns of the orders table, as versions 3 and 7 create them.
 const orderColumns = "shop_id, order_id, buyer_id, paid_cents, currency, paid_at, shipped_at, delivered_at, " +

@@ -190,3 +190,51 @@ func (db *DB) RecentReturns(ctx context.Context, buyerID string, since time.Time
 		Count(&n).Error
 	return int(n), dbError(err, "count recent tickets of buyer %s", buyerID)
 }
+
+type rmaCounterRow struct {
+	ShopID string `gorm:"primaryKey"`
+	Last   int64
+}
+
+func (rmaCounterRow) TableName() string { return "rma_counters" }
+
+type ticketRMARow struct {
+	TicketID string `gorm:"primaryKey"`
+	ShopID   string
+	Seq      int64
+	RMA      string `gorm:"column:rma"`
+}
+
+func (ticketRMARow) TableName() string { return "ticket_rmas" }
+
+// AssignRMA gives a ticket the next RMA number of its shop
+// (models.RMANumber), once: the ticket's number again if it has one (a
+// retried create). The shop's counter row is locked while it counts, so two
+// tickets never share a number; a create that fails after it leaves a gap.
+func (db *DB) AssignRMA(ctx context.Context, shopID, ticketID string) (string, error) {
+	var rma string
+	err := db.inTx(ctx, func(tx *gorm.DB) error {
+		var had ticketRMARow
+		err := tx.Where("ticket_id = ?", ticketID).Take(&had).Error
+		if err == nil {
+			rma = had.RMA
+			return nil
+		} else if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&rmaCounterRow{ShopID: shopID}).Error; err != nil {
+			return err
+		}
+		var c rmaCounterRow
+		if err := tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).Where("shop_id = ?", shopID).Take(&c).Error; err != nil {
+			return err
+		}
+		c.Last++
+		if err := tx.Model(&rmaCounterRow{}).Where("shop_id = ?", shopID).Update("last", c.Last).Error; err != nil {
+			return err
+		}
+		rma = models.RMANumber(shopID, c.Last)
+		return tx.Create(&ticketRMARow{TicketID: ticketID, ShopID: shopID, Seq: c.Last, RMA: rma}).Error
+	})
+	return rma, dbError(err, "give ticket %s an RMA number", ticketID)
+}

@@ -2,6 +2,9 @@ package store
 
 import (
 	"context"
+	"fmt"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/aftersales/aftersales/models"
@@ -165,6 +168,65 @@ func TestUpgradeKeysOrdersByShop(t *testing.T) {
 		o.Normalize()
 		if _, created, err := db.PutOrder(ctx, o); err != nil || !created {
 			t.Errorf("shop-2 registers its own O1: created %v, %v", created, err)
+		}
+	})
+}
+
+// RMA numbers count per shop, are given once per ticket (a retried create
+// gets its own again), and never twice within a shop, even at once.
+func TestAssignRMA(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, db *DB) {
+		ctx := context.Background()
+		assign := func(shop, ticket string) string {
+			t.Helper()
+			rma, err := db.AssignRMA(ctx, shop, ticket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rma
+		}
+		if got := assign("s1", "T1"); got != "s1-000001" {
+			t.Errorf("the first of s1: %s", got)
+		}
+		if got := assign("s2", "T2"); got != "s2-000001" {
+			t.Errorf("the first of s2: %s", got)
+		}
+		if got := assign("s1", "T3"); got != "s1-000002" {
+			t.Errorf("the second of s1: %s", got)
+		}
+		if got := assign("s1", "T1"); got != "s1-000001" {
+			t.Errorf("T1 again: %s, want its own s1-000001", got)
+		}
+		const n = 8
+		got := make([]string, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				rma, err := db.AssignRMA(ctx, "s3", fmt.Sprintf("R%d", i))
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = rma
+			}()
+		}
+		wg.Wait()
+		seen := map[string]bool{}
+		for _, r := range got {
+			if seen[r] || !strings.HasPrefix(r, "s3-00000") {
+				t.Errorf("numbers given at once: %v", got)
+				break
+			}
+			seen[r] = true
+		}
+		// The tickets' column lists filter on.
+		tk := ticket("T9", "s9", models.StatePendingReview, base, 1)
+		tk.RMA = assign("s9", "T9")
+		mustSave(t, db, tk)
+		page, err := db.ListTickets(ctx, models.TicketFilter{ShopID: "s9", RMA: tk.RMA})
+		if err != nil || len(page.Tickets) != 1 || page.Tickets[0].RMA != "s9-000001" {
+			t.Errorf("list by rma: %+v, %v", page.Tickets, err)
 		}
 	})
 }

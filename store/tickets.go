@@ -54,6 +54,7 @@ type ticketRow struct {
 	IsOpen        bool
 	SLADurationUS *int64 `gorm:"column:sla_duration_us"`
 	SLABucket     *int   `gorm:"column:sla_bucket"`
+	RMA           string `gorm:"column:rma"` // schema 13
 }
 
 func (ticketRow) TableName() string { return "tickets" }
@@ -82,7 +83,7 @@ func rowOf(t models.Ticket) (ticketRow, error) {
 		return ticketRow{}, models.Errorf(models.EINVALID, "ticket %s cannot be encoded: %v", t.ID, err)
 	}
 	r := ticketRow{
-		ID: t.ID, OrderID: t.OrderID, ShopID: t.ShopID, BuyerID: t.BuyerID,
+		ID: t.ID, RMA: t.RMA, OrderID: t.OrderID, ShopID: t.ShopID, BuyerID: t.BuyerID,
 		Kind: string(t.Kind), State: string(t.State), Outcome: string(t.Outcome),
 		ReturnMethod: string(t.ReturnMethod), ReasonCode: string(t.ReasonCode),
 		RequestedCents: t.RequestedCents, RefundedCents: t.RefundedCents, Currency: t.Currency,
@@ -136,7 +137,7 @@ func (r ticketRow) columns() map[string]any {
 		"policy_version": r.PolicyVersion, "first_reply_at": r.FirstReplyAt,
 		"evaluation_score": r.EvaluationScore, "seq": r.Seq,
 		"created_at": r.CreatedAt, "updated_at": r.UpdatedAt, "ended_at": r.EndedAt,
-		"view": r.View, "is_open": r.IsOpen, "sla_duration_us": r.SLADurationUS, "sla_bucket": r.SLABucket,
+		"view": r.View, "is_open": r.IsOpen, "sla_duration_us": r.SLADurationUS, "sla_bucket": r.SLABucket, "rma": r.RMA,
 	}
 }
 
@@ -316,6 +317,9 @@ func (db *DB) ListTickets(ctx context.Context, f models.TicketFilter) (models.Ti
 	}
 	if f.State != "" {
 		q = q.Where("state = ?", f.State)
+	}
+	if f.RMA != "" {
+		q = q.Where("rma = ?", f.RMA)
 	}
 	if f.Kind != "" {
 		q = q.Where("kind = ?", f.Kind)

@@ -51,6 +51,7 @@ var (
 	SAOrderID     = temporal.NewSearchAttributeKeyKeyword("OrderID")
 	SASLADeadline = temporal.NewSearchAttributeKeyTime("SLADeadline")
 	SAEscalated   = temporal.NewSearchAttributeKeyBool("Escalated")
+	SARMA         = temporal.NewSearchAttributeKeyKeyword("RMA")
 )
 
 // SearchAttributes lists the custom search attributes to register on a namespace.
@@ -61,6 +62,7 @@ var SearchAttributes = map[string]enumspb.IndexedValueType{
 	"OrderID":     enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 	"SLADeadline": enumspb.INDEXED_VALUE_TYPE_DATETIME,
 	"Escalated":   enumspb.INDEXED_VALUE_TYPE_BOOL,
+	"RMA":         enumspb.INDEXED_VALUE_TYPE_KEYWORD,
 }
 
 // TicketInput starts a TicketWorkflow.
@@ -73,6 +75,9 @@ type TicketInput struct {
 	Role         models.Role         `json:"role"`
 	RequestID    string              `json:"request_id"`
 	BuyerFlagged bool                `json:"buyer_flagged"`
+	// RMA is the ticket's number within its shop (models.RMANumber), given by
+	// the starter; empty for a ticket from before RMA numbers.
+	RMA string `json:"rma,omitempty"`
 	// CreatedAt is when the API accepted the application: the ticket's deadlines
 	// count from it, and the search attributes given at the start agree with them.
 	// Zero: the start of the workflow.

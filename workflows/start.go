@@ -3,6 +3,7 @@ package workflows
 import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 )
 
 // StartOptions start a ticket's run as the API does: under its deterministic
@@ -16,6 +17,16 @@ func StartOptions(in TicketInput) client.StartWorkflowOptions {
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    StartSearchAttributes(in.Create, in.Policy, in.CreatedAt),
+		TypedSearchAttributes:                    startSearch(in),
 	}
+}
+
+// startSearch is StartSearchAttributes with the ticket's RMA number, which is
+// set once, at the start, and never changes.
+func startSearch(in TicketInput) temporal.SearchAttributes {
+	sa := StartSearchAttributes(in.Create, in.Policy, in.CreatedAt)
+	if in.RMA == "" {
+		return sa
+	}
+	return temporal.NewSearchAttributes(sa.Copy(), SARMA.ValueSet(in.RMA))
 }

@@ -96,7 +96,7 @@ const creationMoneyRules = 2
 // creationInput is the create as Decide takes it.
 func creationInput(in TicketInput) models.Input {
 	return models.Input{Create: &models.CreateInput{Create: in.Create, Actor: in.Actor, Role: in.Role,
-		RequestID: in.RequestID, BuyerFlagged: in.BuyerFlagged}}
+		RequestID: in.RequestID, BuyerFlagged: in.BuyerFlagged, RMA: in.RMA}}
 }
 
 // CreatedTicket is the ticket a TicketWorkflow started with in holds after its

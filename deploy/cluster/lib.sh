@@ -92,11 +92,13 @@ pid_of() {
 	echo "$pid"
 }
 
-# wait_http URL SECONDS [PID]: until URL answers 2xx; fails early when PID dies.
-wait_http() {
-	local url=$1 secs=$2 pid=${3:-} i
+# wait_until SECONDS PID CMD...: until CMD succeeds, polling five times a second;
+# fails after SECONDS, or early when PID (if not empty) dies.
+wait_until() {
+	local secs=$1 pid=$2 i
+	shift 2
 	for ((i = 0; i < secs * 5; i++)); do
-		if curl -fsS --max-time 2 -o /dev/null "$url" 2>/dev/null; then
+		if "$@"; then
 			return 0
 		fi
 		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
@@ -107,20 +109,17 @@ wait_http() {
 	return 1
 }
 
+# http_ok URL: URL answers 2xx.
+http_ok() { curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null; }
+
+# port_open PORT: something listens on 127.0.0.1:PORT.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# wait_http URL SECONDS [PID]: until URL answers 2xx; fails early when PID dies.
+wait_http() { wait_until "$2" "${3:-}" http_ok "$1"; }
+
 # wait_port PORT SECONDS [PID]: until something listens on 127.0.0.1:PORT.
-wait_port() {
-	local port=$1 secs=$2 pid=${3:-} i
-	for ((i = 0; i < secs * 5; i++)); do
-		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-			return 0
-		fi
-		if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
-			return 1
-		fi
-		sleep 0.2
-	done
-	return 1
-}
+wait_port() { wait_until "$2" "${3:-}" port_open "$1"; }
 
 # port_free PORT: nothing listens on 127.0.0.1:PORT.
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
