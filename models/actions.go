@@ -216,6 +216,12 @@ func checkDelayReport(t Ticket, b ActionBody, p Policy) error {
 	if t.Deadline == nil {
 		return Errorf(ECONFLICT, "no deadline runs in state %s", t.State)
 	}
+	if p.NoReasonInspectTimeout > 0 && t.ReasonCode == ReasonNoReason &&
+		(t.State == StateAwaitingInspection || t.State == StateRefunding) {
+		// The goods are back: the law's 7 days to the refund run (消法 §25), and
+		// the policy's deadlines already use them (NoReasonRefundWithin).
+		return Errorf(ECONFLICT, "a no-reason return is refunded within 7 days of the goods' receipt (消法 §25): its %s cannot be extended", t.Deadline.Name)
+	}
 	return nil
 }
 

@@ -152,3 +152,24 @@ func TestRequestedForLines(t *testing.T) {
 		}
 	}
 }
+
+// A delay report cannot push a no-reason return's refund past the 7 days the
+// law gives from the goods' receipt: refused once the goods are back, allowed
+// for a quality return, and for a ticket under a policy from before the bound.
+func TestNoReasonDelayReport(t *testing.T) {
+	delay := ActionBody{Reason: "warehouse closed", Extend: "24h"}
+	atInspection := func(reason ReasonCode, edit func(*Policy)) *story {
+		s := newStory(t, CreateTicket{Kind: KindReturnRefund, ReturnMethod: ReturnSelfShip, ReasonCode: reason}, edit)
+		s.act(RoleSeller, ActApprove, ActionBody{})
+		s.act(RoleBuyer, ActShip, ActionBody{Carrier: "SF", TrackingNo: "SF1"})
+		s.courier(CourierDelivered)
+		return s
+	}
+	s := atInspection(ReasonNoReason, nil)
+	err := s.try(Input{Action: &ActionRequest{Action: ActReportDelay, Actor: subjects[RoleSeller], Role: RoleSeller, Body: delay}})
+	if ErrorCode(err) != ECONFLICT || !strings.Contains(ErrorMessage(err), "消法 §25") {
+		t.Errorf("a delay of a no-reason inspection: %v, want 409 naming the law", err)
+	}
+	atInspection(ReasonQuality, nil).act(RoleSeller, ActReportDelay, delay)
+	atInspection(ReasonNoReason, func(p *Policy) { p.NoReasonInspectTimeout = 0 }).act(RoleSeller, ActReportDelay, delay)
+}
