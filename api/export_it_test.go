@@ -90,3 +90,32 @@ func TestExportAbortsOnDatabaseFailure(t *testing.T) {
 		t.Errorf("failure mid-stream: %v after %d rows; want the first page sent, then a broken download", err, len(rows))
 	}
 }
+
+// The export names each ticket's RMA number and its lines and units returned.
+func TestExportNamesLinesAndRMA(t *testing.T) {
+	shop, _ := newShop(t)
+	tk := newTicket(t, func(c *models.CreateTicket) {
+		c.ShopID, c.RequestedCents = shop, 129900
+		c.Items = []models.Item{{SKU: "SKU-1", Qty: 1, UnitPaidCents: 129900}}
+	})
+	res, rows, err := exportWith(t, h.db, shop)
+	if err != nil || res.StatusCode != http.StatusOK || len(rows) != 2 {
+		t.Fatalf("export: %v, %d rows", err, len(rows))
+	}
+	head, row := rows[0], rows[1]
+	col := func(name string) string {
+		for i, h := range head {
+			if h == name {
+				return row[i]
+			}
+		}
+		t.Fatalf("no %s column in %v", name, head)
+		return ""
+	}
+	if got := col("items"); got != "SKU-1:1" {
+		t.Errorf("items cell %q, want SKU-1:1", got)
+	}
+	if got := col("rma"); got == "" || got != tk.RMA {
+		t.Errorf("rma cell %q, want the ticket's %q", got, tk.RMA)
+	}
+}

@@ -73,7 +73,7 @@ func (s *Server) warningsReport(c echo.Context) error {
 var csvHeader = []string{"id", "order_id", "shop_id", "buyer_id", "kind", "state", "outcome", "return_method",
 	"reason_code", "requested_cents", "refunded_cents", "currency", "deadline_name", "deadline_at",
 	"fast_reviewed", "lightning_refund", "escalated", "excluded_from_assessment", "policy_version",
-	"created_at", "updated_at", "rma"}
+	"created_at", "updated_at", "rma", "items"}
 
 // exportPageSize is how many rows the export reads from the database at a time.
 var exportPageSize = 200
@@ -137,5 +137,15 @@ func csvRow(t models.Ticket) []string {
 		string(t.ReturnMethod), string(t.ReasonCode), strconv.FormatInt(t.RequestedCents, 10),
 		strconv.FormatInt(t.RefundedCents, 10), t.Currency, dn, da, b(t.Flags.FastReviewed),
 		b(t.Flags.LightningRefund), b(t.Flags.Escalated), b(t.Flags.ExcludedFromAssessment), t.PolicyVersion,
-		t.CreatedAt.UTC().Format(time.RFC3339), t.UpdatedAt.UTC().Format(time.RFC3339), t.RMA}
+		t.CreatedAt.UTC().Format(time.RFC3339), t.UpdatedAt.UTC().Format(time.RFC3339), t.RMA, csvItems(t.Items)}
+}
+
+// csvItems writes a ticket's lines and units in one cell, "SKU-1:2;SKU-2:1"
+// (ids hold neither ':' nor ';').
+func csvItems(items []models.Item) string {
+	parts := make([]string, len(items))
+	for i, it := range items {
+		parts[i] = it.SKU + ":" + strconv.Itoa(it.Qty)
+	}
+	return strings.Join(parts, ";")
 }
