@@ -460,34 +460,43 @@ var recordings = []struct {
 	}},
 
 	// ---- the delayed-shipment watch ----
-	{"shipping_watch_compensation", func(l *live) { // the deadline passed before the watch started
-		id := l.startWatch("OW1", time.Now().Add(-72*time.Hour))
-		// The provider confirms the compensation by its webhook, as the API
-		// delivers it: the ledger first, then the watch.
-		const k = "order-OW1@" + shopID + ":compensation:1"
-		deadline := time.Now().Add(20 * time.Second)
-		for l.f.pay.status(k) != models.RefundSent && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		l.f.pay.settle(k, models.RefundSucceeded)
-		if _, err := l.f.ledger.MarkRefund(l.ctx, k, models.RefundSucceeded, "pay-"+k); err != nil {
-			l.t.Fatalf("ledger %s: %v", k, err)
-		}
-		if err := l.c.SignalWorkflow(l.ctx, id, "", SignalPayment, models.PaymentEvent{EventID: "rec-w-1", RefundKey: k,
-			Status: models.RefundSucceeded, ProviderRef: "pay-" + k}); err != nil {
-			l.t.Fatalf("signal payment: %v", err)
-		}
-		l.waitWorkflow(id)
-		l.save(id, "shipping_watch_compensation.json")
+	{"shipping_watch_compensation", func(l *live) { // a watch named by its order alone, as before shops keyed orders
+		l.compensatedWatch("OW1", false, "shipping_watch_compensation.json")
+	}},
+	{"shipping_watch_compensation_by_shop", func(l *live) { // a watch whose id and keys name its shop
+		l.compensatedWatch("OW3", true, "shipping_watch_compensation_by_shop.json")
 	}},
 	{"shipping_watch_shipped", func(l *live) {
-		id := l.startWatch("OW2", time.Now())
+		id := l.startWatch("OW2", time.Now(), false)
 		if err := l.c.SignalWorkflow(l.ctx, id, "", SignalShipped, nil); err != nil {
 			l.t.Fatal(err)
 		}
 		l.waitWorkflow(id)
 		l.save(id, "shipping_watch_shipped.json")
 	}},
+}
+
+// compensatedWatch records a watch whose deadline passed before it started,
+// its compensation confirmed by the provider's webhook as the API delivers it:
+// the ledger first, then the watch.
+func (l *live) compensatedWatch(orderID string, byShop bool, file string) {
+	id := l.startWatch(orderID, time.Now().Add(-72*time.Hour), byShop)
+	in := ShippingWatchInput{OrderID: orderID, ShopID: shopID, NamedByShop: byShop}
+	k := in.compensationKey(1)
+	deadline := time.Now().Add(20 * time.Second)
+	for l.f.pay.status(k) != models.RefundSent && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	l.f.pay.settle(k, models.RefundSucceeded)
+	if _, err := l.f.ledger.MarkRefund(l.ctx, k, models.RefundSucceeded, "pay-"+k); err != nil {
+		l.t.Fatalf("ledger %s: %v", k, err)
+	}
+	if err := l.c.SignalWorkflow(l.ctx, id, "", SignalPayment, models.PaymentEvent{EventID: "rec-w-" + orderID, RefundKey: k,
+		Status: models.RefundSucceeded, ProviderRef: "pay-" + k}); err != nil {
+		l.t.Fatalf("signal payment: %v", err)
+	}
+	l.waitWorkflow(id)
+	l.save(id, file)
 }
 
 func TestRecordHistories(t *testing.T) {
@@ -740,12 +749,14 @@ func (l *live) waitWorkflow(id string) {
 	}
 }
 
-// startWatch starts the delayed-shipment watch of an order paid 1000 CNY at paidAt.
-func (l *live) startWatch(orderID string, paidAt time.Time) string {
+// startWatch starts the delayed-shipment watch of an order paid 1000 CNY at
+// paidAt: named by its shop (byShop, as the API starts watches now) or, as
+// before orders were keyed by shop, by its order alone.
+func (l *live) startWatch(orderID string, paidAt time.Time, byShop bool) string {
 	l.t.Helper()
 	p := models.DefaultPolicy()
 	in := ShippingWatchInput{OrderID: orderID, ShopID: shopID, BuyerID: buyerID, PaidCents: 100_000, Currency: "CNY",
-		PaidAt: paidAt, ShipDeadline: p.ShipDeadline, Rule: p.ShippingCompensation, NamedByShop: true}
+		PaidAt: paidAt, ShipDeadline: p.ShipDeadline, Rule: p.ShippingCompensation, NamedByShop: byShop}
 	id := in.WorkflowID()
 	if _, err := l.c.ExecuteWorkflow(l.ctx, client.StartWorkflowOptions{ID: id, TaskQueue: TaskQueue}, "ShippingWatchWorkflow", in); err != nil {
 		l.t.Fatalf("start %s: %v", id, err)

@@ -93,8 +93,9 @@ var recordedHistories = map[string]string{
 	"ticket_refund_failed_capped_verdict.json": "TicketWorkflow",
 	"escalation_child_auto_verdict.json":       "EscalationWorkflow",
 	// The delayed-shipment watch.
-	"shipping_watch_compensation.json": "ShippingWatchWorkflow",
-	"shipping_watch_shipped.json":      "ShippingWatchWorkflow",
+	"shipping_watch_compensation.json":         "ShippingWatchWorkflow",
+	"shipping_watch_compensation_by_shop.json": "ShippingWatchWorkflow",
+	"shipping_watch_shipped.json":              "ShippingWatchWorkflow",
 }
 
 // registerWorkflows registers the workflows under the names worker/worker.go uses.
@@ -114,9 +115,19 @@ func recordedNames() []string {
 	return names
 }
 
+// recordedSinceToday are histories of paths no earlier release could take
+// (their input names a field it did not have): only testdata holds them.
+var recordedSinceToday = map[string]bool{
+	// A watch whose id and keys name its shop (ShippingWatchInput.NamedByShop).
+	"shipping_watch_compensation_by_shop.json": true,
+}
+
 func TestReplayHistories(t *testing.T) {
 	for _, dir := range historyDirs {
 		for _, name := range recordedNames() {
+			if dir != "testdata" && recordedSinceToday[name] {
+				continue
+			}
 			t.Run(filepath.Join(dir, name), func(t *testing.T) { replayFile(t, dir, name) })
 		}
 	}
