@@ -271,7 +271,8 @@ func (a *App) Act(ctx context.Context, p models.Principal, cmd Act) (models.Tick
 	if err != nil {
 		return t, err
 	}
-	req := models.ActionRequest{Action: cmd.Action, Actor: p.Subject, Role: p.Role, RequestID: cmd.RequestID, Body: cmd.Body, IfMatch: cmd.IfMatch}
+	req := models.ActionRequest{Action: cmd.Action, Actor: p.Subject, Role: p.Role, RequestID: cmd.RequestID, Body: cmd.Body,
+		IfMatch: cmd.IfMatch, ReadSeq: t.Seq}
 	uctx, cancel := context.WithTimeout(ctx, UpdateWait)
 	defer cancel()
 	h, err := a.temporal.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{

@@ -48,6 +48,11 @@ type ActionRequest struct {
 	// If-Match header): the action is refused with EPRECONDITION when the ticket
 	// has moved on since, so an agent never acts on a screen that is out of date.
 	IfMatch int64 `json:"if_match,omitempty"`
+	// ReadSeq is the ticket's seq in the read model when the action was sent,
+	// set by the application (never by a client). Above the workflow's own seq,
+	// it says a worker wrote the read model and died before its workflow task
+	// completed: the action is decided after the events that task applied again.
+	ReadSeq int64 `json:"read_seq,omitempty"`
 }
 
 // ActionBody holds the parameters of every action; each action reads its own.

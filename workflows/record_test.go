@@ -40,6 +40,10 @@ func quickPolicy(deadlines ...string) models.Policy {
 	p := models.DefaultPolicy()
 	p.Version = "record-1"
 	p.LateMoneyWindow = models.Duration(quick) // a script's run ends soon after its ticket
+	// The scripts' no-reason tickets inspect within inspect_timeout and report
+	// delays as every other (the no-reason bound is
+	// models.TestNoReasonRefundWithinSevenDays').
+	p.NoReasonInspectTimeout = 0
 	fields := map[string]*models.Duration{
 		"review_by": &p.ReviewTimeout, "offer_response_by": &p.OfferResponseTimeout, "appeal_by": &p.AppealTimeout,
 		"pickup_by": &p.PickupTimeout, "ship_by": &p.BuyerShipTimeout, "arrive_by": &p.TransitTimeout,

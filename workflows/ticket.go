@@ -125,6 +125,13 @@ const moneyRulesAnchored = 1
 
 var _ = [1]struct{}{}[moneyRulesAnchored-models.RulesMoneyAnchored]
 
+// eventsFirstChange is the GetVersion change id of an action sent while the
+// read model showed the ticket ahead of its history (ActionRequest.ReadSeq):
+// version 1 decides it after the courier and payment events of its workflow
+// task (the handler waits for a turn of the main loop); before, it was decided
+// first, and refused when those events were what made it allowed.
+const eventsFirstChange = "events-before-actions"
+
 // machine is the private state of one TicketWorkflow run.
 type machine struct {
 	in       TicketInput
@@ -152,6 +159,7 @@ type machine struct {
 	byStarter     bool
 	localAttempts int
 	pauses        int // pauses started so far: the next pause's id
+	turns         int // the main loop's selects so far (eventsFirstChange)
 	// isLean, once leanAsked: this run keeps the lean history (leanChange).
 	leanAsked, isLean bool
 }
@@ -169,11 +177,29 @@ func (m *machine) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryTicket, func() (models.Ticket, error) { return m.t, nil }); err != nil {
 		return err
 	}
+	courier, payment := workflow.GetSignalChannel(ctx, SignalCourier), workflow.GetSignalChannel(ctx, SignalPayment)
 	validate := func(ctx workflow.Context, req models.ActionRequest) error {
 		_, _, err := models.Decide(m.t, m.p, models.Input{Action: &req}, workflow.Now(ctx))
+		if err != nil && req.ReadSeq > m.t.Seq {
+			// The read model is ahead of this history: a worker wrote it and died
+			// before its workflow task completed, and the retried task carries the
+			// events again, this action with them. The SDK validates an update
+			// before the main loop takes those events (it may hold one already,
+			// out of sight of the channel), so the handler decides it after them.
+			return nil
+		}
 		return asApplicationError(err)
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateAction, func(ctx workflow.Context, req models.ActionRequest) (ActionResult, error) {
+		if req.ReadSeq > m.t.Seq && workflow.GetVersion(ctx, eventsFirstChange, workflow.DefaultVersion, 1) >= 1 {
+			// One turn of the main loop takes the event it holds; the rest wait in
+			// the channels.
+			turns := m.turns
+			m.wake.SendAsync(struct{}{})
+			if err := workflow.Await(ctx, func() bool { return m.turns > turns && courier.Len() == 0 && payment.Len() == 0 }); err != nil {
+				return ActionResult{}, err
+			}
+		}
 		// Another message may have moved the ticket since validation: decide again.
 		if err := m.apply(ctx, models.Input{Action: &req}); err != nil {
 			return ActionResult{}, asApplicationError(err)
@@ -310,6 +336,7 @@ func (m *machine) run(ctx workflow.Context) (models.Ticket, error) {
 		}
 		m.armDeadline(ctx)
 		m.sel.Select(ctx)
+		m.turns++
 	}
 }
 

@@ -83,4 +83,16 @@ var versionChanges = []versionChange{
 		},
 		Before: []string{"testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
 	},
+	{
+		ID:  eventsFirstChange,
+		Max: 1,
+		Versions: []string{
+			"An action sent while the read model showed the ticket ahead of its history (ActionRequest.ReadSeq above the ticket's seq) is " +
+				"decided after the courier and payment events of its workflow task (a marker, and its handler waits for a turn of the main loop); " +
+				"before, it was decided first, and its validator refused it when those events were what allowed it.",
+		},
+		// Every set recorded before it: no recorded script sends an
+		// action with a read seq, so none takes either path.
+		Before: []string{"testdata/before-events-first", "testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
+	},
 }
