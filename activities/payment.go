@@ -43,6 +43,10 @@ type MoneyRequest struct {
 	// Retry: an attempt before this one (the workflow's local first attempt) may
 	// have reached the provider, as a retried attempt may.
 	Retry bool `json:"retry,omitempty"`
+	// Lines is the order lines the movement pays or charges back, summing to
+	// AmountCents (as Alipay's refund takes goods detail); absent for a ticket
+	// without lines and for money that pays for no line.
+	Lines []models.LineCents `json:"lines,omitempty"`
 }
 
 // Receipt is the provider's answer: sent (accepted, result to come by webhook),
@@ -65,7 +69,7 @@ type Receipt struct {
 func (a *Activities) MoveMoney(ctx context.Context, req MoneyRequest) (Receipt, error) {
 	row, err := a.Ledger.ReserveRefund(ctx, store.RefundReservation{
 		Key: req.Key, TicketID: req.TicketID, ShopID: req.ShopID, OrderID: req.OrderID, AmountCents: req.AmountCents,
-		Currency: req.Currency, Purpose: req.Purpose, PaidCents: req.PaidCents,
+		Currency: req.Currency, Purpose: req.Purpose, PaidCents: req.PaidCents, Lines: req.Lines,
 	})
 	if models.ErrorCode(err) == models.ECONFLICT || models.ErrorCode(err) == models.EINVALID {
 		return Receipt{}, temporal.NewNonRetryableApplicationError(models.ErrorMessage(err), models.ErrorCode(err), err)

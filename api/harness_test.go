@@ -57,6 +57,7 @@ type providerLedger interface {
 	Settle(t interface{ Fatalf(string, ...any) }, key string, status models.MoneyStatus) models.PaymentEvent
 	SettleAgain(t interface{ Fatalf(string, ...any) }, key string, status models.MoneyStatus) models.PaymentEvent
 	Net(keys ...string) int64
+	NetByLine(orderID string) map[string]int64
 }
 
 var h *harness

@@ -81,3 +81,26 @@ func (l simLedger) Net(keys ...string) int64 {
 	}
 	return n
 }
+
+// NetByLine is what the provider's own ledger moved to the buyer for each line
+// of the order, by the lines each pay call carried: refunds paid less charge
+// backs taken.
+func (l simLedger) NetByLine(orderID string) map[string]int64 {
+	out := map[string]int64{}
+	for _, r := range l.sim.Ledger("") {
+		if r.OrderID != orderID || r.Status != models.RefundSucceeded {
+			continue
+		}
+		sign := int64(0)
+		switch r.Purpose {
+		case models.PurposeRefund, models.PurposeRepayment:
+			sign = 1
+		case models.PurposeRecovery, models.PurposeOverpaid:
+			sign = -1
+		}
+		for _, line := range r.Lines {
+			out[line.SKU] += sign * line.Cents
+		}
+	}
+	return out
+}

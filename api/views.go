@@ -25,6 +25,7 @@ type buyerTicket struct {
 // ticketFor is t as p may see it in an answer: a buyer without the risk
 // fields; the shop's seller and the platform whole.
 func ticketFor(p Principal, t models.Ticket) any {
+	t.Lines = models.TicketLines(t)
 	if p.Role == models.RoleBuyer {
 		return buyerTicket{Ticket: t}
 	}

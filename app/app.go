@@ -45,6 +45,8 @@ type Store interface {
 	// ticket hears of it, and the webhook events received.
 	MarkRefund(ctx context.Context, key string, status models.MoneyStatus, providerRef string) (models.RefundRow, error)
 	GetRefund(ctx context.Context, key string) (models.RefundRow, error)
+	// OrderLineRefunds is the ledger's net refunded per line of an order.
+	OrderLineRefunds(ctx context.Context, shopID, orderID string) (map[string]int64, error)
 	MarkWebhookDelivered(ctx context.Context, provider, eventID string) error
 	PendingWebhookEvents(ctx context.Context, before time.Time, limit int) ([]models.PendingWebhookEvent, error)
 	// ParcelWorkflow names the workflow that subscribed a self-shipped parcel;

@@ -101,6 +101,27 @@ func (a *App) Order(ctx context.Context, p models.Principal, ref OrderRef) (mode
 	o, err := a.store.GetOrder(ctx, shop, ref.OrderID)
 	if models.ErrorCode(err) == models.ENOTFOUND || err == nil && p.Role == models.RoleBuyer && p.Subject != o.BuyerID {
 		return models.Order{}, models.UnknownOrder(shop, ref.OrderID)
+	} else if err != nil || len(o.Items) == 0 {
+		return o, err
 	}
-	return o, err
+	return o, a.orderLines(ctx, &o)
+}
+
+// orderLines adds the order's figures per line: its tickets' (read model) and
+// the refunds ledger's.
+func (a *App) orderLines(ctx context.Context, o *models.Order) error {
+	refunded, err := a.store.OrderLineRefunds(ctx, o.ShopID, o.OrderID)
+	if err != nil {
+		return err
+	}
+	tickets := make([]models.Ticket, 0, len(o.TicketIDs))
+	for _, id := range o.TicketIDs {
+		t, err := a.store.GetTicketHead(ctx, id)
+		if err != nil {
+			return err
+		}
+		tickets = append(tickets, t)
+	}
+	o.Lines = models.OrderLines(o.Items, tickets, refunded)
+	return nil
 }

@@ -78,13 +78,19 @@ func (d *decision) confirmReceipt(req ActionRequest) error {
 // inspect applies the seller's verdict on the returned goods.
 func (d *decision) inspect(req ActionRequest) error {
 	b := req.Body
-	d.t.Inspection = &Inspection{Result: b.Result, DeductPercent: b.DeductPercent, Note: b.Note}
+	d.t.Inspection = &Inspection{Result: b.Result, DeductPercent: b.DeductPercent, Note: b.Note, Lines: b.Lines}
 	switch b.Result {
 	case InspectFail:
 		d.transition(StateRejected, req.Actor, req.Role, req.Action, "inspection failed: "+b.Note, req.RequestID)
 	case InspectDeduct:
 		amount, _ := RefundAfterInspection(d.t, d.p, b.DeductPercent) // checked by CheckAction
-		d.note(req.Actor, req.Role, req.Action, fmt.Sprintf("deduct %d%%: %s", b.DeductPercent, b.Note), req.RequestID)
+		note := fmt.Sprintf("deduct %d%%: %s", b.DeductPercent, b.Note)
+		if len(b.Lines) > 0 {
+			// Of the damaged units only; a short shipment refunds what arrived.
+			amount = InspectedRefund(d.t, b.Lines, b.DeductPercent)
+			note = fmt.Sprintf("deduct %d%% of the damaged units%s: %s", b.DeductPercent, shortNote(d.t.Items, b.Lines), b.Note)
+		}
+		d.note(req.Actor, req.Role, req.Action, note, req.RequestID)
 		d.refund(amount, OutcomePartiallyRefunded, req.Actor, req.Role, req.RequestID)
 	default:
 		d.inspectionPassed(req.Actor, req.Role, req.Action, b.Note, req.RequestID)

@@ -75,6 +75,8 @@ type ActionBody struct {
 	// Key and Status: reconcile's money key and its status at the provider.
 	Key    string      `json:"key,omitempty"`
 	Status MoneyStatus `json:"status,omitempty"`
+	// Lines: inspect's finding line by line (absent: the ticket inspected whole).
+	Lines []LineInspection `json:"lines,omitempty"`
 }
 
 // Actions lists every action name, sorted as documented.
@@ -159,6 +161,7 @@ func checkParams(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 		default:
 			return Errorf(EINVALID, "inspect needs result pass, deduct or fail")
 		}
+		return checkInspectLines(t, b)
 	case ActReportDelay:
 		return checkDelayReport(t, b, p)
 	case ActEscalate:

@@ -327,15 +327,28 @@ func (d *decision) goodsArrived(who string, role Role, action, rid string) {
 }
 
 // inspectionPassed refunds in full, or ships the replacement of an exchange.
+// An inspection given line by line (this one, or the failed one the platform
+// overrules) refunds the units that arrived: a short shipment, only those.
 func (d *decision) inspectionPassed(who string, role Role, action, note, rid string) {
-	d.t.Inspection = &Inspection{Result: InspectPass, Note: note}
+	var lines []LineInspection
+	if d.t.Inspection != nil {
+		lines = d.t.Inspection.Lines
+	}
+	d.t.Inspection = &Inspection{Result: InspectPass, Note: note, Lines: lines}
 	if d.t.Kind == KindExchange {
 		d.transition(StateReplacementShipping, who, role, action, "replacement "+d.t.ExchangeSKU, rid)
 		d.do(Effect{Kind: EffectShipReplacement})
 		return
 	}
+	amount, outcome := d.t.RequestedCents, OutcomeRefunded
+	if len(lines) > 0 {
+		if amount = InspectedRefund(d.t, lines, 0); amount < d.t.RequestedCents {
+			outcome = OutcomePartiallyRefunded
+		}
+		note += shortNote(d.t.Items, lines)
+	}
 	d.note(who, role, action, note, rid)
-	d.refund(d.t.RequestedCents, OutcomeRefunded, who, role, rid)
+	d.refund(amount, outcome, who, role, rid)
 }
 
 func (d *decision) replacementOutcome() Outcome {

@@ -30,7 +30,11 @@ func (d *decision) refund(amount int64, outcome Outcome, who string, role Role, 
 // sendMoney starts the ticket's next money movement under a fresh key.
 func (d *decision) sendMoney(purpose Purpose, amount int64) {
 	key := RefundKey(d.t.ID, len(d.t.Refunds)+1)
-	d.t.Refunds = append(d.t.Refunds, Refund{Key: key, AmountCents: amount, Purpose: purpose, Status: RefundPending})
+	var lines []LineCents
+	if purpose != PurposeFreight {
+		lines = Allocate(amount, d.lineWeights())
+	}
+	d.t.Refunds = append(d.t.Refunds, Refund{Key: key, AmountCents: amount, Purpose: purpose, Status: RefundPending, Lines: lines})
 	d.do(Effect{Kind: EffectMoveMoney, Key: key, Purpose: purpose, AmountCents: amount})
 }
 

@@ -150,7 +150,7 @@ func propCheckMoney(c *propCtx) string {
 			return fmt.Sprintf("status-down: movement %s went down from %s to %s", o.Key, o.Status, m.Status)
 		}
 	}
-	if !slices.Equal(p.Refunds, n.Refunds) && n.RefundedCents != n.Refunds.Refunded() {
+	if !slices.EqualFunc(p.Refunds, n.Refunds, sameMovement) && n.RefundedCents != n.Refunds.Refunded() {
 		return fmt.Sprintf("refunded-cents: refunded_cents %d but the movements net %d: %s", n.RefundedCents, n.Refunds.Refunded(), propMoneyString(n.Refunds))
 	}
 	paid := n.Refunds.Paid(PurposeRefund)
@@ -976,12 +976,12 @@ func propEqual(a, b Ticket) bool {
 		propSliceEq(a.Items, b.Items) && a.ExternalID == b.ExternalID && a.BuyerCredit == b.BuyerCredit &&
 		a.ExchangeSKU == b.ExchangeSKU && a.PickupAddress == b.PickupAddress &&
 		a.ReturnShippingPayer == b.ReturnShippingPayer && a.FastReviewRule == b.FastReviewRule &&
-		propPtrEq(a.Offer, b.Offer) && a.Logistics == b.Logistics && propPtrEq(a.Inspection, b.Inspection) &&
+		propPtrEq(a.Offer, b.Offer) && a.Logistics == b.Logistics && propInspectionEq(a.Inspection, b.Inspection) &&
 		propEscalationEq(a.Escalation, b.Escalation) && propPtrEq(a.FirstReplyAt, b.FirstReplyAt) &&
-		propPtrEq(a.Evaluation, b.Evaluation) && propSliceEq(a.Refunds, b.Refunds) &&
+		propPtrEq(a.Evaluation, b.Evaluation) && (a.Refunds == nil) == (b.Refunds == nil) && slices.EqualFunc(a.Refunds, b.Refunds, sameMovement) &&
 		a.RefundCapCents == b.RefundCapCents && a.Rules == b.Rules && a.OverduesAfterVerdict == b.OverduesAfterVerdict && a.RoomRefusals == b.RoomRefusals && a.VoidedBeforeVerdict == b.VoidedBeforeVerdict && a.PendingOutcome == b.PendingOutcome &&
 		a.BuyerFlagged == b.BuyerFlagged && a.Replies == b.Replies && a.Escalations == b.Escalations &&
-		propSliceEq(a.DelayReports, b.DelayReports) && a.CreatedAt == b.CreatedAt && a.UpdatedAt == b.UpdatedAt &&
+		propSliceEq(a.DelayReports, b.DelayReports) && propSliceEq(a.Lines, b.Lines) && a.CreatedAt == b.CreatedAt && a.UpdatedAt == b.UpdatedAt &&
 		propPtrEq(a.EndedAt, b.EndedAt) && a.Seq == b.Seq && propSliceEq(a.Timeline, b.Timeline)
 }
 
@@ -989,7 +989,7 @@ func propEqual(a, b Ticket) bool {
 var propEqualFields = strings.Fields(`ID RMA OrderID ShopID BuyerID Kind State Outcome ReturnMethod ReasonCode
 	Reason RequestedCents RefundedCents Currency Deadline Flags PolicyVersion Order Items ExternalID BuyerCredit
 	ExchangeSKU PickupAddress ReturnShippingPayer FastReviewRule Offer Logistics Inspection Escalation
-	FirstReplyAt Evaluation Refunds RefundCapCents Rules OverduesAfterVerdict RoomRefusals VoidedBeforeVerdict PendingOutcome BuyerFlagged Replies Escalations DelayReports
+	FirstReplyAt Evaluation Refunds RefundCapCents Rules OverduesAfterVerdict RoomRefusals VoidedBeforeVerdict PendingOutcome BuyerFlagged Replies Escalations DelayReports Lines
 	CreatedAt UpdatedAt EndedAt Seq Timeline`)
 
 func propPtrEq[T comparable](a, b *T) bool {
@@ -998,6 +998,13 @@ func propPtrEq[T comparable](a, b *T) bool {
 
 // propSliceEq is DeepEqual for slices of comparable values: nil differs from empty.
 func propSliceEq[T comparable](a, b []T) bool { return (a == nil) == (b == nil) && slices.Equal(a, b) }
+
+func propInspectionEq(a, b *Inspection) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Result == b.Result && a.DeductPercent == b.DeductPercent && a.Note == b.Note && propSliceEq(a.Lines, b.Lines)
+}
 
 func propEscalationEq(a, b *Escalation) bool {
 	if a == nil || b == nil {
@@ -1029,11 +1036,18 @@ func propCopy(t Ticket) Ticket {
 	c := t
 	c.Items = slices.Clone(t.Items)
 	c.Refunds = slices.Clone(t.Refunds)
+	for i := range c.Refunds {
+		c.Refunds[i].Lines = slices.Clone(t.Refunds[i].Lines)
+	}
+	c.Lines = slices.Clone(t.Lines)
 	c.Timeline = slices.Clone(t.Timeline)
 	c.DelayReports = slices.Clone(t.DelayReports)
 	c.Deadline = propPtr(t.Deadline)
 	c.Offer = propPtr(t.Offer)
 	c.Inspection = propPtr(t.Inspection)
+	if c.Inspection != nil {
+		c.Inspection.Lines = slices.Clone(t.Inspection.Lines)
+	}
 	c.FirstReplyAt = propPtr(t.FirstReplyAt)
 	c.Evaluation = propPtr(t.Evaluation)
 	c.EndedAt = propPtr(t.EndedAt)
@@ -1054,7 +1068,7 @@ func propCopy(t Ticket) Ticket {
 // TestDecidePropCopyIsDeep keeps propCopy honest when Ticket gains a field.
 func TestDecidePropCopyIsDeep(t *testing.T) {
 	copied := map[string]bool{"Items": true, "Refunds": true, "Timeline": true, "DelayReports": true, "Deadline": true,
-		"Offer": true, "Inspection": true, "FirstReplyAt": true, "Evaluation": true, "EndedAt": true, "Escalation": true}
+		"Offer": true, "Inspection": true, "FirstReplyAt": true, "Evaluation": true, "EndedAt": true, "Escalation": true, "Lines": true}
 	tt := reflect.TypeFor[Ticket]()
 	for i := range tt.NumField() {
 		f := tt.Field(i)
@@ -1399,4 +1413,11 @@ func TestDecidePropertyRegressions(t *testing.T) {
 				"verdict then awards the buyer 0", tk.Escalation.ClaimCents, tk.Order.PaidCents)
 		}
 	})
+}
+
+// sameMovement: the two are one movement at one status, lines included.
+func sameMovement(a, b Refund) bool {
+	return a.Key == b.Key && a.AmountCents == b.AmountCents && a.Purpose == b.Purpose && a.Status == b.Status &&
+		a.ProviderRef == b.ProviderRef && a.Unanswered == b.Unanswered && a.OrderOverCents == b.OrderOverCents &&
+		a.Contradicted == b.Contradicted && propSliceEq(a.Lines, b.Lines)
 }

@@ -32,6 +32,8 @@ type Order struct {
 	UpdatedAt     time.Time `json:"updated_at"`
 	TicketIDs     []string  `json:"ticket_ids"`
 	RefundedCents int64     `json:"refunded_cents"`
+	// Lines is the order line by line (OrderLines), in answers only.
+	Lines []OrderLine `json:"lines,omitempty"`
 }
 
 // OrderName names an order where one string must: the workflow id of its

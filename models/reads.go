@@ -134,9 +134,11 @@ type RefundRow struct {
 	// OrderOverCents is how far this key, paying after its room was given back
 	// (void, then succeeded), took the order's refunds over what was paid: the
 	// ticket whose key it is charges that back.
-	OrderOverCents int64     `json:"order_over_cents,omitempty"`
-	CreatedAt      time.Time `json:"created_at"`
-	UpdatedAt      time.Time `json:"updated_at"`
+	OrderOverCents int64 `json:"order_over_cents,omitempty"`
+	// Lines is the order lines the movement pays or charges back.
+	Lines     []LineCents `json:"lines,omitempty"`
+	CreatedAt time.Time   `json:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at"`
 	// Reserved: ReserveRefund made this reservation now. False when it found one
 	// an earlier attempt made, which may have reached the provider.
 	Reserved bool `json:"-"`

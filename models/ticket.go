@@ -69,6 +69,9 @@ type Ticket struct {
 	Escalations  int  `json:"escalations,omitempty"` // platform interventions so far
 	// DelayReports lists the states in which the seller already reported a delay.
 	DelayReports []State `json:"delay_reports,omitempty"`
+	// Lines is the ticket line by line (TicketLines): filled in answers only,
+	// never by Decide, the workflow or the read model.
+	Lines []Line `json:"lines,omitempty"`
 
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
@@ -138,6 +141,8 @@ type Inspection struct {
 	Result        string `json:"result"`
 	DeductPercent int    `json:"deduct_percent"`
 	Note          string `json:"note,omitempty"`
+	// Lines is the finding line by line, when the seller gave one.
+	Lines []LineInspection `json:"lines,omitempty"`
 }
 
 // Escalation is the platform intervention (平台介入) record.
@@ -208,6 +213,9 @@ type Refund struct {
 	// Contradicted: the provider reported this key failed after it reported it
 	// succeeded; the lookup that follows tells a stale report from a reversal.
 	Contradicted bool `json:"contradicted,omitempty"`
+	// Lines is the order lines this movement pays or charges back, summing to
+	// its amount (absent for a ticket without lines, and for freight claims).
+	Lines []LineCents `json:"lines,omitempty"`
 }
 
 // MoneyStatus is where a money movement stands, one spelling for the ticket,

@@ -116,7 +116,7 @@ func heldUnits(tx *gorm.DB, shopID, orderID, self string, now time.Time) (map[st
 			lines = unitsBySKU(t.Items)
 		}
 		if t.HoldsUnits() {
-			count(r.ID, lines)
+			count(r.ID, t.KeptUnits(lines))
 		}
 	}
 	for _, h := range holds { // in hold order, so the first holder is named

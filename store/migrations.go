@@ -277,6 +277,11 @@ var migrations = []migration{
 			"CREATE INDEX idx_tickets_rma ON tickets (rma)"),
 		mysql: []string{rmaTables.mysqlDDL(), rmaNumbers.mysqlDDL(),
 			"ALTER TABLE tickets ADD COLUMN rma VARCHAR(80) NOT NULL DEFAULT '', ADD INDEX idx_tickets_rma (rma)"}},
+	// The order lines each ledger entry pays or charges back (DESIGN §2: an
+	// order's refunded amount is known per line); entries before it have none.
+	{version: 14, name: "refunds.line_cents",
+		sqlite: []string{"ALTER TABLE refunds ADD COLUMN line_cents TEXT NOT NULL DEFAULT ''"},
+		mysql:  []string{"ALTER TABLE refunds ADD COLUMN line_cents TEXT NOT NULL DEFAULT ('')"}},
 }
 
 // The tables of version 13.

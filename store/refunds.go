@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 
@@ -30,8 +31,11 @@ type refundRow struct {
 	// OrderOverCents: how far this key's late success took its order's refunds
 	// over what was paid (set once, by the change that did it).
 	OrderOverCents int64
-	CreatedAt      dbTime `gorm:"autoCreateTime:false"`
-	UpdatedAt      dbTime `gorm:"autoUpdateTime:false"`
+	// LineCents is the order lines the movement is for, JSON of
+	// []models.LineCents ("" for none).
+	LineCents string
+	CreatedAt dbTime `gorm:"autoCreateTime:false"`
+	UpdatedAt dbTime `gorm:"autoUpdateTime:false"`
 }
 
 func (refundRow) TableName() string { return "refunds" }
@@ -45,7 +49,25 @@ func (r refundRow) export() models.RefundRow {
 		Key: r.RefundKey, TicketID: r.TicketID, ShopID: r.ShopID, OrderID: r.OrderID, AmountCents: r.AmountCents,
 		Currency: r.Currency, Purpose: models.Purpose(r.Purpose), Status: r.Status, ProviderRef: r.ProviderRef,
 		Attempts: r.Attempts, OrderOverCents: r.OrderOverCents, CreatedAt: r.CreatedAt.Time, UpdatedAt: r.UpdatedAt.Time,
+		Lines: decodeLineCents(r.LineCents),
 	}
+}
+
+// encodeLineCents and decodeLineCents keep a movement's lines in its row.
+func encodeLineCents(lines []models.LineCents) string {
+	if len(lines) == 0 {
+		return ""
+	}
+	b, _ := json.Marshal(lines)
+	return string(b)
+}
+
+func decodeLineCents(s string) []models.LineCents {
+	var lines []models.LineCents
+	if s != "" {
+		_ = json.Unmarshal([]byte(s), &lines) // written by encodeLineCents only
+	}
+	return lines
 }
 
 type orderTotalRow struct {
@@ -72,6 +94,9 @@ type RefundReservation struct {
 	Currency    string
 	Purpose     models.Purpose
 	PaidCents   int64
+	// Lines is the order lines the movement is for (models.LineCents), kept
+	// with the entry so an order's refunds are known per line.
+	Lines []models.LineCents
 }
 
 var errKeyTaken = errors.New("refund key taken concurrently")
@@ -102,6 +127,7 @@ func (db *DB) ReserveRefund(ctx context.Context, r RefundReservation) (models.Re
 	row := refundRow{
 		RefundKey: r.Key, TicketID: r.TicketID, ShopID: r.ShopID, OrderID: r.OrderID, AmountCents: r.AmountCents,
 		Currency: r.Currency, Purpose: string(r.Purpose), Status: models.RefundPending, CreatedAt: stamp, UpdatedAt: stamp,
+		LineCents: encodeLineCents(r.Lines),
 	}
 	var out refundRow
 	var reserved bool
@@ -345,4 +371,23 @@ func (db *DB) reservationShop(ctx context.Context, r RefundReservation) (string,
 		return "", models.Errorf(models.EINVALID, "refund %s names no shop_id, and neither its ticket %s nor its order %s is recorded", r.Key, r.TicketID, r.OrderID)
 	}
 	return shops[0], nil
+}
+
+// OrderLineRefunds is what the ledger's movements that succeeded refunded of
+// each line of the order (refunds and repayments less charges back, by the
+// lines each carried), keyed by SKU. Entries without lines count for none.
+func (db *DB) OrderLineRefunds(ctx context.Context, shopID, orderID string) (map[string]int64, error) {
+	var rows []refundRow
+	err := db.gdb.WithContext(ctx).Select("purpose", "line_cents").
+		Where("shop_id = ? AND order_id = ? AND status = ?", shopID, orderID, models.RefundSucceeded).Find(&rows).Error
+	if err != nil {
+		return nil, dbError(err, "line refunds of order %s", orderID)
+	}
+	out := map[string]int64{}
+	for _, r := range rows {
+		for _, l := range decodeLineCents(r.LineCents) {
+			out[l.SKU] += models.Purpose(r.Purpose).LineSign() * l.Cents
+		}
+	}
+	return out, nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sync"
 	"testing"
 
@@ -39,15 +40,15 @@ func TestReserveRefundIdempotent(t *testing.T) {
 			t.Fatalf("repeat = %+v, %v; want it found, not reserved again", again, err)
 		}
 		first.Reserved = false
-		if again != first {
+		if !reflect.DeepEqual(again, first) {
 			t.Fatalf("repeat = %+v; want %+v", again, first)
 		}
 		list, err := db.ListRefunds(ctx, "T1")
-		if err != nil || len(list) != 1 || list[0] != first {
+		if err != nil || len(list) != 1 || !reflect.DeepEqual(list[0], first) {
 			t.Fatalf("ListRefunds = %+v, %v", list, err)
 		}
 		got, err := db.GetRefund(ctx, "T1:refund:1")
-		if err != nil || got != first {
+		if err != nil || !reflect.DeepEqual(got, first) {
 			t.Fatalf("GetRefund = %+v, %v", got, err)
 		}
 		wantTotal(t, db, "O1", 600, 1000)

@@ -147,6 +147,9 @@ func (m *machine) start(ctx workflow.Context, e models.Effect) {
 	case models.EffectMoveMoney:
 		req := activities.MoneyRequest{Key: e.Key, Purpose: e.Purpose,
 			TicketID: t.ID, ShopID: t.ShopID, OrderID: t.OrderID, AmountCents: e.AmountCents, Currency: t.Currency, PaidCents: t.Order.PaidCents}
+		if i := t.Refunds.Find(e.Key); i >= 0 {
+			req.Lines = t.Refunds[i].Lines // the lines it was started with, sent again with it
+		}
 		decode = receipt
 		if lean {
 			again := req

@@ -65,7 +65,7 @@ func (s *Simulator) API(apiKey string) http.Handler {
 			return
 		}
 		rec, err := fn(r.Context(), activities.MoneyRequest{Key: body.Key, TicketID: body.TicketID, OrderID: body.OrderID,
-			AmountCents: body.AmountCents, Currency: body.Currency})
+			AmountCents: body.AmountCents, Currency: body.Currency, Lines: body.Lines})
 		var refused *providerapi.Error
 		switch {
 		case err == nil:

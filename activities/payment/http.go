@@ -81,13 +81,15 @@ type payBody struct {
 	OrderID     string `json:"order_id"`
 	AmountCents int64  `json:"amount_cents"`
 	Currency    string `json:"currency"`
+	// Lines: the order lines paid for, summing to AmountCents.
+	Lines []models.LineCents `json:"lines,omitempty"`
 }
 
 func (h *HTTP) pay(ctx context.Context, path string, req activities.MoneyRequest) (activities.Receipt, error) {
 	if req.Key == "" {
 		return activities.Receipt{}, fmt.Errorf("payment API POST %s: the movement has no key; refusing to pay without one", path)
 	}
-	in := payBody{Key: req.Key, TicketID: req.TicketID, OrderID: req.OrderID, AmountCents: req.AmountCents, Currency: req.Currency}
+	in := payBody{Key: req.Key, TicketID: req.TicketID, OrderID: req.OrderID, AmountCents: req.AmountCents, Currency: req.Currency, Lines: req.Lines}
 	var r activities.Receipt
 	err := h.api().Do(ctx, http.MethodPost, path, req.Key, in, &r)
 	switch {

@@ -42,6 +42,8 @@ type Record struct {
 	ProviderRef string             `json:"provider_ref"`
 	Reason      string             `json:"reason,omitempty"`
 	Calls       int                `json:"calls"` // pay calls made with this key (the first included)
+	// Lines is the order lines the movement was for, as the pay call gave them.
+	Lines []models.LineCents `json:"lines,omitempty"`
 }
 
 func (r *Record) receipt() activities.Receipt {
@@ -151,6 +153,16 @@ func (s *Simulator) pay(ctx context.Context, purpose models.Purpose, req activit
 	case req.AmountCents <= 0 || req.Currency == "":
 		return activities.Receipt{}, fmt.Errorf("payment simulator: %s: amount_cents must be positive and currency set", req.Key)
 	}
+	if len(req.Lines) > 0 {
+		var sum int64
+		for _, l := range req.Lines {
+			sum += l.Cents
+		}
+		if sum != req.AmountCents {
+			return activities.Receipt{}, &providerapi.Error{API: "payment", Method: "POST", Path: "/" + string(purpose),
+				Status: http.StatusUnprocessableEntity, Body: fmt.Sprintf(`{"error":"the lines sum to %d, the amount is %d"}`, sum, req.AmountCents)}
+		}
+	}
 	if err := s.Faults.before(ctx, req.Key); err != nil {
 		return activities.Receipt{}, err
 	}
@@ -170,7 +182,7 @@ func (s *Simulator) pay(ctx context.Context, purpose models.Purpose, req activit
 	if r == nil {
 		r = &Record{Key: req.Key, TicketID: req.TicketID, OrderID: req.OrderID, Purpose: purpose,
 			AmountCents: req.AmountCents, Currency: req.Currency, Status: models.RefundSent,
-			ProviderRef: "SIMPAY-" + providersim.RandomHex(8)}
+			ProviderRef: "SIMPAY-" + providersim.RandomHex(8), Lines: req.Lines}
 		s.records[req.Key] = r
 		s.payments++
 		s.schedule(r)
