@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/csv"
 	"fmt"
 	"net/http"
 	"testing"
@@ -57,6 +58,25 @@ func TestReturnTwoOfThreeCupsOneArrives(t *testing.T) {
 	}
 	if fmt.Sprint(o.Lines) != fmt.Sprint(want) {
 		t.Fatalf("order lines %+v, want %+v", o.Lines, want)
+	}
+	// The export's row of the ticket, per line.
+	req, _ := http.NewRequest(http.MethodGet, h.url+"/v1/tickets/export.csv?rma="+done.RMA, nil)
+	req.Header.Set("Authorization", "Bearer "+h.keys["platform"])
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(res.Body).ReadAll()
+	res.Body.Close()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("export: %d rows, %v", len(rows), err)
+	}
+	cell := map[string]string{}
+	for i, name := range rows[0] {
+		cell[name] = rows[1][i]
+	}
+	if cell["items"] != "CUP:2" || cell["items_received"] != "CUP:1" || cell["items_refunded_cents"] != "CUP:1000" {
+		t.Errorf("export row items %q, received %q, refunded %q; want CUP:2, CUP:1, CUP:1000", cell["items"], cell["items_received"], cell["items_refunded_cents"])
 	}
 	provider := h.payments.NetByLine(orderID)
 	for _, l := range o.Lines {

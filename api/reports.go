@@ -73,7 +73,7 @@ func (s *Server) warningsReport(c echo.Context) error {
 var csvHeader = []string{"id", "order_id", "shop_id", "buyer_id", "kind", "state", "outcome", "return_method",
 	"reason_code", "requested_cents", "refunded_cents", "currency", "deadline_name", "deadline_at",
 	"fast_reviewed", "lightning_refund", "escalated", "excluded_from_assessment", "policy_version",
-	"created_at", "updated_at", "rma", "items"}
+	"created_at", "updated_at", "rma", "items", "items_received", "items_refunded_cents"}
 
 // exportPageSize is how many rows the export reads from the database at a time.
 var exportPageSize = 200
@@ -133,11 +133,22 @@ func csvRow(t models.Ticket) []string {
 		dn, da = t.Deadline.Name, t.Deadline.At.UTC().Format(time.RFC3339)
 	}
 	b := strconv.FormatBool
+	// Per line, as the ticket answer's lines: units received (once inspected)
+	// and the net refunded, "SKU-1:1;SKU-2:0" and "SKU-1:1000;SKU-2:0".
+	var got, paid []string
+	for _, l := range models.TicketLines(t) {
+		if l.Received != nil {
+			got = append(got, l.SKU+":"+strconv.Itoa(*l.Received))
+		}
+		paid = append(paid, l.SKU+":"+strconv.FormatInt(l.RefundedCents, 10))
+	}
+	received, refunded := strings.Join(got, ";"), strings.Join(paid, ";")
 	return []string{t.ID, t.OrderID, t.ShopID, t.BuyerID, string(t.Kind), string(t.State), string(t.Outcome),
 		string(t.ReturnMethod), string(t.ReasonCode), strconv.FormatInt(t.RequestedCents, 10),
 		strconv.FormatInt(t.RefundedCents, 10), t.Currency, dn, da, b(t.Flags.FastReviewed),
 		b(t.Flags.LightningRefund), b(t.Flags.Escalated), b(t.Flags.ExcludedFromAssessment), t.PolicyVersion,
-		t.CreatedAt.UTC().Format(time.RFC3339), t.UpdatedAt.UTC().Format(time.RFC3339), t.RMA, csvItems(t.Items)}
+		t.CreatedAt.UTC().Format(time.RFC3339), t.UpdatedAt.UTC().Format(time.RFC3339), t.RMA, csvItems(t.Items),
+		received, refunded}
 }
 
 // csvItems writes a ticket's lines and units in one cell, "SKU-1:2;SKU-2:1"

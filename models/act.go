@@ -93,7 +93,7 @@ func (d *decision) inspect(req ActionRequest) error {
 		d.note(req.Actor, req.Role, req.Action, note, req.RequestID)
 		d.refund(amount, OutcomePartiallyRefunded, req.Actor, req.Role, req.RequestID)
 	default:
-		d.inspectionPassed(req.Actor, req.Role, req.Action, b.Note, req.RequestID)
+		d.inspectionPassed(req.Actor, req.Role, req.Action, b.Note, req.RequestID, true)
 	}
 	return nil
 }

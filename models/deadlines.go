@@ -80,7 +80,7 @@ func (d *decision) onArriveBy(name string) error {
 
 // onInspectBy: the seller did not inspect in time; the inspection passes.
 func (d *decision) onInspectBy(name string) error {
-	d.inspectionPassed(system, RoleSystem, "auto_pass", passed(name), "")
+	d.inspectionPassed(system, RoleSystem, "auto_pass", passed(name), "", false)
 	return nil
 }
 

@@ -242,7 +242,7 @@ func (d *decision) approved(who string, role Role, rid string) {
 	if d.anchored() && d.t.Logistics.Returned && d.t.Kind.NeedsReturn() {
 		// The goods came back already (a failed inspection, a declined offer, a
 		// verdict): never asked for again; the approval is the inspection passed.
-		d.inspectionPassed(who, role, "approve_returned", "the goods are with the seller already", rid)
+		d.inspectionPassed(who, role, "approve_returned", "the goods are with the seller already", rid, false)
 		return
 	}
 	switch {
@@ -327,12 +327,15 @@ func (d *decision) goodsArrived(who string, role Role, action, rid string) {
 }
 
 // inspectionPassed refunds in full, or ships the replacement of an exchange.
-// An inspection given line by line (this one, or the failed one the platform
-// overrules) refunds the units that arrived: a short shipment, only those.
-func (d *decision) inspectionPassed(who string, role Role, action, note, rid string) {
+// byLine: the inspection's count decides the amount (the seller's inspect, or
+// the platform overruling a failed one): an inspection given line by line
+// refunds the units that arrived, so a short shipment only those. Otherwise
+// (a deadline's auto-pass, an approval of goods already back) the request is
+// granted as it stands.
+func (d *decision) inspectionPassed(who string, role Role, action, note, rid string, byLine bool) {
 	var lines []LineInspection
-	if d.t.Inspection != nil {
-		lines = d.t.Inspection.Lines
+	if d.t.Inspection != nil && byLine {
+		lines = d.t.Inspection.Lines // an approval of the request as it stands supersedes the count
 	}
 	d.t.Inspection = &Inspection{Result: InspectPass, Note: note, Lines: lines}
 	if d.t.Kind == KindExchange {
@@ -341,7 +344,7 @@ func (d *decision) inspectionPassed(who string, role Role, action, note, rid str
 		return
 	}
 	amount, outcome := d.t.RequestedCents, OutcomeRefunded
-	if len(lines) > 0 {
+	if byLine && len(lines) > 0 {
 		if amount = InspectedRefund(d.t, lines, 0); amount < d.t.RequestedCents {
 			outcome = OutcomePartiallyRefunded
 		}

@@ -30,10 +30,7 @@ func (d *decision) refund(amount int64, outcome Outcome, who string, role Role, 
 // sendMoney starts the ticket's next money movement under a fresh key.
 func (d *decision) sendMoney(purpose Purpose, amount int64) {
 	key := RefundKey(d.t.ID, len(d.t.Refunds)+1)
-	var lines []LineCents
-	if purpose != PurposeFreight {
-		lines = Allocate(amount, d.lineWeights())
-	}
+	lines := d.moneyLines(purpose, amount)
 	d.t.Refunds = append(d.t.Refunds, Refund{Key: key, AmountCents: amount, Purpose: purpose, Status: RefundPending, Lines: lines})
 	d.do(Effect{Kind: EffectMoveMoney, Key: key, Purpose: purpose, AmountCents: amount})
 }
@@ -551,7 +548,7 @@ func (d *decision) verdict(v Verdict, who string, role Role) error {
 		d.settle()
 	case from == StateRejected && d.t.Inspection != nil:
 		// The seller has the goods and failed them: the platform overrules the inspection.
-		d.inspectionPassed(who, role, ActArbitrate, note, "")
+		d.inspectionPassed(who, role, ActArbitrate, note, "", true)
 	case from == StateRejected || from == StateNegotiating:
 		// The platform orders the seller to accept the request as made.
 		d.approved(who, role, "")

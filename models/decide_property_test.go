@@ -694,6 +694,20 @@ func (w *propWorld) action(t Ticket) *ActionRequest {
 		b.Result = propPick(w.r, InspectPass, InspectPass, InspectDeduct, InspectFail, "meh")
 		b.DeductPercent = propPick(w.r, 0, 10, 30, 50, 60)
 		b.Note = "inspected"
+		if len(t.Items) > 0 && w.chance(50) {
+			// Counted by line: each line, or some, with what arrived of it (now
+			// and then more than was returned, or a line it does not return).
+			for _, it := range t.Items {
+				if w.chance(85) {
+					got := w.r.IntN(it.Qty + 1 + min(w.r.IntN(10), 1)*w.r.IntN(2))
+					b.Lines = append(b.Lines, LineInspection{SKU: it.SKU, Received: got, Damaged: w.r.IntN(got + 1),
+						Disposition: propPick(w.r, DispositionRestock, DispositionNotRestock, DispositionScrap, "")})
+				}
+			}
+			if w.chance(5) {
+				b.Lines = append(b.Lines, LineInspection{SKU: "sku-stranger", Received: 1})
+			}
+		}
 	case ActReply:
 		b.Message = "we are looking into it"
 	case ActReportDelay:

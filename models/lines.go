@@ -39,7 +39,8 @@ type LineCents struct {
 }
 
 // Line is one order line of a ticket as the API shows it: what was asked for,
-// what arrived, and the net money moved for it.
+// what arrived (every unit, for an inspection passed whole), and the net money
+// moved for it.
 type Line struct {
 	SKU            string `json:"sku"`
 	Qty            int    `json:"qty"`
@@ -207,19 +208,42 @@ func mulRem(a, b, c int64) int64 {
 	return int64(r)
 }
 
-// lineWeights is how the ticket's money is shared among its lines: as the
-// inspection given line by line refunds them, else as their units were paid.
-func (d *decision) lineWeights() []LineCents {
-	if in := d.t.Inspection; in != nil && len(in.Lines) > 0 {
-		pct := 0
-		if in.Result == InspectDeduct {
-			pct = in.DeductPercent
-		}
-		if w := inspectedValues(d.t.Items, in.Lines, pct); sumCents(w) > 0 {
-			return w
-		}
+// lineTargets shares c, what the ticket may hold, among its lines: after an
+// inspection given by line, first by what it refunds of each line (each line
+// at most that), and past that by what each line's units were paid and is not
+// yet counted (the platform awarding units that never arrived); otherwise by
+// what the units were paid. Past every line's price (money the ticket charges
+// back) it is shared by the prices.
+func (d *decision) lineTargets(c int64) []LineCents {
+	values := lineValues(d.t.Items)
+	in := d.t.Inspection
+	if in == nil || len(in.Lines) == 0 {
+		return Allocate(c, values)
 	}
-	return lineValues(d.t.Items)
+	pct := 0
+	if in.Result == InspectDeduct {
+		pct = in.DeductPercent
+	}
+	inspected := inspectedValues(d.t.Items, in.Lines, pct)
+	w := sumCents(inspected)
+	switch {
+	case w == 0:
+		return Allocate(c, values)
+	case c <= w:
+		return Allocate(c, inspected)
+	}
+	rest := make([]LineCents, len(values))
+	for i, v := range values {
+		rest[i] = LineCents{SKU: v.SKU, Cents: max(v.Cents-inspected[i].Cents, 0)}
+	}
+	if sumCents(rest) < c-w {
+		return Allocate(c, values)
+	}
+	out := Allocate(c-w, rest)
+	for i := range out {
+		out[i].Cents += inspected[i].Cents
+	}
+	return out
 }
 
 // shortNote names the units that did not arrive (", short: SKU-1 1 of 2"),
@@ -265,11 +289,15 @@ func TicketLines(t Ticket) []Line {
 		if requested != nil {
 			out[i].RequestedCents = requested[i].Cents
 		}
-		if in := t.Inspection; in != nil && len(in.Lines) > 0 {
+		switch in := t.Inspection; {
+		case in != nil && len(in.Lines) > 0:
 			got := 0
 			if j := slices.IndexFunc(in.Lines, func(l LineInspection) bool { return l.SKU == it.SKU }); j >= 0 {
 				got, out[i].Damaged, out[i].Disposition = in.Lines[j].Received, in.Lines[j].Damaged, in.Lines[j].Disposition
 			}
+			out[i].Received = &got
+		case in != nil && in.Result != InspectFail:
+			got := it.Qty // passed whole: every unit came back
 			out[i].Received = &got
 		}
 	}
@@ -351,4 +379,57 @@ func (t Ticket) KeptUnits(lines []Item) []Item {
 		out = append(out, l)
 	}
 	return out
+}
+
+// moneyLines shares a new movement of purpose among the ticket's lines
+// (nil for money that pays for no line, or a ticket without priced lines). A
+// refund or repayment fills each line toward its share of what the ticket may
+// hold (its ceiling, shared by lineTargets), net of what its movements already
+// hold there, paid or in flight; a charge back takes from what each line holds.
+// So a line never holds more than its share, whatever number of keys paid it;
+// money past every share (a late success before its charge back) is shared by
+// the lines' prices.
+func (d *decision) moneyLines(purpose Purpose, amount int64) []LineCents {
+	sign := purpose.LineSign()
+	values := lineValues(d.t.Items)
+	if sign == 0 || sumCents(values) <= 0 {
+		return nil
+	}
+	held := d.linesHeld(values)
+	room := make([]LineCents, len(values))
+	if sign > 0 {
+		target := d.lineTargets(max(d.t.RefundCapCents, sumCents(held)+amount))
+		for i := range room {
+			room[i] = LineCents{SKU: values[i].SKU, Cents: max(target[i].Cents-held[i].Cents, 0)}
+		}
+	} else {
+		for i := range room {
+			room[i] = LineCents{SKU: values[i].SKU, Cents: max(held[i].Cents, 0)}
+		}
+	}
+	if sumCents(room) < amount {
+		return Allocate(amount, values)
+	}
+	return Allocate(amount, room)
+}
+
+// linesHeld is, per line of weights, the net the ticket's movements hold there:
+// refunds and repayments less charges back, paid or in flight (not those the
+// provider voided, failed or reversed).
+func (d *decision) linesHeld(weights []LineCents) []LineCents {
+	held := make([]LineCents, len(weights))
+	for i, w := range weights {
+		held[i].SKU = w.SKU
+	}
+	for _, r := range d.t.Refunds {
+		if r.Status != RefundSucceeded && !MoneyInFlight(r.Status) {
+			continue
+		}
+		for _, l := range r.Lines {
+			if i := slices.IndexFunc(held, func(h LineCents) bool { return h.SKU == l.SKU }); i >= 0 {
+				held[i].Cents += r.Purpose.LineSign() * l.Cents
+			}
+		}
+	}
+	return held
 }

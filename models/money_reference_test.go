@@ -41,6 +41,7 @@ package models
 import (
 	"fmt"
 	"maps"
+	"math/big"
 	"math/rand/v2"
 	"os"
 	"regexp"
@@ -73,6 +74,7 @@ type mrKey struct {
 	Paid     int         // times the provider paid or charged it
 	Reversed bool        // the money it moved came back (a bank's return)
 	Told     MoneyStatus // the highest status the world reported for it
+	Lines    []LineCents // the lines the pay call carried
 }
 
 // mrSign is how a movement of purpose counts in what the buyer holds.
@@ -91,9 +93,11 @@ type mrAward struct {
 	requested int64
 	award     int64
 	offer     *Offer
-	escFrom   State // the state the ticket last escalated from
-	named     int64 // the largest overpayment the ticket named to the platform
-	unpaid    int64 // what the ticket told the platform it could not pay back
+	escFrom   State            // the state the ticket last escalated from
+	named     int64            // the largest overpayment the ticket named to the platform
+	unpaid    int64            // what the ticket told the platform it could not pay back
+	items     []Item           // the lines and units the ticket returns
+	counted   []LineInspection // the last inspection's count by line, if it gave one
 }
 
 type mrRef struct {
@@ -147,6 +151,7 @@ func (m *mrRef) observe(i int, in Input, prev, next Ticket) {
 	case in.Create != nil:
 		r.requested = in.Create.Create.RequestedCents
 		r.award = r.requested
+		r.items = in.Create.Create.Items
 	case in.Action != nil:
 		b := in.Action.Body
 		switch in.Action.Action {
@@ -165,11 +170,20 @@ func (m *mrRef) observe(i int, in Input, prev, next Ticket) {
 		case ActDeclineOffer:
 			r.award = r.requested
 		case ActInspect:
-			switch b.Result {
-			case InspectPass:
+			r.counted = b.Lines
+			switch {
+			case b.Result == InspectPass && len(b.Lines) > 0:
+				r.award = mrCountedAward(r.requested, r.items, b.Lines, 0)
+			case b.Result == InspectPass:
 				r.award = r.requested
-			case InspectDeduct:
+			case b.Result == InspectDeduct && len(b.Lines) > 0:
+				r.award = mrCountedAward(r.requested, r.items, b.Lines, b.DeductPercent)
+			case b.Result == InspectDeduct:
 				r.award = r.requested - r.requested*int64(b.DeductPercent)/100
+			}
+		case ActApprove:
+			if prev.Logistics.Returned {
+				r.counted = nil // the request granted as it stands, not as counted
 			}
 		case ActArbitrate:
 			v := Verdict{Verdict: b.Verdict}
@@ -215,11 +229,34 @@ func (m *mrRef) verdict(i int, v Verdict) {
 		r.award = min(max(held+owed, r.requested), m.paid)
 	case v.RefundCents > 0 || owed > 0:
 		r.award = min(held+owed+v.RefundCents, m.paid)
+	case r.escFrom == StateRejected && len(r.counted) > 0:
+		// The platform overrules a failed inspection given by line: what arrived,
+		// as the seller counted it.
+		r.award = mrCountedAward(r.requested, r.items, r.counted, 0)
 	case r.escFrom == StateRejected || r.escFrom == StateNegotiating:
 		r.award = r.requested // the platform orders the request granted
 	default:
 		r.award = held
 	}
+}
+
+// mrCountedAward is what an inspection counted by line refunds, worked out
+// apart from the code: the request, in the proportion of its lines' price that
+// arrived (less pct of each damaged line's units, whole cents down per line),
+// rounded down.
+func mrCountedAward(requested int64, items []Item, counted []LineInspection, pct int) int64 {
+	worth, arrived := new(big.Int), new(big.Int)
+	for _, it := range items {
+		worth.Add(worth, big.NewInt(int64(it.Qty)*it.UnitPaidCents))
+		for _, l := range counted {
+			if l.SKU == it.SKU {
+				arrived.Add(arrived, big.NewInt(int64(l.Received)*it.UnitPaidCents))
+				arrived.Sub(arrived, new(big.Int).Div(big.NewInt(int64(l.Damaged)*it.UnitPaidCents*int64(pct)), big.NewInt(100)))
+			}
+		}
+	}
+	award := new(big.Int).Mul(big.NewInt(requested), arrived)
+	return award.Div(award, worth).Int64()
 }
 
 var mrOverpaid = regexp.MustCompile(`overpaid by (\d+) cents`)
@@ -340,6 +377,7 @@ type mrCase struct {
 	Name    string
 	Policy  Policy
 	Paid    int64
+	Lines   []Item // the order's lines: each ticket names some of their units
 	Creates []CreateInput
 	Start   time.Time
 }
@@ -436,6 +474,16 @@ const (
 	// Recognised as: the ticket had a refund reversed, and a recovery or a
 	// verdict followed.
 	mrKnownReversalThen = "reversal-then-recovery-or-verdict"
+	// A recovery charge refused for good, and then charged after all, after a
+	// verdict for the buyer: a lightning refund whose goods never arrived is
+	// charged back, the provider refuses the charge (void), the platform (or
+	// decide_by) supports the buyer, and a lookup finds the charge taken after
+	// all; the ticket keeps it, as it keeps a recovery that settles after a
+	// write-off, and ends refunded with the buyer short of the verdict. Found
+	// when the generator gave orders lines (4 in 400 000 orders); the rules that
+	// decide it predate lines. Recognised as: the ticket's recovery key was
+	// refused and then paid, and the ticket has a verdict.
+	mrKnownRecoveryAfterVerdict = "recovery-paid-after-verdict"
 )
 
 // knownCase names the known case a failure of tag on ticket i (-1: the order)
@@ -448,6 +496,13 @@ func (w *mrWorld) knownCase(tag string, i int) string {
 			}
 		}
 		return ""
+	}
+	if tag == "short" {
+		if e := w.tix[i].t.Escalation; e != nil && e.Verdict != "" && slices.ContainsFunc(w.ref.keys, func(k *mrKey) bool {
+			return k.T == i && k.Purpose == PurposeRecovery && k.Refused && k.Paid > 0
+		}) {
+			return mrKnownRecoveryAfterVerdict
+		}
 	}
 	if tag == "short" || tag == "ticket-over-award" {
 		reversed, then := false, false
@@ -790,6 +845,10 @@ func (w *mrWorld) keys(i int, effs []Effect) {
 		}
 		if k == nil {
 			k = &mrKey{Key: e.Key, T: i, Purpose: e.Purpose, Amount: e.AmountCents, Told: RefundPending}
+			if j := w.tix[i].t.Refunds.Find(e.Key); j >= 0 {
+				k.Lines = w.tix[i].t.Refunds[j].Lines // what the workflow sends the provider with the call
+			}
+			w.checkKeyLines(i, k)
 			w.ref.keys = append(w.ref.keys, k)
 			w.ref.byID[e.Key] = k
 			if e.AmountCents <= 0 {
@@ -872,12 +931,78 @@ func (w *mrWorld) check() {
 			w.fail("paid-twice", "the provider paid %s %d times", k.Key, k.Paid)
 		}
 	}
+	w.checkLines(named + news)
 	if ex := orderNet - w.c.Paid; ex > 0 && ex > named+news {
 		w.failOn(-1, "order-over-paid", "the order's tickets hold %d net (charge backs in flight taken), %d over the %d paid; named to the platform: %d, on its way from the ledger: %d",
 			orderNet, ex, w.c.Paid, named, news)
 	}
 	if w.quiescent() {
 		w.checkQuiet()
+	}
+}
+
+// checkLines: by the lines the provider's pay calls carried, the order's
+// tickets hold no more of a line (charge backs in flight taken) than its units
+// were paid, past what was named to the platform or is on its way from the
+// ledger (allowed), and past what tickets were awarded beyond the price of the
+// units they return (an award the platform or the seller made larger).
+func (w *mrWorld) checkLines(allowed int64) {
+	held := map[string]int64{}
+	for _, k := range w.ref.keys {
+		s := mrSign(k.Purpose)
+		paid := k.Paid > 0 && !k.Reversed
+		back := !paid && s < 0 && mrRank[k.Told] <= mrRank[RefundFailed]
+		for _, l := range k.Lines {
+			switch {
+			case paid:
+				held[l.SKU] += s * l.Cents
+			case back:
+				held[l.SKU] -= l.Cents
+			}
+		}
+	}
+	for i, r := range w.ref.tix {
+		if w.tix[i].created {
+			allowed += max(r.award-mrWorth(r.items), 0)
+		}
+	}
+	for _, l := range w.c.Lines {
+		if ex := held[l.SKU] - int64(l.Qty)*l.UnitPaidCents; ex > 0 && ex > allowed {
+			w.failOn(-1, "line-over-paid", "the order's tickets hold %d of line %s (%d × %d paid), %d over; allowed %d",
+				held[l.SKU], l.SKU, l.Qty, l.UnitPaidCents, ex, allowed)
+		}
+	}
+}
+
+// mrWorth is what the units of items were paid.
+func mrWorth(items []Item) int64 {
+	var n int64
+	for _, it := range items {
+		n += int64(it.Qty) * it.UnitPaidCents
+	}
+	return n
+}
+
+// checkKeyLines: a movement that pays for lines (a refund, repayment or charge
+// back of a ticket with priced lines) carries lines of its ticket summing to
+// its amount; any other carries none.
+func (w *mrWorld) checkKeyLines(i int, k *mrKey) {
+	items := w.ref.tix[i].items
+	if mrSign(k.Purpose) == 0 || mrWorth(items) == 0 {
+		if len(k.Lines) > 0 {
+			w.fail("key-lines", "ticket %d's %s %s of %d carries lines %+v", i+1, k.Key, k.Purpose, k.Amount, k.Lines)
+		}
+		return
+	}
+	var sum int64
+	for _, l := range k.Lines {
+		sum += l.Cents
+		if !slices.ContainsFunc(items, func(it Item) bool { return it.SKU == l.SKU }) || l.Cents < 0 {
+			w.fail("key-lines", "ticket %d's %s carries %s %d, not a line it returns (%+v)", i+1, k.Key, l.SKU, l.Cents, items)
+		}
+	}
+	if sum != k.Amount {
+		w.fail("key-lines", "ticket %d's %s of %d carries lines summing to %d: %+v", i+1, k.Key, k.Amount, sum, k.Lines)
 	}
 }
 
@@ -1099,8 +1224,41 @@ func newMRCase(r *rand.Rand, name string) mrCase {
 		panic(fmt.Sprintf("generator made an invalid policy: %v", err))
 	}
 	c.Policy = p
+	// The order's lines: 1 to 3, of 1 to 3 units, worth at most what was paid
+	// (the rest is freight).
+	budget, n := c.Paid, 1+r.IntN(3)
+	for j := range n {
+		qty := 1 + r.IntN(3)
+		unit := budget / int64(n-j) / int64(qty)
+		if r.IntN(100) < 30 {
+			unit /= 2
+		}
+		if unit <= 0 {
+			break
+		}
+		c.Lines = append(c.Lines, Item{SKU: fmt.Sprintf("sku-%d", j+1), Qty: qty, UnitPaidCents: unit})
+		budget -= int64(qty) * unit
+	}
+	left := map[string]int{}
+	for _, l := range c.Lines {
+		left[l.SKU] = l.Qty
+	}
 	credit, flagged := r.IntN(6), r.IntN(100) < 15
 	for range 2 + r.IntN(3) {
+		// Its units, of those no ticket before holds (the store's line holds); a
+		// ticket left none names no line, as one from before lines.
+		var items []Item
+		for _, l := range c.Lines {
+			if left[l.SKU] > 0 && r.IntN(100) < 70 {
+				q := 1 + r.IntN(left[l.SKU])
+				left[l.SKU] -= q
+				items = append(items, Item{SKU: l.SKU, Qty: q, UnitPaidCents: l.UnitPaidCents})
+			}
+		}
+		worth := mrWorth(items)
+		if worth == 0 {
+			worth = c.Paid
+		}
 		kind := propPick(r, KindRefundOnly, KindRefundOnly, KindReturnRefund, KindReturnRefund, KindExchange, KindRepair, KindPriceProtection)
 		var method ReturnMethod
 		switch kind {
@@ -1114,9 +1272,9 @@ func newMRCase(r *rand.Rand, name string) mrCase {
 		var requested int64
 		switch kind {
 		case KindExchange, KindRepair:
-			requested = propPick(r, 0, 0, c.Paid)
+			requested = propPick(r, 0, 0, worth)
 		default:
-			requested = propPick(r, c.Paid, c.Paid, max(c.Paid/2, 1), 1+r.Int64N(c.Paid))
+			requested = propPick(r, worth, worth, max(worth/2, 1), 1+r.Int64N(worth))
 		}
 		reason := propPick(r, ReasonCodes...)
 		if kind == KindPriceProtection {
@@ -1124,7 +1282,7 @@ func newMRCase(r *rand.Rand, name string) mrCase {
 		}
 		ct := CreateTicket{OrderID: "o-" + name, ShopID: "shop-" + name, BuyerID: "buyer-" + name,
 			Kind: kind, ReasonCode: reason, Reason: "generated", ReturnMethod: method, RequestedCents: requested,
-			Currency: "CNY", Order: order, Items: []Item{{SKU: "sku-1", Qty: 1, UnitPaidCents: c.Paid}},
+			Currency: "CNY", Order: order, Items: items,
 			BuyerCredit: credit, RecentReturns: r.IntN(4)}
 		if kind == KindExchange {
 			ct.ExchangeSKU = "sku-2"

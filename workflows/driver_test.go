@@ -648,3 +648,9 @@ func wantOneCallPerKey(t *testing.T, f *fakes, keys ...string) {
 		}
 	}
 }
+
+// cupsAndPlate returns 2 cups at 10.00 and a plate at 25.00 of an order paid 55.00.
+func cupsAndPlate(c *models.CreateTicket) {
+	c.Order.PaidCents, c.RequestedCents = 5_500, 4_500
+	c.Items = []models.Item{{SKU: "CUP", Qty: 2, UnitPaidCents: 1_000}, {SKU: "PLATE", Qty: 1, UnitPaidCents: 2_500}}
+}

@@ -276,6 +276,16 @@ var recordings = []struct {
 		l.pay(1, paidOK)
 		l.finish("ticket_inspect_fail_overruled.json", models.OutcomeRefunded)
 	}},
+	{"ticket_inspect_lines", func(l *live) { // 2 cups and a plate returned, 1 cup arrives: only it and the plate refunded
+		l.start("RIL", newCreate(models.KindReturnRefund, models.ReturnSelfShip, cupsAndPlate), quickPolicy())
+		l.act(recApprove)
+		l.act(recShip)
+		l.courier(models.CourierDelivered, models.StateAwaitingInspection)
+		l.act(seller(models.ActInspect, models.ActionBody{Result: models.InspectPass, Note: "one cup missing",
+			Lines: []models.LineInspection{{SKU: "CUP", Received: 1}, {SKU: "PLATE", Received: 1, Disposition: models.DispositionRestock}}}))
+		l.pay(1, paidOK)
+		l.finish("ticket_inspect_lines.json", models.OutcomePartiallyRefunded)
+	}},
 	{"ticket_inspect_deduct", func(l *live) { // delay reported in inspection, 20 % restocking fee
 		l.start("RI2", newCreate(models.KindReturnRefund, models.ReturnSelfShip), quickPolicy())
 		l.act(recApprove)

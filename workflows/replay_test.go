@@ -73,6 +73,7 @@ var recordedHistories = map[string]string{
 	"ticket_cancel_awaiting_pickup.json":       "TicketWorkflow",
 	"ticket_inspect_fail_overruled.json":       "TicketWorkflow",
 	"ticket_inspect_deduct.json":               "TicketWorkflow",
+	"ticket_inspect_lines.json":                "TicketWorkflow",
 	"ticket_freight_insurance.json":            "TicketWorkflow",
 	"ticket_report_delay.json":                 "TicketWorkflow",
 	// The "on timeout" column.
@@ -125,6 +126,8 @@ func recordedNames() []string {
 var recordedSince = map[string]string{
 	// A watch whose id and keys name its shop (ShippingWatchInput.NamedByShop).
 	"shipping_watch_compensation_by_shop.json": "testdata/before-events-first",
+	// An inspection counted by line (ActionBody.Lines).
+	"ticket_inspect_lines.json": "testdata",
 }
 
 // releasedBefore: dir is a release older than the one that first recorded name.
