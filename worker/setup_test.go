@@ -13,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/aftersales/aftersales/api"
 	"github.com/aftersales/aftersales/devserver"
@@ -28,26 +30,8 @@ import (
 // search attributes (and a namespace that is missing), after which nothing is
 // missing and /readyz answers 200.
 func TestSetupTemporal(t *testing.T) {
-	dir := t.TempDir()
+	srv, c, db := embedded(t, nil) // no search attributes
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := devserver.Start(devserver.Options{DataDir: dir, Logger: logger}) // no search attributes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	db, err := store.Open("sqlite:" + filepath.Join(dir, "read.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	keys, _ := api.NewKeys(nil)
 	hs := httptest.NewServer(api.New(api.Config{Temporal: c, Namespace: srv.Namespace(), Store: db, Keys: keys,
 		Policy: models.DefaultPolicy(), Logger: logger}).Handler())
@@ -110,4 +94,32 @@ func TestSetupTemporal(t *testing.T) {
 	if missing, err := worker.MissingSetup(ctx, c, ns); err != nil || len(missing) != 0 {
 		t.Fatalf("after registering %s: missing %v, %v", ns, missing, err)
 	}
+}
+
+// embedded starts an embedded Temporal server with the search attributes given
+// (nil: none), a client of it, and a migrated SQLite read model, all stopped
+// when t ends.
+func embedded(t *testing.T, attrs map[string]enums.IndexedValueType) (*devserver.Server, client.Client, *store.DB) {
+	t.Helper()
+	dir := t.TempDir()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := devserver.Start(devserver.Options{DataDir: dir, Logger: quiet, SearchAttributes: attrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: sdklog.NewStructuredLogger(quiet)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	db, err := store.Open("sqlite:" + filepath.Join(dir, "read.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if _, err := db.Migrate(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return srv, c, db
 }

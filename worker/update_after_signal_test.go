@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,9 +31,7 @@ import (
 	"github.com/aftersales/aftersales/activities/courier"
 	"github.com/aftersales/aftersales/activities/payment"
 	"github.com/aftersales/aftersales/app"
-	"github.com/aftersales/aftersales/devserver"
 	"github.com/aftersales/aftersales/models"
-	"github.com/aftersales/aftersales/store"
 	"github.com/aftersales/aftersales/worker"
 	"github.com/aftersales/aftersales/workflows"
 )
@@ -47,26 +44,8 @@ import (
 // the first loses its task completions from the event on and stops; the second
 // starts once the server has admitted the action.
 func TestActionArrivingWithTheEventItFollows(t *testing.T) {
-	dir := t.TempDir()
+	srv, c, db := embedded(t, workflows.SearchAttributes)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := devserver.Start(devserver.Options{DataDir: dir, Logger: quiet, SearchAttributes: workflows.SearchAttributes})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Stop)
-	c, err := client.Dial(client.Options{HostPort: srv.FrontendAddress(), Namespace: srv.Namespace(), Logger: sdklog.NewStructuredLogger(quiet)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	db, err := store.Open("sqlite:" + filepath.Join(dir, "read.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if _, err := db.Migrate(t.Context()); err != nil {
-		t.Fatal(err)
-	}
 	pay := &payment.Simulator{Mode: payment.ModeManual}
 	t.Cleanup(func() { _ = pay.Close() })
 	parcels := &courier.Simulator{Mode: courier.ModeManual}
