@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -59,6 +60,18 @@ func TestReturnTwoOfThreeCupsOneArrives(t *testing.T) {
 	if fmt.Sprint(o.Lines) != fmt.Sprint(want) {
 		t.Fatalf("order lines %+v, want %+v", o.Lines, want)
 	}
+	// The list shows the same lines.
+	var page struct {
+		Tickets []models.Ticket `json:"tickets"`
+	}
+	code := call(t, http.MethodGet, "/v1/tickets?rma="+done.RMA, "platform", nil, &page)
+	if code != http.StatusOK || len(page.Tickets) != 1 {
+		t.Fatalf("list by rma: %d, %d tickets", code, len(page.Tickets))
+	}
+	if listed, shown := jsonOf(t, page.Tickets[0].Lines), jsonOf(t, done.Lines); listed != shown {
+		t.Errorf("the list shows lines %s, the ticket %s", listed, shown)
+	}
+
 	// The export's row of the ticket, per line.
 	req, _ := http.NewRequest(http.MethodGet, h.url+"/v1/tickets/export.csv?rma="+done.RMA, nil)
 	req.Header.Set("Authorization", "Bearer "+h.keys["platform"])
@@ -93,4 +106,13 @@ func TestReturnTwoOfThreeCupsOneArrives(t *testing.T) {
 	if code := call(t, http.MethodPost, "/v1/tickets", "buyer", create, &again); code != http.StatusCreated {
 		t.Fatalf("a ticket for the missing cup and the third: %d, want 201", code)
 	}
+}
+
+func jsonOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

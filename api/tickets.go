@@ -77,6 +77,9 @@ func (s *Server) listTickets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	for i := range page.Tickets {
+		page.Tickets[i].Lines = models.TicketLines(page.Tickets[i]) // as a ticket answer shows it
+	}
 	return c.JSON(http.StatusOK, map[string]any{"tickets": page.Tickets, "next_cursor": page.NextCursor})
 }
 

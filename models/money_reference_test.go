@@ -474,15 +474,16 @@ const (
 	// Recognised as: the ticket had a refund reversed, and a recovery or a
 	// verdict followed.
 	mrKnownReversalThen = "reversal-then-recovery-or-verdict"
-	// A recovery charge refused for good, and then charged after all, after a
-	// verdict for the buyer: a lightning refund whose goods never arrived is
-	// charged back, the provider refuses the charge (void), the platform (or
-	// decide_by) supports the buyer, and a lookup finds the charge taken after
-	// all; the ticket keeps it, as it keeps a recovery that settles after a
-	// write-off, and ends refunded with the buyer short of the verdict. Found
-	// when the generator gave orders lines (4 in 400 000 orders); the rules that
-	// decide it predate lines. Recognised as: the ticket's recovery key was
-	// refused and then paid, and the ticket has a verdict.
+	// A recovery charge that lands after a verdict for the buyer: a lightning
+	// refund whose goods never arrived is charged back and written off, the
+	// escalation that follows supports the buyer (decide_by, the buyer having
+	// answered), and the charge is then found taken (in flight until then, or
+	// refused and then taken after all). The ticket keeps it, as DESIGN §2 keeps
+	// a recovery that settles after a write-off, and ends refunded with the
+	// buyer short of the verdict: the two rules disagree, and the model holds
+	// the verdict. Found when the generator gave orders lines (5 in 400 000
+	// orders); the rules that decide it predate lines. Recognised as: the
+	// ticket's recovery key was paid and the ticket has a verdict for the buyer.
 	mrKnownRecoveryAfterVerdict = "recovery-paid-after-verdict"
 )
 
@@ -498,8 +499,8 @@ func (w *mrWorld) knownCase(tag string, i int) string {
 		return ""
 	}
 	if tag == "short" {
-		if e := w.tix[i].t.Escalation; e != nil && e.Verdict != "" && slices.ContainsFunc(w.ref.keys, func(k *mrKey) bool {
-			return k.T == i && k.Purpose == PurposeRecovery && k.Refused && k.Paid > 0
+		if e := w.tix[i].t.Escalation; e != nil && e.Verdict == VerdictSupportBuyer && slices.ContainsFunc(w.ref.keys, func(k *mrKey) bool {
+			return k.T == i && k.Purpose == PurposeRecovery && k.Paid > 0
 		}) {
 			return mrKnownRecoveryAfterVerdict
 		}
