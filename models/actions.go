@@ -138,8 +138,8 @@ func checkParams(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 		if b.RefundCents == nil || *b.RefundCents <= 0 {
 			return Errorf(EINVALID, "offer needs refund_cents, a positive amount")
 		}
-		if *b.RefundCents > t.Order.PaidCents {
-			return Errorf(EINVALID, "refund_cents %d is more than the %d cents paid", *b.RefundCents, t.Order.PaidCents)
+		if bound, what := t.RefundBound(); *b.RefundCents > bound {
+			return Errorf(EINVALID, "refund_cents %d is more than %s", *b.RefundCents, what)
 		}
 	case ActShip:
 		if strings.TrimSpace(b.TrackingNo) == "" || strings.TrimSpace(b.Carrier) == "" {
@@ -188,8 +188,8 @@ func checkParams(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 		if t.Inspection != nil {
 			return Errorf(ECONFLICT, "the returned goods were already inspected; escalate to the platform instead of revising")
 		}
-		if b.RequestedCents != nil && (*b.RequestedCents <= 0 || *b.RequestedCents > t.Order.PaidCents) {
-			return Errorf(EINVALID, "requested_cents must be between 1 and the %d cents paid", t.Order.PaidCents)
+		if bound, what := t.RefundBound(); b.RequestedCents != nil && (*b.RequestedCents <= 0 || *b.RequestedCents > bound) {
+			return Errorf(EINVALID, "requested_cents must be between 1 and %s", what)
 		}
 	case ActReconcile:
 		return checkReconcile(t, b)

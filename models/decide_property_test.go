@@ -578,7 +578,7 @@ func newPropWorld(r *rand.Rand, name string) *propWorld {
 	if err := p.Validate(); err != nil {
 		panic(fmt.Sprintf("generator made an invalid policy: %v", err))
 	}
-	w.c = propCase{ID: "tk-" + name, Create: c, Policy: p, Rules: propPick(r, 0, RulesMoneyAnchored, RulesMoneyAnchored)}
+	w.c = propCase{ID: "tk-" + name, Create: c, Policy: p, Rules: propPick(r, 0, RulesMoneyAnchored, RulesLines, RulesLines)}
 	w.flagged = w.chance(20)
 	return w
 }

@@ -21,7 +21,7 @@ var storyStart = time.Date(2026, 5, 1, 9, 0, 0, 0, time.UTC)
 
 func newStory(t *testing.T, c CreateTicket, edit func(*Policy)) *story {
 	t.Helper()
-	return newStoryUnder(t, RulesMoneyAnchored, c, edit)
+	return newStoryUnder(t, RulesLines, c, edit)
 }
 
 // newStoryUnder starts a story on a ticket under the money rules version rules

@@ -304,6 +304,18 @@ func TicketLines(t Ticket) []Line {
 	return out
 }
 
+// RefundBound is the most a revision may ask or an offer refund: what the
+// order paid, and under RulesLines no more than what the ticket's units were
+// paid when every line has a price. It names the bound for a refusal.
+func (t Ticket) RefundBound() (int64, string) {
+	worth := sumCents(lineValues(t.Items))
+	priced := len(t.Items) > 0 && !slices.ContainsFunc(t.Items, func(it Item) bool { return it.UnitPaidCents <= 0 })
+	if t.Rules >= RulesLines && priced && worth < t.Order.PaidCents {
+		return worth, fmt.Sprintf("the %d cents the units returned were paid", worth)
+	}
+	return t.Order.PaidCents, fmt.Sprintf("the %d cents paid", t.Order.PaidCents)
+}
+
 // LineSign is how a movement of purpose p counts toward what its lines
 // refunded: +1 for refunds and repayments, -1 for charges back, 0 for money
 // that pays for no line (a freight claim, a compensation). The same measure as

@@ -193,3 +193,30 @@ func FuzzAllocate(f *testing.F) {
 		}
 	})
 }
+
+// Under RulesLines a revision asks, and an offer refunds, no more than the
+// ticket's units were paid, as a create; a ticket created under the rules
+// before keeps the order's paid amount as its bound.
+func TestRefundBoundByLines(t *testing.T) {
+	for _, tc := range []struct {
+		rules int
+		want  string // "" accepted
+	}{
+		{RulesLines, "the 4500 cents the units returned were paid"},
+		{RulesMoneyAnchored, ""},
+	} {
+		s := newStoryUnder(t, tc.rules, func() CreateTicket { c := CreateTicket{}; cups(&c); return c }(), nil)
+		offer := Input{Action: &ActionRequest{Action: ActOffer, Actor: "shop-1", Role: RoleSeller,
+			Body: ActionBody{RefundCents: ptr[int64](6000), KeepItem: true}}}
+		if err := s.try(offer); tc.want == "" && err != nil || tc.want != "" && (ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("rules %d: an offer of 60.00 for 45.00 of units = %v, want %q", tc.rules, err, tc.want)
+		}
+		s = newStoryUnder(t, tc.rules, func() CreateTicket { c := CreateTicket{}; cups(&c); return c }(), nil)
+		s.act(RoleSeller, ActReject, ActionBody{Reason: "no photos"})
+		revise := Input{Action: &ActionRequest{Action: ActRevise, Actor: "buyer-1", Role: RoleBuyer,
+			Body: ActionBody{RequestedCents: ptr[int64](4501)}}}
+		if err := s.try(revise); tc.want == "" && err != nil || tc.want != "" && (ErrorCode(err) != EINVALID || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("rules %d: a revision to 45.01 for 45.00 of units = %v, want %q", tc.rules, err, tc.want)
+		}
+	}
+}

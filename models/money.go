@@ -25,6 +25,13 @@ const (
 // workflow.GetVersion once), so a ticket started before keeps the rules it ran on.
 const RulesMoneyAnchored = 1
 
+// RulesLines is the version of the money rules (Ticket.Rules) that, beside
+// RulesMoneyAnchored's, bounds what a revision asks and what an offer refunds
+// by what the ticket's lines were paid (RefundBound), as the create is
+// bounded (DESIGN §2 Lines and eligibility). A ticket created before keeps
+// the bound by the order's paid amount.
+const RulesLines = 2
+
 // RefusedByProvider is the code of an effect's result when the provider refused
 // the movement for good (an HTTP 4xx other than 408 and 429, or an answer that
 // says it will not pay): the same request would get the same answer.

@@ -709,7 +709,7 @@ func (w *mrWorld) apply(s mrStep) bool {
 	switch {
 	case s.Create:
 		x.t = NewTicket(w.ticketID(s.T), x.c.Create, w.p, s.Now)
-		x.t.Rules = RulesMoneyAnchored
+		x.t.Rules = RulesLines
 		c := x.c
 		in = Input{Create: &c}
 	case s.Effect != nil:

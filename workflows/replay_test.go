@@ -33,6 +33,9 @@ const recordEnv = "AFTERSALES_RECORD_HISTORIES"
 // came before (versions.go); testdata/histories.sum holds them all unchanged.
 var historyDirs = []string{
 	"testdata",
+	// Before RulesLines (moneyRulesChange version 2, creationChange version 3):
+	// revisions and offers bounded by the order's paid amount only.
+	"testdata/before-lines",
 	// Before eventsFirstChange: an action sent with the read model ahead of the
 	// history was decided before the events of its workflow task.
 	"testdata/before-events-first",
@@ -127,7 +130,7 @@ var recordedSince = map[string]string{
 	// A watch whose id and keys name its shop (ShippingWatchInput.NamedByShop).
 	"shipping_watch_compensation_by_shop.json": "testdata/before-events-first",
 	// An inspection counted by line (ActionBody.Lines).
-	"ticket_inspect_lines.json": "testdata",
+	"ticket_inspect_lines.json": "testdata/before-lines",
 }
 
 // releasedBefore: dir is a release older than the one that first recorded name.

@@ -51,14 +51,17 @@ func TicketWorkflow(ctx workflow.Context, in TicketInput) (models.Ticket, error)
 	}
 	m.t = models.NewTicket(in.TicketID, in.Create, in.Policy, now)
 	if !in.CreationProjected {
-		m.t.Rules = int(workflow.GetVersion(ctx, moneyRulesChange, workflow.DefaultVersion, moneyRulesAnchored))
-	} else if v := workflow.GetVersion(ctx, creationChange, workflow.DefaultVersion, creationMoneyRules); v >= 1 {
+		m.t.Rules = int(workflow.GetVersion(ctx, moneyRulesChange, workflow.DefaultVersion, moneyRulesLines))
+	} else if v := workflow.GetVersion(ctx, creationChange, workflow.DefaultVersion, creationLines); v >= 1 {
 		// The ticket is created before its handlers are set: the create no longer
 		// waits for this workflow task, so an action may come in it, and the SDK
 		// runs an update as its handler is registered. Version 2 also takes the
-		// money rules (one marker, where two would cost a search-attribute upsert
-		// each).
-		if v >= creationMoneyRules {
+		// money rules, version 3 the rules with lines (one marker, where two would
+		// cost a search-attribute upsert each).
+		switch {
+		case v >= creationLines:
+			m.t.Rules = models.RulesLines
+		case v >= creationMoneyRules:
 			m.t.Rules = models.RulesMoneyAnchored
 		}
 		m.byStarter, m.leanAsked, m.isLean = true, true, true
@@ -93,6 +96,10 @@ const creationChange = "creation-by-starter"
 // whose creation the run writes).
 const creationMoneyRules = 2
 
+// creationLines is creationChange's version 3: the ticket a starter wrote runs
+// under models.RulesLines (what moneyRulesChange version 2 gives).
+const creationLines = 3
+
 // creationInput is the create as Decide takes it.
 func creationInput(in TicketInput) models.Input {
 	return models.Input{Create: &models.CreateInput{Create: in.Create, Actor: in.Actor, Role: in.Role,
@@ -104,7 +111,7 @@ func creationInput(in TicketInput) models.Input {
 // it to the read model as the run would. in.CreatedAt must be set.
 func CreatedTicket(in TicketInput) (models.Ticket, error) {
 	t := models.NewTicket(in.TicketID, in.Create, in.Policy, in.CreatedAt)
-	t.Rules = models.RulesMoneyAnchored // what moneyRulesChange gives a run started now
+	t.Rules = models.RulesLines // what creationChange gives a run started now
 	t, _, err := models.Decide(t, in.Policy, creationInput(in), in.CreatedAt)
 	return t, err
 }
@@ -124,6 +131,12 @@ const moneyRulesChange = "money-rules"
 const moneyRulesAnchored = 1
 
 var _ = [1]struct{}{}[moneyRulesAnchored-models.RulesMoneyAnchored]
+
+// moneyRulesLines is moneyRulesChange's version 2, models.RulesLines (checked
+// as moneyRulesAnchored is).
+const moneyRulesLines = 2
+
+var _ = [1]struct{}{}[moneyRulesLines-models.RulesLines]
 
 // eventsFirstChange is the GetVersion change id of an action sent while the
 // read model showed the ticket ahead of its history (ActionRequest.ReadSeq):

@@ -56,13 +56,14 @@ var versionChanges = []versionChange{
 	},
 	{
 		ID:  creationChange,
-		Max: creationMoneyRules,
+		Max: creationLines,
 		Versions: []string{
 			"A ticket whose starter wrote its creation (TicketInput.CreationProjected) is created before its handlers are registered, " +
 				"is not projected in its first workflow task, projects after its task's local attempts, and keeps the lean history without asking leanChange.",
 			"The same ticket also runs under models.RulesMoneyAnchored (what moneyRulesChange version 1 gives a ticket whose run writes its creation).",
+			"The same ticket runs under models.RulesLines (what moneyRulesChange version 2 gives): a revision and an offer are bounded by what its lines were paid.",
 		},
-		Before: []string{"testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
+		Before: []string{"testdata/before-lines", "testdata/before-events-first", "testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
 	},
 	{
 		ID:  compensationChange,
@@ -75,13 +76,14 @@ var versionChanges = []versionChange{
 	},
 	{
 		ID:  moneyRulesChange,
-		Max: moneyRulesAnchored,
+		Max: moneyRulesLines,
 		Versions: []string{
 			"A ticket whose run writes its creation runs under models.RulesMoneyAnchored (Ticket.Rules, asked once at creation): a net refund measured against a " +
 				"ceiling no late success raises, final refusals void a key, bounded waits, the ledger's order excess charged back, the goods " +
 				"rules, and the run kept for late_money_window after the end (a timer).",
+			"Version 2 is models.RulesLines: beside version 1's rules, a revision and an offer are bounded by what the ticket's lines were paid.",
 		},
-		Before: []string{"testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
+		Before: []string{"testdata/before-lines", "testdata/before-events-first", "testdata/before-money-rules", "testdata/lean-v1", "testdata/one-timer-per-state"},
 	},
 	{
 		ID:  eventsFirstChange,
