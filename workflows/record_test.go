@@ -513,18 +513,38 @@ func (l *live) compensatedWatch(orderID string, byShop bool, file string) {
 	l.save(id, file)
 }
 
-func TestRecordHistories(t *testing.T) {
-	if os.Getenv(recordEnv) != "1" {
-		t.Skipf("set %s=1 to record testdata/*.json against an in-process Temporal server", recordEnv)
-	}
+// newRecorder starts an in-process Temporal server with the search attributes
+// and a recorder on it, whose context ends after d or with t.
+func newRecorder(t *testing.T, d time.Duration) (*temporaltest.TestServer, *recorder) {
+	t.Helper()
 	srv := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{Logger: testLogger{t}}))
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
 	r := &recorder{c: srv.GetDefaultClient(), ctx: ctx, f: newFakes(), saved: map[string]int{}}
 	if _, err := r.c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
 		Namespace: srv.GetDefaultNamespace(), SearchAttributes: SearchAttributes}); err != nil {
 		t.Fatalf("add search attributes: %v", err)
 	}
+	return srv, r
+}
+
+// startWorker starts a worker of r's workflows and fakes with opts.
+func (r *recorder) startWorker(t *testing.T, opts worker.Options) worker.Worker {
+	t.Helper()
+	w := worker.New(r.c, TaskQueue, opts)
+	registerWorkflows(w)
+	w.RegisterActivity(r.f.activities())
+	if err := w.Start(); err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	return w
+}
+
+func TestRecordHistories(t *testing.T) {
+	if os.Getenv(recordEnv) != "1" {
+		t.Skipf("set %s=1 to record testdata/*.json against an in-process Temporal server", recordEnv)
+	}
+	srv, r := newRecorder(t, 10*time.Minute)
 	srv.NewWorker(TaskQueue, func(reg worker.Registry) {
 		registerWorkflows(reg)
 		reg.RegisterActivity(r.f.activities())
@@ -610,6 +630,15 @@ func (l *live) start(ticketID string, c models.CreateTicket, p models.Policy) {
 // act sends an action as the API does and fails unless the ticket accepts it.
 func (l *live) act(a actionOp) models.Ticket {
 	l.t.Helper()
+	res, err := l.send(a)
+	if err != nil {
+		l.t.Fatalf("%s by %s: %v (timeline %v)", a.req.Action, a.req.Role, err, actionsOf(l.query()))
+	}
+	return res.Ticket
+}
+
+// send sends an action as the API does, with a fresh request id.
+func (l *live) send(a actionOp) (ActionResult, error) {
 	l.n++
 	req := a.req
 	req.RequestID = fmt.Sprintf("rec-%d", l.n)
@@ -619,10 +648,7 @@ func (l *live) act(a actionOp) models.Ticket {
 	if err == nil {
 		err = h.Get(l.ctx, &res)
 	}
-	if err != nil {
-		l.t.Fatalf("%s by %s: %v (timeline %v)", req.Action, req.Role, err, actionsOf(l.query()))
-	}
-	return res.Ticket
+	return res, err
 }
 
 // courier sends a courier webhook and waits until the ticket is in state want.

@@ -1,19 +1,14 @@
 package workflows
 
 import (
-	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
-	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/aftersales/aftersales/models"
 )
@@ -25,26 +20,11 @@ import (
 // offer of 50.00 is the seller's to make), today's refuses it (the units were
 // paid 45.00); both end, and both histories replay on today's code.
 func TestUpgradeKeepsTheRulesATicketStartedWith(t *testing.T) {
-	srv := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{Logger: testLogger{t}}))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	r := &recorder{c: srv.GetDefaultClient(), ctx: ctx, f: newFakes(), saved: map[string]int{}}
-	if _, err := r.c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: srv.GetDefaultNamespace(), SearchAttributes: SearchAttributes}); err != nil {
-		t.Fatalf("add search attributes: %v", err)
-	}
-	newWorker := func(opts worker.Options) worker.Worker {
-		w := worker.New(r.c, TaskQueue, opts)
-		registerWorkflows(w)
-		w.RegisterActivity(r.f.activities())
-		if err := w.Start(); err != nil {
-			t.Fatalf("worker: %v", err)
-		}
-		return w
-	}
+	_, r := newRecorder(t, 5*time.Minute)
+	newWorker := func(opts worker.Options) worker.Worker { return r.startWorker(t, opts) }
 	offer := seller(models.ActOffer, models.ActionBody{RefundCents: ptrTo[int64](5_000), KeepItem: true, Note: "keep them all"})
 
-	before := newWorker(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&beforeLines{}}})
+	before := newWorker(worker.Options{Interceptors: []interceptor.WorkerInterceptor{beforeLines()}})
 	old := &live{t: t, recorder: r, patience: 30 * time.Second}
 	old.start("UL1", newCreate(models.KindReturnRefund, models.ReturnSelfShip, cupsAndPlate), quickPolicy())
 	if tk := old.query(); tk.Rules != models.RulesMoneyAnchored {
@@ -85,17 +65,10 @@ func TestUpgradeKeepsTheRulesATicketStartedWith(t *testing.T) {
 
 func ptrTo[T any](v T) *T { return &v }
 
-// try sends an action as act does and returns its refusal.
+// try sends an action as act does and returns its refusal as a models error.
 func (l *live) try(a actionOp) error {
 	l.t.Helper()
-	l.n++
-	req := a.req
-	req.RequestID = fmt.Sprintf("rec-%d", l.n)
-	h, err := l.c.UpdateWorkflow(l.ctx, client.UpdateWorkflowOptions{WorkflowID: l.id(), UpdateName: UpdateAction,
-		UpdateID: req.RequestID, Args: []any{req}, WaitForStage: client.WorkflowUpdateStageCompleted})
-	if err == nil {
-		err = h.Get(l.ctx, nil)
-	}
+	_, err := l.send(a)
 	var ae *temporal.ApplicationError
 	if errors.As(err, &ae) {
 		return models.Errorf(ae.Type(), "%s", ae.Error())
@@ -103,35 +76,8 @@ func (l *live) try(a actionOp) error {
 	return err
 }
 
-// beforeLines makes a worker run the code of the release before RulesLines,
-// which asked money-rules for at most version 1 and creation-by-starter for
-// at most version 2.
-type beforeLines struct {
-	interceptor.WorkerInterceptorBase
-}
-
-func (*beforeLines) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
-	return &beforeLinesInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}}
-}
-
-type beforeLinesInbound struct {
-	interceptor.WorkflowInboundInterceptorBase
-}
-
-func (i *beforeLinesInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
-	return i.Next.Init(&beforeLinesOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}})
-}
-
-type beforeLinesOutbound struct {
-	interceptor.WorkflowOutboundInterceptorBase
-}
-
-func (o *beforeLinesOutbound) GetVersion(ctx workflow.Context, changeID string, lo, hi workflow.Version) workflow.Version {
-	switch changeID {
-	case moneyRulesChange:
-		hi = min(hi, moneyRulesAnchored)
-	case creationChange:
-		hi = min(hi, creationMoneyRules)
-	}
-	return o.Next.GetVersion(ctx, changeID, lo, hi)
+// beforeLines is the release before RulesLines, which asked money-rules for at
+// most version 1 and creation-by-starter for at most version 2.
+func beforeLines() *olderRelease {
+	return &olderRelease{asked: map[string]workflow.Version{moneyRulesChange: moneyRulesAnchored, creationChange: creationMoneyRules}}
 }

@@ -7,13 +7,11 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
-	"go.temporal.io/server/temporaltest"
 
 	"github.com/aftersales/aftersales/models"
 )
@@ -31,24 +29,9 @@ import (
 //
 // Each must reach its end with one refund paid, and its whole history must replay.
 func TestUpgradeMidTicket(t *testing.T) {
-	srv := temporaltest.NewServer(temporaltest.WithT(t), temporaltest.WithBaseClientOptions(client.Options{Logger: testLogger{t}}))
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	r := &recorder{c: srv.GetDefaultClient(), ctx: ctx, f: newFakes(), saved: map[string]int{}}
-	if _, err := r.c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: srv.GetDefaultNamespace(), SearchAttributes: SearchAttributes}); err != nil {
-		t.Fatalf("add search attributes: %v", err)
-	}
-	newWorker := func(opts worker.Options) worker.Worker {
-		w := worker.New(r.c, TaskQueue, opts)
-		registerWorkflows(w)
-		w.RegisterActivity(r.f.activities())
-		if err := w.Start(); err != nil {
-			t.Fatalf("worker: %v", err)
-		}
-		return w
-	}
-	before := newWorker(worker.Options{Interceptors: []interceptor.WorkerInterceptor{&beforeLean{}}})
+	_, r := newRecorder(t, 5*time.Minute)
+	newWorker := func(opts worker.Options) worker.Worker { return r.startWorker(t, opts) }
+	before := newWorker(worker.Options{Interceptors: []interceptor.WorkerInterceptor{beforeLean()}})
 
 	parted := &live{t: t, recorder: r, patience: 30 * time.Second}
 	parted.startBefore("UP1", newCreate(models.KindReturnRefund, models.ReturnPickup), quickPolicy())
@@ -111,35 +94,49 @@ func TestUpgradeMidTicket(t *testing.T) {
 	}
 }
 
-// beforeLean makes a worker run the code as it was before leanChange and
-// creationChange: that code never asked for either version (nor read
-// TicketInput.CreationProjected), so no marker is recorded and every behaviour
-// is the default one.
-type beforeLean struct {
+// olderRelease makes a worker run the workflow code as an earlier release
+// did, as far as the change ids go: a change id it names with
+// workflow.DefaultVersion was never asked for (no marker is recorded, and
+// every behaviour is the default one); one it names with a version was asked
+// for with that version at most.
+type olderRelease struct {
 	interceptor.WorkerInterceptorBase
+	asked map[string]workflow.Version
 }
 
-func (*beforeLean) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
-	return &beforeLeanInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}}
+// beforeLean is the release before leanChange and creationChange: that code
+// never asked for either version (nor read TicketInput.CreationProjected).
+func beforeLean() *olderRelease {
+	return &olderRelease{asked: map[string]workflow.Version{leanChange: workflow.DefaultVersion, creationChange: workflow.DefaultVersion}}
 }
 
-type beforeLeanInbound struct {
+func (r *olderRelease) InterceptWorkflow(_ workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &olderReleaseInbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}, asked: r.asked}
+}
+
+type olderReleaseInbound struct {
 	interceptor.WorkflowInboundInterceptorBase
+	asked map[string]workflow.Version
 }
 
-func (i *beforeLeanInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
-	return i.Next.Init(&beforeLeanOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}})
+func (i *olderReleaseInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	return i.Next.Init(&olderReleaseOutbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}, asked: i.asked})
 }
 
-type beforeLeanOutbound struct {
+type olderReleaseOutbound struct {
 	interceptor.WorkflowOutboundInterceptorBase
+	asked map[string]workflow.Version
 }
 
-func (o *beforeLeanOutbound) GetVersion(ctx workflow.Context, changeID string, min, max workflow.Version) workflow.Version {
-	if changeID == leanChange || changeID == creationChange {
+func (o *olderReleaseOutbound) GetVersion(ctx workflow.Context, changeID string, lo, hi workflow.Version) workflow.Version {
+	v, ok := o.asked[changeID]
+	switch {
+	case ok && v == workflow.DefaultVersion:
 		return workflow.DefaultVersion
+	case ok:
+		hi = min(hi, v)
 	}
-	return o.Next.GetVersion(ctx, changeID, min, max)
+	return o.Next.GetVersion(ctx, changeID, lo, hi)
 }
 
 // markerChangeID is the change id a version marker records.
