@@ -152,8 +152,8 @@ func (a *Activities) pay(ctx context.Context, req MoneyRequest) (Receipt, error)
 	switch req.Purpose {
 	case models.PurposeCompensate:
 		return a.Payment.Compensate(ctx, req)
-	case models.PurposeRecovery, models.PurposeOverpaid:
-		return a.Payment.ChargeRecovery(ctx, req)
+	case models.PurposeRecovery, models.PurposeOverpaid, models.PurposeExchangeCharge:
+		return a.Payment.ChargeRecovery(ctx, req) // every charge to the buyer's means of payment
 	case models.PurposeFreight:
 		return a.Payment.ClaimFreightInsurance(ctx, req)
 	}

@@ -19,6 +19,9 @@ func (d *decision) act(req ActionRequest) error {
 }
 
 func (d *decision) approve(req ActionRequest) error {
+	if u := req.Body.ExchangeUnitCents; u != nil {
+		d.t.Exchange = &ExchangePrice{UnitCents: *u, DifferenceCents: exchangeDifference(d.t.Items, *u)}
+	}
 	d.note(req.Actor, req.Role, req.Action, req.Body.Note, req.RequestID)
 	d.approved(req.Actor, req.Role, req.RequestID)
 	return nil

@@ -77,6 +77,9 @@ type ActionBody struct {
 	Status MoneyStatus `json:"status,omitempty"`
 	// Lines: inspect's finding line by line (absent: the ticket inspected whole).
 	Lines []LineInspection `json:"lines,omitempty"`
+	// ExchangeUnitCents: approve's price of one unit of an exchange's
+	// replacement variant, when it differs from what the units were paid.
+	ExchangeUnitCents *int64 `json:"exchange_unit_cents,omitempty"`
 }
 
 // Actions lists every action name, sorted as documented.
@@ -130,6 +133,8 @@ func checkParams(t Ticket, req ActionRequest, p Policy, now time.Time) error {
 	}
 	b := req.Body
 	switch req.Action {
+	case ActApprove:
+		return checkExchangePrice(t, b)
 	case ActReject:
 		if strings.TrimSpace(b.Reason) == "" {
 			return Errorf(EINVALID, "reject needs a reason the buyer can read")

@@ -392,6 +392,9 @@ func (o Outcome) endState() State {
 // answer that settles the money ends it. A completed return with freight insurance
 // first claims the buyer's freight, which the end then waits for too.
 func (d *decision) end(o Outcome, who string, role Role, action string) {
+	if d.moveExchangeDifference(o, who, role) {
+		return // refunded first; the refund ends the ticket with o
+	}
 	if o.endState() == StateCompleted && d.freightDue() {
 		d.sendMoney(PurposeFreight, d.p.FreightClaimCents)
 	}

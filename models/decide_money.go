@@ -63,7 +63,7 @@ func (d *decision) settle() {
 		}
 		owed = d.t.Refunds.Owed(d.t.RefundCapCents)
 	}
-	if owed > 0 && paysMoney(d.t.PendingOutcome) {
+	if owed > 0 && (paysMoney(d.t.PendingOutcome) || d.refundsExchangeDifference()) {
 		if d.t.Refunds.Voided()-d.t.VoidedBeforeVerdict >= d.p.RefundAttempts {
 			d.escalate(system, RoleSystem, fmt.Sprintf("refund failed %d times", d.t.Refunds.Voided()), "")
 			return
@@ -72,6 +72,18 @@ func (d *decision) settle() {
 		return
 	}
 	d.end(d.t.PendingOutcome, system, RoleSystem, "refund_paid")
+}
+
+// refundsExchangeDifference: the ticket refunds a cheaper replacement's
+// difference before it ends exchanged or swapped.
+func (d *decision) refundsExchangeDifference() bool {
+	return d.t.Exchange != nil && d.t.Exchange.Moved && d.t.Exchange.DifferenceCents < 0
+}
+
+// endedPaying: the ticket ended with an outcome it paid the buyer for (or an
+// exchange that refunded its cheaper replacement's difference).
+func (d *decision) endedPaying() bool {
+	return paysMoney(d.t.Outcome) || d.refundsExchangeDifference()
 }
 
 // paysMoney: the outcomes a refunding ticket pays the buyer for.
@@ -223,7 +235,7 @@ func (d *decision) moneyStatus(key string, status MoneyStatus, providerRef, reas
 // holds, since the outcome stands.
 func (d *decision) moneyReversed(m Refund) {
 	switch {
-	case m.Purpose == PurposeRefund && d.t.State.Terminal() && paysMoney(d.t.Outcome):
+	case m.Purpose == PurposeRefund && d.t.State.Terminal() && d.endedPaying():
 		d.refundAfterEnd(m, "reversed")
 	case m.Purpose == PurposeRefund && d.t.State.Terminal():
 		if short := min(d.t.Refunds.Owed(0), m.AmountCents); short > 0 {
@@ -254,7 +266,7 @@ func (d *decision) refundAfterEnd(m Refund, what string) {
 }
 
 func (d *decision) moneyVoid(m Refund) {
-	if d.anchored() && m.Purpose == PurposeRefund && d.t.State.Terminal() && paysMoney(d.t.Outcome) {
+	if d.anchored() && m.Purpose == PurposeRefund && d.t.State.Terminal() && d.endedPaying() {
 		d.refundAfterEnd(m, "void")
 		return
 	}
@@ -265,6 +277,11 @@ func (d *decision) moneyVoid(m Refund) {
 	}
 	if m.Purpose == PurposeOverpaid {
 		d.chargeOverpayment() // the charge did not go through: ask again, or escalate
+		return
+	}
+	if m.Purpose == PurposeExchangeCharge {
+		d.exchangeChargeVoid(m)
+		d.settle()
 		return
 	}
 	if m.Purpose == PurposeRepayment && d.anchored() {

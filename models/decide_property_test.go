@@ -679,6 +679,13 @@ func (w *propWorld) action(t Ticket) *ActionRequest {
 	switch act {
 	case ActApprove, ActAcceptOffer, ActDeclineOffer:
 		b.Note = propPick(w.r, "", "ok", "fine by me")
+		if act == ActApprove && t.Kind == KindExchange && len(t.Items) > 0 && w.chance(60) {
+			// The replacement at another price: dearer, cheaper, or now and then
+			// an amount refused.
+			unit := t.Items[0].UnitPaidCents
+			price := propPick(w.r, unit+1+w.r.Int64N(unit/2+1), max(unit-1-w.r.Int64N(unit/2+1), 1), unit, 0)
+			b.ExchangeUnitCents = &price
+		}
 	case ActReject, ActCancel:
 		b.Reason = propPick(w.r, "not covered", "changed my mind", "", "  ")
 	case ActOffer:
@@ -988,7 +995,7 @@ func propEqual(a, b Ticket) bool {
 		a.RefundedCents == b.RefundedCents && a.Currency == b.Currency && propPtrEq(a.Deadline, b.Deadline) &&
 		a.Flags == b.Flags && a.PolicyVersion == b.PolicyVersion && a.Order == b.Order &&
 		propSliceEq(a.Items, b.Items) && a.ExternalID == b.ExternalID && a.BuyerCredit == b.BuyerCredit &&
-		a.ExchangeSKU == b.ExchangeSKU && a.PickupAddress == b.PickupAddress &&
+		a.ExchangeSKU == b.ExchangeSKU && propPtrEq(a.Exchange, b.Exchange) && a.PickupAddress == b.PickupAddress &&
 		a.ReturnShippingPayer == b.ReturnShippingPayer && a.FastReviewRule == b.FastReviewRule &&
 		propPtrEq(a.Offer, b.Offer) && a.Logistics == b.Logistics && propInspectionEq(a.Inspection, b.Inspection) &&
 		propEscalationEq(a.Escalation, b.Escalation) && propPtrEq(a.FirstReplyAt, b.FirstReplyAt) &&
@@ -1002,7 +1009,7 @@ func propEqual(a, b Ticket) bool {
 // propEqualFields are the fields propEqual compares.
 var propEqualFields = strings.Fields(`ID RMA OrderID ShopID BuyerID Kind State Outcome ReturnMethod ReasonCode
 	Reason RequestedCents RefundedCents Currency Deadline Flags PolicyVersion Order Items ExternalID BuyerCredit
-	ExchangeSKU PickupAddress ReturnShippingPayer FastReviewRule Offer Logistics Inspection Escalation
+	ExchangeSKU Exchange PickupAddress ReturnShippingPayer FastReviewRule Offer Logistics Inspection Escalation
 	FirstReplyAt Evaluation Refunds RefundCapCents Rules OverduesAfterVerdict RoomRefusals VoidedBeforeVerdict PendingOutcome BuyerFlagged Replies Escalations DelayReports Lines
 	CreatedAt UpdatedAt EndedAt Seq Timeline`)
 
@@ -1058,6 +1065,7 @@ func propCopy(t Ticket) Ticket {
 	c.DelayReports = slices.Clone(t.DelayReports)
 	c.Deadline = propPtr(t.Deadline)
 	c.Offer = propPtr(t.Offer)
+	c.Exchange = propPtr(t.Exchange)
 	c.Inspection = propPtr(t.Inspection)
 	if c.Inspection != nil {
 		c.Inspection.Lines = slices.Clone(t.Inspection.Lines)
@@ -1082,7 +1090,7 @@ func propCopy(t Ticket) Ticket {
 // TestDecidePropCopyIsDeep keeps propCopy honest when Ticket gains a field.
 func TestDecidePropCopyIsDeep(t *testing.T) {
 	copied := map[string]bool{"Items": true, "Refunds": true, "Timeline": true, "DelayReports": true, "Deadline": true,
-		"Offer": true, "Inspection": true, "FirstReplyAt": true, "Evaluation": true, "EndedAt": true, "Escalation": true, "Lines": true}
+		"Offer": true, "Inspection": true, "FirstReplyAt": true, "Evaluation": true, "EndedAt": true, "Escalation": true, "Lines": true, "Exchange": true}
 	tt := reflect.TypeFor[Ticket]()
 	for i := range tt.NumField() {
 		f := tt.Field(i)

@@ -98,6 +98,13 @@ type mrAward struct {
 	unpaid    int64            // what the ticket told the platform it could not pay back
 	items     []Item           // the lines and units the ticket returns
 	counted   []LineInspection // the last inspection's count by line, if it gave one
+	// xdiff is the exchange's price difference the seller's approval stated
+	// (above 0 the buyer pays it, below 0 is refunded it), priced set once.
+	xdiff  int64
+	priced bool
+	// uncharged is what of a dearer replacement's difference the ticket told
+	// the platform the buyer did not pay.
+	uncharged int64
 }
 
 type mrRef struct {
@@ -143,6 +150,18 @@ func (m *mrRef) tell(key string, status MoneyStatus) {
 
 // observe moves ticket i's award by an input Decide accepted.
 func (m *mrRef) observe(i int, in Input, prev, next Ticket) {
+	m.observeAward(i, in, prev, next)
+	// A cheaper replacement's difference, once the exchange ended and the
+	// ticket started refunding it, is what the buyer asks and is awarded.
+	r := &m.tix[i]
+	started := next.Exchange != nil && next.Exchange.Moved && (prev.Exchange == nil || !prev.Exchange.Moved)
+	if started && r.priced && r.xdiff < 0 {
+		r.requested, r.award = -r.xdiff, -r.xdiff
+	}
+}
+
+// observeAward moves ticket i's award as the inputs before exchange prices did.
+func (m *mrRef) observeAward(i int, in Input, prev, next Ticket) {
 	r := &m.tix[i]
 	if next.Escalations > prev.Escalations {
 		r.escFrom = prev.State
@@ -184,6 +203,15 @@ func (m *mrRef) observe(i int, in Input, prev, next Ticket) {
 		case ActApprove:
 			if prev.Logistics.Returned {
 				r.counted = nil // the request granted as it stands, not as counted
+			}
+			if u := b.ExchangeUnitCents; u != nil {
+				// The replacement's units at the stated price, less what the units
+				// returned were paid: a cheaper variant's difference is the buyer's.
+				units := int64(0)
+				for _, it := range r.items {
+					units += int64(it.Qty)
+				}
+				r.xdiff, r.priced = units**u-mrWorth(r.items), true
 			}
 		case ActArbitrate:
 			v := Verdict{Verdict: b.Verdict}
@@ -261,6 +289,10 @@ func mrCountedAward(requested int64, items []Item, counted []LineInspection, pct
 
 var mrOverpaid = regexp.MustCompile(`overpaid by (\d+) cents`)
 
+// mrUncharged is how a ticket tells the platform the buyer did not pay a
+// dearer replacement's difference.
+var mrUncharged = regexp.MustCompile(`(\d+) cents of the exchange difference unpaid`)
+
 // mrUnpaid is how a ticket names to the platform money it owes the buyer and
 // could not pay (every repayment refused, or the ledger left no room for the
 // platform's award).
@@ -279,6 +311,10 @@ func (m *mrRef) named(i int, effs []Effect) {
 		if g := mrOverpaid.FindStringSubmatch(text); g != nil {
 			n, _ := strconv.ParseInt(g[1], 10, 64)
 			m.tix[i].named = max(m.tix[i].named, n)
+		}
+		if g := mrUncharged.FindStringSubmatch(text); g != nil {
+			n, _ := strconv.ParseInt(g[1], 10, 64)
+			m.tix[i].uncharged += n
 		}
 		if g := mrUnpaid.FindStringSubmatch(text); g != nil {
 			n, _ := strconv.ParseInt(g[1], 10, 64)
@@ -933,6 +969,12 @@ func (w *mrWorld) check() {
 		}
 	}
 	w.checkLines(named + news)
+	for i, x := range w.tix {
+		// A dearer replacement's difference is charged at most once over.
+		if r := w.ref.tix[i]; x.created && w.charged(i) > max(r.xdiff, 0) {
+			w.fail("exchange-overcharged", "ticket %d charged %d for an exchange difference of %d: %s", i+1, w.charged(i), r.xdiff, w.moneyString(i))
+		}
+	}
 	if ex := orderNet - w.c.Paid; ex > 0 && ex > named+news {
 		w.failOn(-1, "order-over-paid", "the order's tickets hold %d net (charge backs in flight taken), %d over the %d paid; named to the platform: %d, on its way from the ledger: %d",
 			orderNet, ex, w.c.Paid, named, news)
@@ -973,6 +1015,18 @@ func (w *mrWorld) checkLines(allowed int64) {
 				held[l.SKU], l.SKU, l.Qty, l.UnitPaidCents, ex, allowed)
 		}
 	}
+}
+
+// charged is what the provider took from ticket i's buyer for exchange
+// differences.
+func (w *mrWorld) charged(i int) int64 {
+	var n int64
+	for _, k := range w.ref.keys {
+		if k.T == i && k.Purpose == PurposeExchangeCharge && k.Paid > 0 && !k.Reversed {
+			n += k.Amount
+		}
+	}
+	return n
 }
 
 // mrWorth is what the units of items were paid.
@@ -1046,8 +1100,15 @@ func (w *mrWorld) checkEnd() {
 		total += nets[i]
 	}
 	for i, x := range w.tix {
+		r := w.ref.tix[i]
+		if exchanged := x.t.Outcome == OutcomeExchanged || x.t.Outcome == OutcomeSwapped; exchanged && r.priced && r.xdiff > 0 &&
+			w.charged(i)+r.uncharged < r.xdiff {
+			w.failOn(i, "exchange-uncharged", "ticket %d ended %s having charged %d of the exchange difference %d (told unpaid: %d): %s",
+				i+1, x.t.Outcome, w.charged(i), r.xdiff, r.uncharged, w.moneyString(i))
+		}
 		room := w.c.Paid - (total - nets[i])
-		if want := min(w.ref.tix[i].award, room); mrPays(x.t.Outcome) && nets[i]+w.ref.tix[i].unpaid < want {
+		pays := mrPays(x.t.Outcome) || (x.t.Outcome == OutcomeExchanged || x.t.Outcome == OutcomeSwapped) && r.priced && r.xdiff < 0
+		if want := min(w.ref.tix[i].award, room); pays && nets[i]+w.ref.tix[i].unpaid < want {
 			w.failOn(i, "short", "ticket %d ended %s holding %d net, short of the %d it may hold (award %d, the order's room %d): %s",
 				i+1, x.t.Outcome, nets[i], want, w.ref.tix[i].award, room, w.moneyString(i))
 		}

@@ -25,12 +25,15 @@ type Ticket struct {
 	Flags          Flags        `json:"flags"`
 	PolicyVersion  string       `json:"policy_version"`
 
-	Order         OrderInfo `json:"order"`
-	Items         []Item    `json:"items"`
-	ExternalID    string    `json:"external_id,omitempty"`
-	BuyerCredit   int       `json:"buyer_credit"`
-	ExchangeSKU   string    `json:"exchange_sku,omitempty"`
-	PickupAddress string    `json:"pickup_address,omitempty"`
+	Order       OrderInfo `json:"order"`
+	Items       []Item    `json:"items"`
+	ExternalID  string    `json:"external_id,omitempty"`
+	BuyerCredit int       `json:"buyer_credit"`
+	ExchangeSKU string    `json:"exchange_sku,omitempty"`
+	// Exchange is the replacement's price and the difference it makes, when the
+	// seller stated one approving an exchange.
+	Exchange      *ExchangePrice `json:"exchange,omitempty"`
+	PickupAddress string         `json:"pickup_address,omitempty"`
 
 	// ReturnShippingPayer is "seller" when the reason is the seller's fault, else "buyer".
 	ReturnShippingPayer string      `json:"return_shipping_payer,omitempty"`

@@ -161,6 +161,21 @@ var recordings = []struct {
 		l.act(buyer(models.ActConfirmReplacement))
 		l.finish("ticket_exchange.json", models.OutcomeExchanged)
 	}},
+	{"ticket_exchange_dearer", func(l *live) { // the replacement costs 2.50 more a unit: 5.00 charged as it ends
+		dearer := int64(1_250)
+		l.start("RX2", newCreate(models.KindExchange, models.ReturnSelfShip, func(c *models.CreateTicket) {
+			c.Order.PaidCents, c.ReasonCode = 5_500, models.ReasonQuality
+			c.Items = []models.Item{{SKU: "CUP", Qty: 2, UnitPaidCents: 1_000}}
+		}), quickPolicy())
+		l.act(seller(models.ActApprove, models.ActionBody{ExchangeUnitCents: &dearer}))
+		l.act(recShip)
+		l.act(recReceived)
+		l.act(recPass)
+		l.courier(models.CourierReplacementDelivered, models.StateReplacementShipping)
+		l.act(buyer(models.ActConfirmReplacement))
+		l.pay(1, paidOK)
+		l.finish("ticket_exchange_dearer.json", models.OutcomeExchanged)
+	}},
 	{"ticket_repair", func(l *live) {
 		l.start("RR1", newCreate(models.KindRepair, models.ReturnPickup), quickPolicy())
 		l.act(recApprove)

@@ -62,6 +62,7 @@ var recordedHistories = map[string]string{
 	"ticket_swap_on_delivery.json":             "TicketWorkflow",
 	"ticket_swap_failed_self_ship.json":        "TicketWorkflow",
 	"ticket_exchange.json":                     "TicketWorkflow",
+	"ticket_exchange_dearer.json":              "TicketWorkflow",
 	"ticket_repair.json":                       "TicketWorkflow",
 	"ticket_escalate_from_repairing.json":      "TicketWorkflow",
 	"ticket_fast_review_refund_only.json":      "TicketWorkflow",
@@ -129,6 +130,8 @@ func recordedNames() []string {
 var recordedSince = map[string]string{
 	// A watch whose id and keys name its shop (ShippingWatchInput.NamedByShop).
 	"shipping_watch_compensation_by_shop.json": "testdata/before-events-first",
+	// An exchange at another price (ActionBody.ExchangeUnitCents).
+	"ticket_exchange_dearer.json": "testdata",
 	// An inspection counted by line (ActionBody.Lines).
 	"ticket_inspect_lines.json": "testdata/before-lines",
 }

@@ -100,6 +100,9 @@ func (s *Simulator) Compensate(ctx context.Context, req activities.MoneyRequest)
 
 // ChargeRecovery charges a lightning refund back, once per key.
 func (s *Simulator) ChargeRecovery(ctx context.Context, req activities.MoneyRequest) (activities.Receipt, error) {
+	if req.Purpose == models.PurposeExchangeCharge {
+		return s.pay(ctx, req.Purpose, req) // the exchange difference keeps its purpose in the ledger
+	}
 	return s.pay(ctx, models.PurposeRecovery, req)
 }
 
