@@ -180,15 +180,10 @@ func CheckUnits(lines, ordered []Item, held map[string]UnitsHeld) error {
 // RequestedForLines bounds and defaults what a create asks for by the lines it
 // names (DESIGN §2 Lines and eligibility): at most what those units were paid
 // (unit_paid_cents × qty), and, asked nothing, all of it, for the kinds that
-// refund. Lines without prices (an order registered without them) bound
-// nothing.
+// refund. Lines without prices (an order registered without them, or with
+// some of them) bound nothing: UnitsWorth.
 func RequestedForLines(c CreateTicket) (int64, error) {
-	var worth int64
-	priced := false
-	for _, l := range c.Items {
-		worth += int64(l.Qty) * l.UnitPaidCents
-		priced = priced || l.UnitPaidCents > 0
-	}
+	worth, priced := UnitsWorth(c.Items)
 	refunds := c.Kind == KindRefundOnly || c.Kind == KindReturnRefund || c.Kind == KindPriceProtection
 	switch {
 	case !priced || !refunds:

@@ -28,15 +28,11 @@ func checkExchangePrice(t Ticket, b ActionBody) error {
 	switch {
 	case t.Kind != KindExchange:
 		return Errorf(EINVALID, "exchange_unit_cents is the price of an exchange's replacement; this ticket is a %s", t.Kind)
-	case t.Rules < RulesLines || sumCents(lineValues(t.Items)) <= 0:
-		return Errorf(EINVALID, "exchange_unit_cents: this ticket's lines have no price to compare with; approve without it (the replacement at the same price)")
 	case u < 1 || u > MaxAmountCents:
 		return Errorf(EINVALID, "exchange_unit_cents must be between 1 and %d cents", int64(MaxAmountCents))
 	}
-	for _, it := range t.Items {
-		if it.UnitPaidCents <= 0 {
-			return Errorf(EINVALID, "exchange_unit_cents: the order record gives no unit_paid_cents for %s", it.SKU)
-		}
+	if _, priced := UnitsWorth(t.Items); t.Rules < RulesLines || !priced {
+		return Errorf(EINVALID, "exchange_unit_cents: this ticket's lines have no price to compare with; approve without it (the replacement at the same price)")
 	}
 	return nil
 }

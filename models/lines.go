@@ -67,10 +67,8 @@ func checkInspectLines(t Ticket, b ActionBody) error {
 	if len(t.Items) == 0 {
 		return Errorf(EINVALID, "lines: this ticket names no order lines (it is from before lines); inspect it whole, without lines")
 	}
-	for _, it := range t.Items {
-		if it.UnitPaidCents <= 0 {
-			return Errorf(EINVALID, "lines: the order record gives no unit_paid_cents for %s, so a line's share is unknown; inspect the ticket whole, without lines", it.SKU)
-		}
+	if _, priced := UnitsWorth(t.Items); !priced {
+		return Errorf(EINVALID, "lines: the order record gives no unit_paid_cents for some of this ticket's lines, so a line's share is unknown; inspect the ticket whole, without lines")
 	}
 	seen := map[string]bool{}
 	received, damaged, short := 0, 0, false
@@ -112,6 +110,24 @@ func checkInspectLines(t Ticket, b ActionBody) error {
 	return nil
 }
 
+// UnitsWorth is what the units of items were paid (unit_paid_cents × qty,
+// summed), and whether that is known: every line has a price. The one rule
+// for what a create may ask, a revision or an offer may reach, and whether an
+// inspection or an exchange price can be measured by line.
+func UnitsWorth(items []Item) (int64, bool) {
+	priced := len(items) > 0 && !slices.ContainsFunc(items, func(it Item) bool { return it.UnitPaidCents <= 0 })
+	return sumCents(lineValues(items)), priced
+}
+
+// countOf is the inspection's count of the line sku; a line left out arrived
+// with no unit.
+func countOf(lines []LineInspection, sku string) LineInspection {
+	if j := slices.IndexFunc(lines, func(l LineInspection) bool { return l.SKU == sku }); j >= 0 {
+		return lines[j]
+	}
+	return LineInspection{SKU: sku}
+}
+
 // lineValues is each of the ticket's lines at what its returned units were
 // paid (qty × unit_paid_cents), in the ticket's order.
 func lineValues(items []Item) []LineCents {
@@ -128,11 +144,7 @@ func inspectedValues(items []Item, lines []LineInspection, deductPercent int) []
 	out := make([]LineCents, len(items))
 	for i, it := range items {
 		out[i].SKU = it.SKU
-		j := slices.IndexFunc(lines, func(l LineInspection) bool { return l.SKU == it.SKU })
-		if j < 0 {
-			continue // left out: nothing of it arrived
-		}
-		l := lines[j]
+		l := countOf(lines, it.SKU)
 		out[i].Cents = int64(l.Received)*it.UnitPaidCents - int64(l.Damaged)*it.UnitPaidCents*int64(deductPercent)/100
 	}
 	return out
@@ -251,11 +263,7 @@ func (d *decision) lineTargets(c int64) []LineCents {
 func shortNote(items []Item, lines []LineInspection) string {
 	var short []string
 	for _, it := range items {
-		got := 0
-		if j := slices.IndexFunc(lines, func(l LineInspection) bool { return l.SKU == it.SKU }); j >= 0 {
-			got = lines[j].Received
-		}
-		if got < it.Qty {
+		if got := countOf(lines, it.SKU).Received; got < it.Qty {
 			short = append(short, fmt.Sprintf("%s %d of %d", it.SKU, got, it.Qty))
 		}
 	}
@@ -291,11 +299,9 @@ func TicketLines(t Ticket) []Line {
 		}
 		switch in := t.Inspection; {
 		case in != nil && len(in.Lines) > 0:
-			got := 0
-			if j := slices.IndexFunc(in.Lines, func(l LineInspection) bool { return l.SKU == it.SKU }); j >= 0 {
-				got, out[i].Damaged, out[i].Disposition = in.Lines[j].Received, in.Lines[j].Damaged, in.Lines[j].Disposition
-			}
-			out[i].Received = &got
+			c := countOf(in.Lines, it.SKU)
+			got := c.Received
+			out[i].Received, out[i].Damaged, out[i].Disposition = &got, c.Damaged, c.Disposition
 		case in != nil && in.Result != InspectFail:
 			got := it.Qty // passed whole: every unit came back
 			out[i].Received = &got
@@ -308,8 +314,7 @@ func TicketLines(t Ticket) []Line {
 // order paid, and under RulesLines no more than what the ticket's units were
 // paid when every line has a price. It names the bound for a refusal.
 func (t Ticket) RefundBound() (int64, string) {
-	worth := sumCents(lineValues(t.Items))
-	priced := len(t.Items) > 0 && !slices.ContainsFunc(t.Items, func(it Item) bool { return it.UnitPaidCents <= 0 })
+	worth, priced := UnitsWorth(t.Items)
 	if t.Rules >= RulesLines && priced && worth < t.Order.PaidCents {
 		return worth, fmt.Sprintf("the %d cents the units returned were paid", worth)
 	}
@@ -383,11 +388,7 @@ func (t Ticket) KeptUnits(lines []Item) []Item {
 	}
 	out := make([]Item, 0, len(lines))
 	for _, l := range lines {
-		got := 0
-		if j := slices.IndexFunc(in.Lines, func(x LineInspection) bool { return x.SKU == l.SKU }); j >= 0 {
-			got = in.Lines[j].Received
-		}
-		l.Qty = min(l.Qty, got)
+		l.Qty = min(l.Qty, countOf(in.Lines, l.SKU).Received)
 		out = append(out, l)
 	}
 	return out

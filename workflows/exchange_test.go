@@ -25,22 +25,25 @@ func TestExchangeAtAnotherPrice(t *testing.T) {
 		}, then...)
 		return h.run(steps...), h
 	}
-	t.Run("dearer: 5.00 charged to the buyer", func(t *testing.T) {
-		tk, h := run(t, 1_250, at(6*time.Hour, payment(key(1), models.RefundSucceeded)))
-		wantEnd(t, tk, models.StateCompleted, models.OutcomeExchanged)
-		r, _ := h.f.pay.request(key(1))
-		eq(t, "charged", r.Purpose, models.PurposeExchangeCharge)
-		eq(t, "amount", r.AmountCents, 500)
-		eq(t, "refunded", tk.RefundedCents, 0)
-		wantTimeline(t, tk, "replacement_shipped", "exchange_charge", "exchange_charge_succeeded")
-	})
-	t.Run("cheaper: 6.00 refunded to the buyer", func(t *testing.T) {
-		tk, h := run(t, 700, at(6*time.Hour, payment(key(1), models.RefundSucceeded)))
-		wantEnd(t, tk, models.StateCompleted, models.OutcomeExchanged)
-		r, _ := h.f.pay.request(key(1))
-		eq(t, "refund", r.Purpose, models.PurposeRefund)
-		eq(t, "amount", r.AmountCents, 600)
-		eq(t, "refunded", tk.RefundedCents, 600)
-		eq(t, "lines sent", h.sentLines(key(1)), "[{CUP 600}]")
-	})
+	for _, tc := range []struct {
+		name     string
+		price    int64
+		purpose  models.Purpose
+		amount   int64
+		refunded int64
+		lines    string // the lines the provider received
+	}{
+		{"dearer: 5.00 charged to the buyer", 1_250, models.PurposeExchangeCharge, 500, 0, "[]"},
+		{"cheaper: 6.00 refunded to the buyer", 700, models.PurposeRefund, 600, 600, "[{CUP 600}]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tk, h := run(t, tc.price, at(6*time.Hour, payment(key(1), models.RefundSucceeded)))
+			wantEnd(t, tk, models.StateCompleted, models.OutcomeExchanged)
+			r, _ := h.f.pay.request(key(1))
+			eq(t, "purpose", r.Purpose, tc.purpose)
+			eq(t, "amount", r.AmountCents, tc.amount)
+			eq(t, "refunded", tk.RefundedCents, tc.refunded)
+			eq(t, "lines sent", h.sentLines(key(1)), tc.lines)
+		})
+	}
 }
